@@ -1,0 +1,225 @@
+"""The event model: PDUs of every room version.
+
+A :class:`PDU` keeps the JSON object exactly as it was given (``raw``), so its
+hashes and signatures stay checkable, and exposes the typed fields the rest of
+roomscope works with. Parsing errors name the event and the field.
+
+Spec: https://spec.matrix.org/v1.16/server-server-api/#pdus and the
+"Event format" section of each room version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import RoomscopeError
+from app.core.versions import RoomVersion
+
+__all__ = ["PDU", "EventFormatError", "StateKey", "parse_pdu"]
+
+#: (event type, state key): the address of a piece of room state.
+StateKey = tuple[str, str]
+
+# Fields that homeservers add to the PDUs they serve and that were not part of
+# what the origin server hashed and signed.
+_SERVED_ONLY_FIELDS = ("unsigned",)
+
+
+class EventFormatError(RoomscopeError, ValueError):
+    """A PDU that is not well formed; the message names the event and the field."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PDU:
+    """One event of a room, as a server would send it over federation.
+
+    Equality is identity: two files may hold different events under one ID,
+    and the graph reports that rather than silently merging them.
+    """
+
+    event_id: str
+    room_version: RoomVersion
+    #: The JSON object exactly as given (including ``unsigned`` and any injected
+    #: ``event_id``); never mutated.
+    raw: Mapping[str, Any] = field(repr=False)
+    room_id: str | None
+    sender: str
+    type: str
+    state_key: str | None
+    content: Mapping[str, Any] = field(repr=False)
+    prev_events: tuple[str, ...]
+    auth_events: tuple[str, ...]
+    depth: int
+    origin_server_ts: int
+    redacts: str | None = None
+    #: True when ``event_id`` was computed from the reference hash rather than read.
+    event_id_computed: bool = False
+
+    @property
+    def is_state(self) -> bool:
+        """State events have a ``state_key`` (possibly empty)."""
+        return self.state_key is not None
+
+    @property
+    def state_tuple(self) -> StateKey | None:
+        """``(type, state_key)`` for a state event, else None."""
+        if self.state_key is None:
+            return None
+        return (self.type, self.state_key)
+
+    @property
+    def membership(self) -> str | None:
+        """``content.membership`` of an m.room.member event, when a string."""
+        value = self.content.get("membership")
+        return value if isinstance(value, str) else None
+
+    @property
+    def server_name(self) -> str:
+        """The server part of the sender (``@alice:example.org`` -> ``example.org``)."""
+        _, sep, server = self.sender.partition(":")
+        return server if sep else ""
+
+    def as_sent(self) -> dict[str, Any]:
+        """The PDU as the origin server hashed and signed it.
+
+        Drops what homeservers add when serving events: ``unsigned``, the
+        ``event_id`` of v3+ rooms (it is the hash, not part of it) and, in
+        v12 rooms, the ``room_id`` that Synapse adds to the create event.
+        Returns a shallow copy; ``raw`` is left alone.
+        """
+        out = dict(self.raw)
+        for key in _SERVED_ONLY_FIELDS:
+            out.pop(key, None)
+        if self.room_version.event_ids_derived:
+            out.pop("event_id", None)
+        if (
+            self.room_version.room_id_from_create_event
+            and out.get("type") == "m.room.create"
+            and out.get("state_key") == ""
+        ):
+            out.pop("room_id", None)
+        return out
+
+
+def _describe(obj: Mapping[str, Any], where: str | None) -> str:
+    event_id = obj.get("event_id")
+    if isinstance(event_id, str):
+        return f"event {event_id}"
+    return f"event {where}" if where else "event"
+
+
+def parse_pdu(
+    obj: object,
+    version: RoomVersion,
+    *,
+    where: str | None = None,
+    event_id: str | None = None,
+) -> PDU:
+    """Check ``obj`` against the PDU format of ``version`` and wrap it.
+
+    ``where`` names the event in errors when it has no ``event_id`` (for
+    instance ``"line 12"``). ``event_id`` is used where the PDU carries none
+    (v3+ rooms, the reference hash computed by the caller).
+
+    Raises :class:`EventFormatError` naming the event and the field.
+    """
+    if not isinstance(obj, Mapping):
+        raise EventFormatError(
+            f"event {where or ''}: is a {type(obj).__name__}, not a JSON object".replace(
+                "event : ", "event: "
+            )
+        )
+    name = _describe(obj, where)
+
+    def fail(msg: str) -> EventFormatError:
+        return EventFormatError(f"{name}: {msg}")
+
+    def req_str(key: str) -> str:
+        if key not in obj:
+            raise fail(f"{key} is missing")
+        value = obj[key]
+        if not isinstance(value, str):
+            raise fail(f"{key} is not a string")
+        return value
+
+    def req_int(key: str) -> int:
+        if key not in obj:
+            raise fail(f"{key} is missing")
+        value = obj[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail(f"{key} is not an integer")
+        return value
+
+    def refs(key: str) -> tuple[str, ...]:
+        if key not in obj:
+            raise fail(f"{key} is missing")
+        value = obj[key]
+        if not isinstance(value, list):
+            raise fail(f"{key} is not a list")
+        out: list[str] = []
+        for i, item in enumerate(value):
+            if version.event_refs_with_hashes:
+                # v1/v2: [event_id, {"sha256": "..."}]
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise fail(f"{key}[{i}] is not an [event_id, hashes] pair")
+                ref, hashes = item
+                if not isinstance(ref, str):
+                    raise fail(f"{key}[{i}][0] is not a string")
+                if not isinstance(hashes, Mapping):
+                    raise fail(f"{key}[{i}][1] is not an object")
+                out.append(ref)
+            else:
+                if not isinstance(item, str):
+                    raise fail(f"{key}[{i}] is not a string")
+                out.append(item)
+        return tuple(out)
+
+    etype = req_str("type")
+    sender = req_str("sender")
+    content = obj.get("content")
+    if not isinstance(content, Mapping):
+        raise fail("content is missing" if content is None else "content is not an object")
+
+    room_id: str | None
+    if "room_id" in obj:
+        room_id = req_str("room_id")
+    elif version.room_id_from_create_event and etype == "m.room.create":
+        room_id = None
+    else:
+        raise fail("room_id is missing")
+
+    state_key: str | None = None
+    if "state_key" in obj:
+        state_key = req_str("state_key")
+
+    if event_id is None:
+        if "event_id" in obj:
+            event_id = req_str("event_id")
+        else:
+            raise fail(f"event_id is missing (room version {version.identifier} needs it)")
+    computed = "event_id" not in obj
+
+    redacts: str | None = None
+    if "redacts" in obj:
+        redacts = req_str("redacts")
+    elif etype == "m.room.redaction" and isinstance(content.get("redacts"), str):
+        redacts = content["redacts"]  # v11+: redacts moved into content
+
+    return PDU(
+        event_id=event_id,
+        room_version=version,
+        raw=obj,
+        room_id=room_id,
+        sender=sender,
+        type=etype,
+        state_key=state_key,
+        content=content,
+        prev_events=refs("prev_events"),
+        auth_events=refs("auth_events"),
+        depth=req_int("depth"),
+        origin_server_ts=req_int("origin_server_ts"),
+        redacts=redacts,
+        event_id_computed=computed,
+    )

@@ -1,0 +1,173 @@
+"""Canonical JSON, redaction, content hashes, reference hashes and event IDs.
+
+Spec: https://spec.matrix.org/v1.16/appendices/#canonical-json,
+https://spec.matrix.org/v1.16/server-server-api/#calculating-the-content-hash-for-an-event,
+https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event,
+https://spec.matrix.org/v1.16/client-server-api/#redactions and the
+"Redactions" section of each room version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from base64 import b64encode, urlsafe_b64encode
+from collections.abc import Mapping
+from typing import Any
+
+from canonicaljson import encode_canonical_json
+
+from app.core.versions import EventIdFormat, RoomVersion
+
+__all__ = [
+    "canonical_json",
+    "compute_content_hash",
+    "compute_event_id",
+    "compute_reference_hash",
+    "redact",
+    "room_id_from_create_event_id",
+    "unpadded_base64",
+    "urlsafe_unpadded_base64",
+]
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The canonical JSON encoding (sorted keys, no spaces, UTF-8)."""
+    result: bytes = encode_canonical_json(obj)
+    return result
+
+
+def unpadded_base64(data: bytes) -> str:
+    """Standard base64 without ``=`` padding."""
+    return b64encode(data).decode("ascii").rstrip("=")
+
+
+def urlsafe_unpadded_base64(data: bytes) -> str:
+    """URL-safe base64 (``-`` and ``_``) without ``=`` padding."""
+    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+# Top-level keys kept by redaction. v11 (MSC2176) drops origin, membership, prev_state.
+_KEPT_TOP_LEVEL_V1 = frozenset(
+    {
+        "event_id",
+        "type",
+        "room_id",
+        "sender",
+        "state_key",
+        "content",
+        "hashes",
+        "signatures",
+        "depth",
+        "prev_events",
+        "prev_state",
+        "auth_events",
+        "origin",
+        "origin_server_ts",
+        "membership",
+    }
+)
+_KEPT_TOP_LEVEL_V11 = _KEPT_TOP_LEVEL_V1 - {"origin", "membership", "prev_state"}
+
+
+def _kept_content_keys(event_type: str, version: RoomVersion) -> frozenset[str] | None:
+    """The content keys redaction keeps for ``event_type``; None means "all of them"."""
+    if event_type == "m.room.member":
+        keys = {"membership"}
+        if version.restricted_join_rule_fix:  # v9+
+            keys.add("join_authorised_via_users_server")
+        return frozenset(keys)
+    if event_type == "m.room.create":
+        # v11 (MSC2176): the whole content of the create event survives.
+        return None if version.updated_redaction_rules else frozenset({"creator"})
+    if event_type == "m.room.join_rules":
+        keys = {"join_rule"}
+        if version.restricted_join_rule:  # v8+
+            keys.add("allow")
+        return frozenset(keys)
+    if event_type == "m.room.power_levels":
+        keys = {
+            "ban",
+            "events",
+            "events_default",
+            "kick",
+            "redact",
+            "state_default",
+            "users",
+            "users_default",
+        }
+        if version.updated_redaction_rules:  # v11: MSC3821
+            keys.add("invite")
+        return frozenset(keys)
+    if event_type == "m.room.aliases" and version.special_case_aliases_auth:  # v1-v5
+        return frozenset({"aliases"})
+    if event_type == "m.room.history_visibility":
+        return frozenset({"history_visibility"})
+    if event_type == "m.room.redaction" and version.updated_redaction_rules:  # v11
+        return frozenset({"redacts"})
+    return frozenset()
+
+
+def redact(event: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
+    """The redacted form of ``event`` under the rules of ``version``.
+
+    Keeps the top-level keys and the content keys that the version's
+    redaction algorithm names; everything else is removed. ``unsigned`` is
+    dropped (Synapse keeps a few internal unsigned keys; they never take part
+    in hashing or signing).
+    """
+    kept_top = _KEPT_TOP_LEVEL_V11 if version.updated_redaction_rules else _KEPT_TOP_LEVEL_V1
+    out = {k: v for k, v in event.items() if k in kept_top}
+    content = event.get("content")
+    if not isinstance(content, Mapping):
+        content = {}
+    event_type = event.get("type")
+    keep = _kept_content_keys(event_type if isinstance(event_type, str) else "", version)
+    if keep is None:
+        new_content = dict(content)
+    else:
+        new_content = {k: v for k, v in content.items() if k in keep}
+    if (
+        event_type == "m.room.member"
+        and version.updated_redaction_rules
+        and isinstance(content.get("third_party_invite"), Mapping)
+        and "signed" in content["third_party_invite"]
+    ):
+        # v11 (MSC3821): keep third_party_invite.signed, nothing else of it.
+        new_content["third_party_invite"] = {"signed": content["third_party_invite"]["signed"]}
+    out["content"] = new_content
+    return out
+
+
+def compute_content_hash(event: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the canonical JSON of the event less unsigned, signatures and hashes."""
+    stripped = {
+        k: v for k, v in event.items() if k not in ("unsigned", "signatures", "hashes")
+    }
+    return hashlib.sha256(canonical_json(stripped)).digest()
+
+
+def compute_reference_hash(event: Mapping[str, Any], version: RoomVersion) -> bytes:
+    """SHA-256 of the redacted event less signatures, age_ts and unsigned."""
+    redacted = redact(event, version)
+    for key in ("signatures", "age_ts", "unsigned"):
+        redacted.pop(key, None)
+    return hashlib.sha256(canonical_json(redacted)).digest()
+
+
+def compute_event_id(event: Mapping[str, Any], version: RoomVersion) -> str | None:
+    """The event ID the room version derives from ``event``; None in v1/v2 (IDs are given).
+
+    ``event`` must be the PDU as sent (see :meth:`app.core.events.PDU.as_sent`):
+    an injected ``event_id`` would change the hash.
+    """
+    if version.event_id_format is EventIdFormat.GIVEN:
+        return None
+    digest = compute_reference_hash(event, version)
+    if version.event_id_format is EventIdFormat.BASE64:
+        return "$" + unpadded_base64(digest)
+    return "$" + urlsafe_unpadded_base64(digest)
+
+
+def room_id_from_create_event_id(create_event_id: str) -> str:
+    """v12 (MSC4291): the room ID is ``!`` followed by the create event's ID less its ``$``."""
+    return "!" + create_event_id[1:]

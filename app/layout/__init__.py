@@ -1,0 +1,1 @@
+"""Pure geometry: event graph -> positions. No Qt."""

@@ -1,0 +1,1 @@
+"""Getting rooms in and out: files and homeservers. No Qt."""

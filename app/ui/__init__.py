@@ -1,0 +1,1 @@
+"""The window: the only place PySide6 and pyqtgraph are imported."""
