@@ -1,0 +1,462 @@
+"""The event graph of a room: the DAG of PDUs linked by ``prev_events`` and ``auth_events``.
+
+:meth:`EventGraph.build` indexes the events of a room and works out what the rest of
+roomscope draws and resolves over: a topological order that does not trust
+``depth``, the events referenced but absent ("missing"), the forward extremities,
+the fork and merge points, and what is wrong with the input (cycles, duplicate IDs,
+event IDs that do not match their reference hash, events of another room) as
+:class:`Finding` records rather than failures: a room file is untrusted input, and
+a person debugging a broken room wants to see it, not an exception.
+
+Everything here is iterative, never recursive: real rooms are 100k+ events deep.
+Plain dicts and lists carry the hot paths (measured in ``benchmarks/bench_load.py``).
+
+Spec: https://spec.matrix.org/v1.16/server-server-api/#pdus (``prev_events``,
+``auth_events``), https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
+(event IDs of room versions 3+), https://spec.matrix.org/v1.16/rooms/v12/ (room IDs
+derived from the create event).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from app.core.events import PDU, as_sent
+from app.core.hashing import compute_event_id, room_id_from_create_event_id
+from app.core.versions import RoomVersion
+
+__all__ = ["EventGraph", "Finding"]
+
+# How many event IDs a one-line message names before it says "and N more".
+_NAMED_IN_MESSAGE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something wrong (or worth knowing) about a room's events, found while loading.
+
+    ``kind`` is a short word the UI and scripts can match on: ``"cycle"``,
+    ``"duplicate_event_id"``, ``"event_id_mismatch"``, ``"unhashable_event"``,
+    ``"wrong_room"``, ``"missing_create"``, ``"multiple_create"``,
+    ``"room_version_mismatch"``. ``event_id`` names the event concerned, when there
+    is one. ``message`` is one readable line.
+    """
+
+    kind: str
+    event_id: str | None
+    message: str
+
+
+def _names(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:_NAMED_IN_MESSAGE])
+    if len(ids) > _NAMED_IN_MESSAGE:
+        shown += f" and {len(ids) - _NAMED_IN_MESSAGE} more"
+    return shown
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class EventGraph:
+    """The events of one room, indexed, ordered and checked. Build with :meth:`build`.
+
+    Only events present in the input are in ``events`` and ``order``; events that
+    present events reference but that are absent are in ``missing`` (the UI draws
+    them as placeholders).
+    """
+
+    room_version: RoomVersion
+    #: Present events by ID, in the order first seen in the input.
+    events: Mapping[str, PDU]
+    #: A deterministic topological order of the present events: every event comes
+    #: after all its present ``prev_events`` and ``auth_events``. Ties are broken by
+    #: ``(origin_server_ts, event_id)``; when timestamps grow along every edge (honest
+    #: clocks) the order is exactly that sort, so adding older history or newer events
+    #: never reorders the events already there. ``depth`` is not trusted. Events on
+    #: cycles come last (see :attr:`findings`).
+    order: Sequence[str]
+    #: Index of each present event in :attr:`order`.
+    position: Mapping[str, int]
+    #: Events referenced through ``prev_events`` or ``auth_events`` but absent.
+    missing: frozenset[str]
+    #: Present events that no present event lists in ``prev_events``, in order.
+    forward_extremities: tuple[str, ...]
+    #: Events listed in ``prev_events`` by two or more present events, in order.
+    forks: tuple[str, ...]
+    #: Events with two or more (distinct) ``prev_events``, in order.
+    merges: tuple[str, ...]
+    #: The room's ``m.room.create`` event (the first in order, if several), or None.
+    create_event: PDU | None
+    #: The room ID: from the create event (derived from its ID in v12), else the
+    #: most common ``room_id`` of the events; None when nothing says.
+    room_id: str | None
+    #: What is wrong with the input, ordered by the position of the event concerned.
+    findings: tuple[Finding, ...]
+    #: Number of present events per sender server, most first.
+    server_counts: Mapping[str, int]
+    _children: Mapping[str, tuple[str, ...]] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"<EventGraph v{self.room_version.identifier}: {len(self.order)} events, "
+            f"{len(self.missing)} missing, {len(self.findings)} findings>"
+        )
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.events
+
+    def children(self, event_id: str) -> tuple[str, ...]:
+        """The present events that list ``event_id`` in their ``prev_events``, in order."""
+        return self._children.get(event_id, ())
+
+    @classmethod
+    def build(
+        cls,
+        events: Iterable[PDU],
+        *,
+        room_version: RoomVersion,
+        check_event_ids: bool = True,
+    ) -> EventGraph:
+        """Index ``events`` and work out the graph; never raises on bad input.
+
+        Duplicate event IDs: identical copies (ignoring ``unsigned``) are merged
+        silently (overlapping batches are normal); differing copies keep the first
+        and add a ``duplicate_event_id`` finding. In rooms whose event IDs are
+        reference hashes (v3+), an ``event_id`` given in the input that differs from
+        the hash is an ``event_id_mismatch`` finding (DESIGN.md: the given ID stays
+        authoritative). ``check_event_ids=False`` skips that check (for callers that
+        built the events themselves).
+        """
+        findings: list[Finding] = []
+        by_id: dict[str, PDU] = {}
+        for pdu in events:
+            eid = pdu.event_id
+            first = by_id.get(eid)
+            if first is None:
+                by_id[eid] = pdu
+            elif (
+                first is not pdu
+                and first.raw != pdu.raw
+                and as_sent(first.raw, room_version) != as_sent(pdu.raw, room_version)
+            ):
+                findings.append(
+                    Finding(
+                        "duplicate_event_id",
+                        eid,
+                        f"{eid} appears more than once with different content; "
+                        "the first copy is kept",
+                    )
+                )
+
+        if check_event_ids and room_version.event_ids_derived:
+            findings.extend(_check_event_ids(by_id, room_version))
+
+        # Edges: parent -> dependents over prev_events and auth_events together, each
+        # distinct parent counted once.
+        dependents: dict[str, list[str]] = {}
+        indegree: dict[str, int] = {}
+        missing: set[str] = set()
+        for eid, pdu in by_id.items():
+            n = 0
+            refs = pdu.prev_events + pdu.auth_events
+            for ref in set(refs) if len(refs) > 1 else refs:
+                if ref in by_id:
+                    deps = dependents.get(ref)
+                    if deps is None:
+                        dependents[ref] = [eid]
+                    else:
+                        deps.append(eid)
+                    n += 1
+                else:
+                    missing.add(ref)
+            indegree[eid] = n
+
+        # Kahn's algorithm with a heap on (origin_server_ts, event_id).
+        heap = [(pdu.origin_server_ts, eid) for eid, pdu in by_id.items() if not indegree[eid]]
+        heapq.heapify(heap)
+        order: list[str] = []
+        push, pop = heapq.heappush, heapq.heappop
+        while heap:
+            eid = pop(heap)[1]
+            order.append(eid)
+            for dep in dependents.get(eid, ()):
+                d = indegree[dep] - 1
+                indegree[dep] = d
+                if not d:
+                    push(heap, (by_id[dep].origin_server_ts, dep))
+
+        if len(order) < len(by_id):
+            leftover = [eid for eid, d in indegree.items() if d]
+            placed, cycle_findings = _place_cycles(leftover, by_id, dependents)
+            order.extend(placed)
+            findings.extend(cycle_findings)
+
+        position = {eid: i for i, eid in enumerate(order)}
+
+        children_lists: dict[str, list[str]] = {}
+        merges: list[str] = []
+        for eid in order:
+            prevs = by_id[eid].prev_events
+            if len(prevs) > 1:
+                prevs = tuple(dict.fromkeys(prevs))
+                if len(prevs) > 1:
+                    merges.append(eid)
+            for ref in prevs:
+                if ref in by_id:
+                    kids = children_lists.get(ref)
+                    if kids is None:
+                        children_lists[ref] = [eid]
+                    else:
+                        kids.append(eid)
+        children = {eid: tuple(kids) for eid, kids in children_lists.items()}
+        extremities = tuple(eid for eid in order if eid not in children)
+        forks = tuple(eid for eid in order if len(children.get(eid, ())) > 1)
+
+        create_event, room_id, room_findings = _check_room(order, by_id, room_version)
+        findings.extend(room_findings)
+
+        counts = Counter(pdu.server_name for pdu in by_id.values())
+        server_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+        last = len(order)
+        findings.sort(key=lambda f: -1 if f.event_id is None else position.get(f.event_id, last))
+
+        return cls(
+            room_version=room_version,
+            events=MappingProxyType(by_id),
+            order=tuple(order),
+            position=MappingProxyType(position),
+            missing=frozenset(missing),
+            forward_extremities=extremities,
+            forks=forks,
+            merges=tuple(merges),
+            create_event=create_event,
+            room_id=room_id,
+            findings=tuple(findings),
+            server_counts=MappingProxyType(server_counts),
+            _children=MappingProxyType(children),
+        )
+
+
+def _check_event_ids(by_id: Mapping[str, PDU], version: RoomVersion) -> list[Finding]:
+    """v3+: given event IDs must be the reference hash of the event as sent.
+
+    https://spec.matrix.org/v1.16/rooms/v4/#event-ids (and v3): the event ID is
+    ``$`` + the reference hash, which covers the redacted event less ``signatures``
+    and ``unsigned``; ``PDU.as_sent`` drops what homeservers add.
+    """
+    out: list[Finding] = []
+    for eid, pdu in by_id.items():
+        if pdu.event_id_computed:
+            continue
+        try:
+            expected = compute_event_id(as_sent(pdu.raw, version), version)
+        except (ValueError, TypeError, RecursionError) as exc:
+            out.append(
+                Finding(
+                    "unhashable_event",
+                    eid,
+                    f"{eid}: the reference hash cannot be computed ({exc})",
+                )
+            )
+            continue
+        if expected != eid:
+            out.append(
+                Finding(
+                    "event_id_mismatch",
+                    eid,
+                    f"{eid}: the event's reference hash gives the ID {expected}",
+                )
+            )
+    return out
+
+
+def _check_room(
+    order: Sequence[str], by_id: Mapping[str, PDU], version: RoomVersion
+) -> tuple[PDU | None, str | None, list[Finding]]:
+    """The create event, the room ID, and events that belong to another room.
+
+    https://spec.matrix.org/v1.16/rooms/v12/: the room ID is ``!`` + the create
+    event's ID less its ``$``; before v12 it is the create event's ``room_id``.
+    """
+    findings: list[Finding] = []
+    creates = [
+        eid for eid in order if by_id[eid].type == "m.room.create" and by_id[eid].state_key == ""
+    ]
+    create = by_id[creates[0]] if creates else None
+    if create is None:
+        if by_id:
+            findings.append(
+                Finding(
+                    "missing_create",
+                    None,
+                    "the room's m.room.create event is not among the events",
+                )
+            )
+    else:
+        if len(creates) > 1:
+            for eid in creates[1:]:
+                findings.append(
+                    Finding(
+                        "multiple_create",
+                        eid,
+                        f"{eid} is a second m.room.create event (the first is {create.event_id})",
+                    )
+                )
+        claimed = create.content.get("room_version", "1")
+        if claimed != version.identifier:
+            findings.append(
+                Finding(
+                    "room_version_mismatch",
+                    create.event_id,
+                    f"{create.event_id}: the create event says room version {claimed!r}, "
+                    f"the room is read as version {version.identifier}",
+                )
+            )
+
+    room_id: str | None
+    if create is not None and version.room_id_from_create_event:
+        room_id = room_id_from_create_event_id(create.event_id)
+    elif create is not None and create.room_id is not None:
+        room_id = create.room_id
+    else:
+        ids = Counter(pdu.room_id for pdu in by_id.values() if pdu.room_id is not None)
+        room_id = min(ids, key=lambda r: (-ids[r], r)) if ids else None
+
+    if room_id is not None:
+        for eid in order:
+            rid = by_id[eid].room_id
+            if rid is not None and rid != room_id:
+                findings.append(
+                    Finding(
+                        "wrong_room",
+                        eid,
+                        f"{eid}: room_id {rid} is not the room's ID {room_id}",
+                    )
+                )
+    return create, room_id, findings
+
+
+def _place_cycles(
+    leftover: list[str], by_id: Mapping[str, PDU], dependents: Mapping[str, list[str]]
+) -> tuple[list[str], list[Finding]]:
+    """Order the events Kahn's algorithm could not place: those on or after a cycle.
+
+    The strongly connected components of the leftover events are found
+    iteratively (Tarjan), then placed in a topological order of the components
+    (ties by their smallest ``(origin_server_ts, event_id)``), the members of a
+    component by ``(origin_server_ts, event_id)``. Every component of two or more
+    events, or of one event that references itself, is a cycle finding.
+    """
+    left = set(leftover)
+
+    def key(eid: str) -> tuple[int, str]:
+        return (by_id[eid].origin_server_ts, eid)
+
+    succ = {eid: [d for d in dependents.get(eid, ()) if d in left] for eid in leftover}
+    successors = succ.__getitem__
+
+    components = _strongly_connected(sorted(left, key=key), successors)
+    comp_of: dict[str, int] = {}
+    for ci, comp in enumerate(components):
+        comp.sort(key=key)
+        for eid in comp:
+            comp_of[eid] = ci
+
+    comp_edges: set[tuple[int, int]] = set()
+    for eid in left:
+        cu = comp_of[eid]
+        for dep in successors(eid):
+            cw = comp_of[dep]
+            if cu != cw:
+                comp_edges.add((cu, cw))
+    comp_indegree = [0] * len(components)
+    comp_succ: dict[int, list[int]] = {}
+    for cu, cw in comp_edges:
+        comp_indegree[cw] += 1
+        comp_succ.setdefault(cu, []).append(cw)
+
+    heap = [(key(comp[0]), ci) for ci, comp in enumerate(components) if not comp_indegree[ci]]
+    heapq.heapify(heap)
+    placed: list[str] = []
+    findings: list[Finding] = []
+    while heap:
+        ci = heapq.heappop(heap)[1]
+        comp = components[ci]
+        placed.extend(comp)
+        first = comp[0]
+        if len(comp) > 1:
+            findings.append(
+                Finding(
+                    "cycle",
+                    first,
+                    f"events {_names(comp)} ({len(comp)}) form a cycle through "
+                    "prev_events/auth_events; they are placed after the rest",
+                )
+            )
+        elif first in dependents.get(first, ()):
+            findings.append(
+                Finding(
+                    "cycle",
+                    first,
+                    f"{first} lists itself in its prev_events/auth_events",
+                )
+            )
+        for cw in comp_succ.get(ci, ()):
+            comp_indegree[cw] -= 1
+            if not comp_indegree[cw]:
+                heapq.heappush(heap, (key(components[cw][0]), cw))
+    return placed, findings
+
+
+def _strongly_connected(
+    nodes: Sequence[str], successors: Callable[[str], list[str]]
+) -> list[list[str]]:
+    """Tarjan's strongly connected components, with an explicit stack (no recursion)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    result: list[list[str]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(successors(root)))]
+        while work:
+            v, it = work[-1]
+            descended = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(successors(w))))
+                    descended = True
+                    break
+                if w in on_stack and index[w] < low[v]:
+                    low[v] = index[w]
+            if descended:
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+            if low[v] == index[v]:
+                comp: list[str] = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                result.append(comp)
+    return result

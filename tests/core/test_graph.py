@@ -1,0 +1,372 @@
+"""The event graph: order, missing events, extremities, forks, merges and findings.
+
+Expected values are worked out by hand from the small DAGs drawn in each test
+(or, for the random DAGs, checked against the definition of a topological order).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from app.core.events import PDU, parse_pdu
+from app.core.graph import EventGraph, Finding
+from app.core.hashing import compute_event_id
+from app.core.versions import RoomVersion, room_version
+
+V1 = room_version("1")
+V10 = room_version("10")
+V12 = room_version("12")
+ROOM = "!room:a.example"
+
+
+def ev(
+    event_id: str,
+    prev: Sequence[str] = (),
+    auth: Sequence[str] = (),
+    *,
+    ts: int = 0,
+    depth: int = 1,
+    type_: str = "m.room.message",
+    state_key: str | None = None,
+    sender: str = "@alice:a.example",
+    room_id: str | None = ROOM,
+    content: dict[str, Any] | None = None,
+    version: RoomVersion = V10,
+    **extra: Any,
+) -> PDU:
+    """A v3+-shaped (or v1-shaped, for V1) PDU with a given, readable ID."""
+
+    def refs(ids: Sequence[str]) -> list[Any]:
+        if version.event_refs_with_hashes:
+            return [[i, {"sha256": "x"}] for i in ids]
+        return list(ids)
+
+    raw: dict[str, Any] = {
+        "event_id": event_id,
+        "type": type_,
+        "sender": sender,
+        "content": {} if content is None else content,
+        "prev_events": refs(prev),
+        "auth_events": refs(auth),
+        "depth": depth,
+        "origin_server_ts": ts,
+        **extra,
+    }
+    if room_id is not None:
+        raw["room_id"] = room_id
+    if state_key is not None:
+        raw["state_key"] = state_key
+    return parse_pdu(raw, version)
+
+
+def create(event_id: str = "$create", version: RoomVersion = V10, **kw: Any) -> PDU:
+    return ev(
+        event_id,
+        type_="m.room.create",
+        state_key="",
+        content={"room_version": version.identifier},
+        version=version,
+        **kw,
+    )
+
+
+def build(events: Sequence[PDU], version: RoomVersion = V10) -> EventGraph:
+    return EventGraph.build(events, room_version=version, check_event_ids=False)
+
+
+def kinds(graph: EventGraph) -> list[str]:
+    return [f.kind for f in graph.findings]
+
+
+def assert_topological(graph: EventGraph) -> None:
+    pos = graph.position
+    assert sorted(graph.order) == sorted(graph.events)
+    for eid in graph.order:
+        pdu = graph.events[eid]
+        for ref in (*pdu.prev_events, *pdu.auth_events):
+            if ref in pos:
+                assert pos[ref] < pos[eid], f"{ref} must come before {eid}"
+
+
+def test_linear_chain() -> None:
+    g = build([create(ts=1), ev("$b", ["$create"], ["$create"], ts=2), ev("$c", ["$b"], ts=3)])
+    assert g.order == ("$create", "$b", "$c")
+    assert dict(g.position) == {"$create": 0, "$b": 1, "$c": 2}
+    assert g.forward_extremities == ("$c",)
+    assert g.children("$create") == ("$b",)
+    assert g.children("$c") == ()
+    assert g.forks == () and g.merges == ()
+    assert g.missing == frozenset()
+    assert g.create_event is not None and g.create_event.event_id == "$create"
+    assert g.room_id == ROOM
+    assert g.findings == ()
+    assert dict(g.server_counts) == {"a.example": 3}
+
+
+def test_fork_and_merge() -> None:
+    #   create -> a -> {b, c} -> d (merge)
+    g = build(
+        [
+            create(ts=1),
+            ev("$a", ["$create"], ts=2),
+            ev("$b", ["$a"], ts=4),
+            ev("$c", ["$a"], ts=3),
+            ev("$d", ["$b", "$c"], ts=5),
+        ]
+    )
+    assert g.order == ("$create", "$a", "$c", "$b", "$d")
+    assert g.forks == ("$a",)
+    assert g.merges == ("$d",)
+    assert g.children("$a") == ("$c", "$b")
+    assert g.forward_extremities == ("$d",)
+
+
+def test_two_extremities_and_server_counts() -> None:
+    g = build(
+        [
+            create(ts=1),
+            ev("$x", ["$create"], ts=2, sender="@bob:b.example"),
+            ev("$y", ["$create"], ts=3, sender="@carol:b.example"),
+        ]
+    )
+    assert g.forward_extremities == ("$x", "$y")
+    assert dict(g.server_counts) == {"b.example": 2, "a.example": 1}
+    assert list(g.server_counts) == ["b.example", "a.example"]
+
+
+def test_order_ignores_depth_and_respects_auth_events() -> None:
+    # $late claims depth 1 and an early timestamp, but its auth event $pl comes first.
+    g = build(
+        [
+            create(ts=10, depth=50),
+            ev("$pl", ["$create"], ["$create"], ts=30, depth=40),
+            ev("$late", ["$create"], ["$create", "$pl"], ts=20, depth=1),
+        ]
+    )
+    assert g.order == ("$create", "$pl", "$late")
+
+
+def test_ties_broken_by_timestamp_then_event_id_whatever_the_input_order() -> None:
+    events = [
+        create(ts=1),
+        ev("$b", ["$create"], ts=5),
+        ev("$a", ["$create"], ts=5),
+        ev("$c", ["$create"], ts=4),
+    ]
+    expected = ("$create", "$c", "$a", "$b")
+    for _ in range(5):
+        random.shuffle(events)
+        assert build(events).order == expected
+
+
+def test_missing_events_and_v1_reference_pairs() -> None:
+    g = build(
+        [
+            ev("$b:a.example", ["$gone:a.example"], ["$auth:a.example"], version=V1, ts=2),
+            ev("$c:a.example", ["$b:a.example"], version=V1, ts=3),
+        ],
+        version=V1,
+    )
+    assert g.missing == frozenset({"$gone:a.example", "$auth:a.example"})
+    assert g.order == ("$b:a.example", "$c:a.example")
+    assert g.create_event is None
+    assert kinds(g) == ["missing_create"]
+    assert g.findings[0].event_id is None
+
+
+def test_duplicate_reference_counted_once() -> None:
+    g = build([create(ts=1), ev("$a", ["$create", "$create"], ["$create"], ts=2)])
+    assert g.order == ("$create", "$a")
+    assert g.merges == ()
+    assert g.children("$create") == ("$a",)
+
+
+def test_cycle_is_a_finding_and_everything_is_still_placed() -> None:
+    # create -> a; b -> c -> d -> b (cycle), e after d, f independent of the cycle.
+    events = [
+        create(ts=1),
+        ev("$a", ["$create"], ts=2),
+        ev("$b", ["$a", "$d"], ts=3),
+        ev("$c", ["$b"], ts=4),
+        ev("$d", ["$c"], ts=5),
+        ev("$e", ["$d"], ts=6),
+        ev("$f", ["$a"], ts=100),
+    ]
+    g = build(events)
+    assert g.order == ("$create", "$a", "$f", "$b", "$c", "$d", "$e")
+    cycles = [f for f in g.findings if f.kind == "cycle"]
+    assert len(cycles) == 1
+    assert cycles[0].event_id == "$b"
+    for name in ("$b", "$c", "$d"):
+        assert name in cycles[0].message
+    assert "$e" not in cycles[0].message
+    random.shuffle(events)
+    assert build(events).order == g.order
+
+
+def test_self_reference_is_a_cycle() -> None:
+    g = build([create(ts=1), ev("$a", ["$create", "$a"], ts=2), ev("$b", ["$a"], ts=3)])
+    assert g.order == ("$create", "$a", "$b")
+    assert kinds(g) == ["cycle"]
+    assert g.findings[0].event_id == "$a"
+
+
+def test_two_separate_cycles_in_dependency_order() -> None:
+    # x <-> y, then p <-> q where p also depends on y.
+    g = build(
+        [
+            ev("$x", ["$y"], ts=50),
+            ev("$y", ["$x"], ts=60),
+            ev("$p", ["$q", "$y"], ts=1),
+            ev("$q", ["$p"], ts=2),
+        ]
+    )
+    assert g.order == ("$x", "$y", "$p", "$q")
+    assert [f.kind for f in g.findings if f.kind == "cycle"] == ["cycle", "cycle"]
+
+
+def test_deep_chain_and_deep_cycle_without_recursion() -> None:
+    n = 200_000
+    chain = [ev("$0", ts=0)] + [ev(f"${i}", [f"${i - 1}"], ts=i) for i in range(1, n)]
+    g = build(chain)
+    assert len(g.order) == n and g.order[-1] == f"${n - 1}"
+    assert g.forward_extremities == (f"${n - 1}",)
+    # Close the chain into one 200k-event cycle.
+    looped = [ev("$0", [f"${n - 1}"], ts=0), *chain[1:]]
+    g = build(looped)
+    assert len(g.order) == n
+    assert [f.kind for f in g.findings if f.kind == "cycle"] == ["cycle"]
+    assert "(200000)" in g.findings[-1].message
+
+
+def test_duplicates() -> None:
+    a1 = ev("$a", ["$create"], ts=2, content={"body": "one"})
+    a1_again = ev("$a", ["$create"], ts=2, content={"body": "one"}, unsigned={"age": 5})
+    a2 = ev("$a", ["$create"], ts=2, content={"body": "two"})
+    g = build([create(ts=1), a1, a1_again])
+    assert g.findings == () and g.events["$a"] is a1
+    g = build([create(ts=1), a1, a2])
+    assert kinds(g) == ["duplicate_event_id"]
+    assert g.findings[0].event_id == "$a"
+    assert g.events["$a"] is a1
+    assert len(g.order) == 2
+
+
+def with_real_id(pdu: PDU) -> PDU:
+    """The same event under the ID its reference hash gives (v3+)."""
+    real = compute_event_id(pdu.as_sent(), V10)
+    assert real is not None and real.startswith("$") and real != pdu.event_id
+    return parse_pdu({**pdu.raw, "event_id": real}, V10)
+
+
+def test_event_id_mismatch_in_v3_plus_rooms() -> None:
+    c = with_real_id(create(ts=1))
+    good = with_real_id(ev("$tmp", [c.event_id], ts=2))
+    bad = ev("$readable", [c.event_id], ts=3)
+    g = EventGraph.build([c, good, bad], room_version=V10)
+    assert [(f.kind, f.event_id) for f in g.findings] == [("event_id_mismatch", "$readable")]
+    # unsigned and the injected event_id are not hashed: serving them changes nothing.
+    served = parse_pdu({**good.raw, "unsigned": {"age": 1234}}, V10)
+    assert EventGraph.build([c, served], room_version=V10).findings == ()
+    # v1 IDs are chosen by the sender: no check.
+    g = EventGraph.build([ev("$x:a", version=V1, ts=1)], room_version=V1)
+    assert "event_id_mismatch" not in kinds(g)
+
+
+def test_event_id_mismatch_after_a_change_the_hash_covers() -> None:
+    rule = with_real_id(
+        ev("$tmp", ts=2, type_="m.room.join_rules", state_key="", content={"join_rule": "public"})
+    )
+    assert "event_id_mismatch" not in kinds(EventGraph.build([rule], room_version=V10))
+    # The reference hash covers the redacted event: join_rule survives redaction.
+    tampered = parse_pdu({**rule.raw, "content": {"join_rule": "invite"}}, V10)
+    assert "event_id_mismatch" in kinds(EventGraph.build([tampered], room_version=V10))
+    # A message body does not survive redaction, so changing it keeps the ID.
+    msg = with_real_id(ev("$tmp", ts=2, content={"body": "hello"}))
+    edited = parse_pdu({**msg.raw, "content": {"body": "hellO"}}, V10)
+    assert "event_id_mismatch" not in kinds(EventGraph.build([edited], room_version=V10))
+
+
+def test_room_findings() -> None:
+    g = build(
+        [
+            create(ts=1),
+            create("$create2", ts=2, prev=["$create"]),
+            ev("$other", ["$create"], ts=3, room_id="!elsewhere:b.example"),
+        ]
+    )
+    assert kinds(g) == ["multiple_create", "wrong_room"]
+    assert [f.event_id for f in g.findings] == ["$create2", "$other"]
+    assert g.create_event is not None and g.create_event.event_id == "$create"
+
+
+def test_room_version_mismatch() -> None:
+    g = build([create(ts=1, version=V10)], version=V10)
+    assert g.findings == ()
+    c = ev("$c", type_="m.room.create", state_key="", content={}, ts=1)  # "1" by default
+    g = build([c])
+    assert kinds(g) == ["room_version_mismatch"]
+
+
+def test_v12_room_id_comes_from_the_create_event() -> None:
+    c = create("$abc", version=V12, room_id=None, ts=1)
+    g = EventGraph.build(
+        [c, ev("$m", ["$abc"], room_id="!abc", version=V12, ts=2)],
+        room_version=V12,
+        check_event_ids=False,
+    )
+    assert g.room_id == "!abc"
+    assert g.findings == ()
+    g = EventGraph.build(
+        [c, ev("$m", ["$abc"], room_id="!zzz", version=V12, ts=2)],
+        room_version=V12,
+        check_event_ids=False,
+    )
+    assert kinds(g) == ["wrong_room"]
+
+
+def test_finding_is_a_frozen_value() -> None:
+    f = Finding("cycle", "$a", "x")
+    with pytest.raises(AttributeError):
+        f.kind = "other"  # type: ignore[misc]
+    assert f == Finding("cycle", "$a", "x")
+
+
+def random_dag(rng: random.Random, n: int, honest_clocks: bool) -> list[PDU]:
+    events = [create(ts=0)]
+    for i in range(1, n):
+        prev = rng.sample([e.event_id for e in events[-8:]], k=min(len(events), rng.randint(1, 3)))
+        auth = rng.sample([e.event_id for e in events], k=min(len(events), 2))
+        ts = i * 10 if honest_clocks else rng.randint(0, 5)
+        events.append(ev(f"$e{i:04d}", prev, auth, ts=ts, depth=rng.randint(1, 3)))
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_dags_are_ordered_topologically_and_deterministically(seed: int) -> None:
+    rng = random.Random(seed)
+    events = random_dag(rng, 300, honest_clocks=False)
+    g = build(events)
+    assert_topological(g)
+    assert g.findings == ()
+    shuffled = events[:]
+    rng.shuffle(shuffled)
+    assert build(shuffled).order == g.order
+    for eid in g.order:
+        kids = g.children(eid)
+        assert all(eid in g.events[k].prev_events for k in kids)
+        assert (eid in g.forward_extremities) == (not kids)
+        assert (eid in g.forks) == (len(kids) >= 2)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_adding_older_history_does_not_reorder(seed: int) -> None:
+    rng = random.Random(seed)
+    events = random_dag(rng, 400, honest_clocks=True)
+    full = build(events).order
+    recent = build(events[200:]).order
+    assert [e for e in full if e in set(recent)] == list(recent)
