@@ -23,6 +23,7 @@ __all__ = [
     "compute_content_hash",
     "compute_event_id",
     "compute_reference_hash",
+    "event_id_from_reference_hash",
     "redact",
     "room_id_from_create_event_id",
     "unpadded_base64",
@@ -122,10 +123,7 @@ def redact(event: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
         content = {}
     event_type = event.get("type")
     keep = _kept_content_keys(event_type if isinstance(event_type, str) else "", version)
-    if keep is None:
-        new_content = dict(content)
-    else:
-        new_content = {k: v for k, v in content.items() if k in keep}
+    new_content = dict(content) if keep is None else {k: v for k, v in content.items() if k in keep}
     if (
         event_type == "m.room.member"
         and version.updated_redaction_rules
@@ -140,9 +138,7 @@ def redact(event: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
 
 def compute_content_hash(event: Mapping[str, Any]) -> bytes:
     """SHA-256 of the canonical JSON of the event less unsigned, signatures and hashes."""
-    stripped = {
-        k: v for k, v in event.items() if k not in ("unsigned", "signatures", "hashes")
-    }
+    stripped = {k: v for k, v in event.items() if k not in ("unsigned", "signatures", "hashes")}
     return hashlib.sha256(canonical_json(stripped)).digest()
 
 
@@ -162,7 +158,16 @@ def compute_event_id(event: Mapping[str, Any], version: RoomVersion) -> str | No
     """
     if version.event_id_format is EventIdFormat.GIVEN:
         return None
-    digest = compute_reference_hash(event, version)
+    return event_id_from_reference_hash(compute_reference_hash(event, version), version)
+
+
+def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | None:
+    """``$`` + the reference hash in the version's base64 alphabet; None in v1/v2.
+
+    v3: standard unpadded base64; v4+: URL-safe unpadded base64.
+    """
+    if version.event_id_format is EventIdFormat.GIVEN:
+        return None
     if version.event_id_format is EventIdFormat.BASE64:
         return "$" + unpadded_base64(digest)
     return "$" + urlsafe_unpadded_base64(digest)
