@@ -1,0 +1,386 @@
+"""roomscope's state resolution against Synapse 1.163's own, on generated forked rooms.
+
+Synapse runs in-process (``tests.oracle.synapse_state``): its
+``resolve_events_with_store`` (v1, v2, v2.1) over an in-memory store, and the auth
+checks it applies to a received PDU. For every room of every version 1-12 made by
+``tests.generators.forked_rooms`` we compare:
+
+* at every merge (an event with several ``prev_events``): roomscope's
+  ``resolve_state`` of the states after the prev events with Synapse's;
+* at the forward extremities: the state a new event naming them all would see;
+* when ``app.core.roomstate`` is there: roomscope's state before and after every
+  event and its rejections, event by event, against Synapse's.
+
+The expected values are Synapse's, never roomscope's own output.
+
+CI runs a fixed sample (``FIXED_SEEDS`` per version) plus one fresh random seed per
+version, printed in the log (``-rA`` or ``-s`` shows it; a failure names it). The big
+run: ``ROOMSCOPE_STATERES_FUZZ_ROOMS=2000 pytest tests/core/test_stateres_vs_synapse.py
+-k fuzz -s`` (``ROOMSCOPE_STATERES_FUZZ_SEED`` fixes its first seed), or
+``python -m tests.core.test_stateres_vs_synapse 2000 [FIRST_SEED]`` with progress lines.
+
+Regression cases found by the fuzzer are at the end of the file, minimised, each
+with the reason Synapse and the spec give.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+pytest.importorskip("synapse.event_auth")  # (importing synapse.state first is circular)
+
+from app.core.events import PDU, StateKey
+from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from tests.generators.forked_rooms import (
+    MEDIUM,
+    SMALL,
+    GeneratedRoom,
+    RoomShape,
+    generate_room,
+)
+from tests.oracle.synapse_state import (
+    RoomStates,
+    StateTracker,
+    compute_room_states,
+    state_at_extremities,
+)
+
+pytestmark = pytest.mark.synapse
+
+VERSIONS: list[RoomVersion] = sorted(KNOWN_ROOM_VERSIONS.values(), key=lambda v: int(v.identifier))
+VERSION_IDS = [v.identifier for v in VERSIONS]
+
+#: Seeds every CI run checks, per room version.
+FIXED_SEEDS = range(8)
+
+StateMap = Mapping[StateKey, str]
+Resolver = Callable[[RoomVersion, Sequence[StateMap], Any], StateMap]
+
+
+def _roomscope_resolver() -> Resolver:
+    """roomscope's ``resolve_state`` (helper H4's), or skip while it has not landed."""
+    try:
+        from app.core.stateres import MappingSource, resolve_state  # type: ignore[attr-defined]
+    except ImportError as exc:
+        pytest.skip(f"app.core.stateres.resolve_state is not there yet ({exc})")
+
+    def resolve(version: RoomVersion, sets: Sequence[StateMap], source: Any) -> StateMap:
+        return dict(resolve_state(version, sets, source).state)
+
+    resolve.source_factory = MappingSource  # type: ignore[attr-defined]
+    return resolve
+
+
+# -- one room, compared --------------------------------------------------------------
+
+
+@dataclass
+class Disagreement:
+    version: str
+    seed: int
+    shape: str
+    tracked: bool
+    where: str  # "merge $id", "extremities", "state before $id", "rejection $id"
+    detail: str
+
+    def __str__(self) -> str:
+        return (
+            f"v{self.version} seed={self.seed} shape={self.shape} tracked={self.tracked} "
+            f"{self.where}: {self.detail}"
+        )
+
+
+@dataclass
+class Summary:
+    rooms: int = 0
+    events: int = 0
+    merges: int = 0
+    conflicted_merges: int = 0
+    per_event_rooms: int = 0
+    versions: set[str] = field(default_factory=set)
+    disagreements: list[Disagreement] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"rooms={self.rooms} versions={','.join(sorted(self.versions, key=int))} "
+            f"events={self.events} merges compared={self.merges} "
+            f"(with conflicts: {self.conflicted_merges}) per-event rooms={self.per_event_rooms} "
+            f"disagreements={len(self.disagreements)} in {self.seconds:.1f}s"
+        )
+
+
+def _diff(ours: StateMap, theirs: StateMap, by_id: Mapping[str, PDU]) -> str:
+    keys = sorted(set(ours) | set(theirs))
+    parts = []
+    for k in keys:
+        a, b = ours.get(k), theirs.get(k)
+        if a != b:
+            parts.append(f"{k}: roomscope={a} synapse={b}")
+    return "; ".join(parts[:6]) + (f" (+{len(parts) - 6} more)" if len(parts) > 6 else "")
+
+
+def make_room(
+    version: RoomVersion, seed: int, shape: RoomShape, tracked: bool
+) -> tuple[GeneratedRoom, RoomStates]:
+    """A generated room and Synapse's verdict on every event of it."""
+    if tracked:
+        tracker = StateTracker(version)
+        room = generate_room(version, seed, shape, tracker=tracker)
+        return room, tracker.states
+    room = generate_room(version, seed, shape)
+    return room, compute_room_states(version, room.events)
+
+
+def compare_room(
+    version: RoomVersion,
+    seed: int,
+    shape: RoomShape,
+    tracked: bool,
+    resolve: Resolver,
+    summary: Summary,
+    *,
+    per_event: Callable[[GeneratedRoom, RoomStates], list[tuple[str, str]]] | None = None,
+) -> None:
+    room, states = make_room(version, seed, shape, tracked)
+    by_id = room.by_id
+    source = resolve.source_factory(by_id, states.rejected)  # type: ignore[attr-defined]
+    shape_name = "medium" if shape is MEDIUM else "small"
+    summary.rooms += 1
+    summary.events += len(room.events)
+    summary.versions.add(version.identifier)
+
+    def disagree(where: str, detail: str) -> None:
+        summary.disagreements.append(
+            Disagreement(version.identifier, seed, shape_name, tracked, where, detail)
+        )
+
+    for event_id, sets in states.merge_inputs.items():
+        summary.merges += 1
+        expected = states.state_before[event_id]
+        if any(s != sets[0] for s in sets[1:]):
+            summary.conflicted_merges += 1
+        try:
+            ours = resolve(version, sets, source)
+        except Exception as exc:  # a crash is a disagreement too
+            disagree(f"merge {event_id}", f"roomscope raised {exc!r}")
+            continue
+        if dict(ours) != dict(expected):
+            disagree(f"merge {event_id}", _diff(ours, expected, by_id))
+
+    extremities = room.extremities
+    expected = state_at_extremities(states, extremities)
+    sets = [states.state_after[e] for e in extremities]
+    try:
+        ours = resolve(version, sets, source) if len(sets) > 1 else dict(sets[0])
+    except Exception as exc:
+        disagree("extremities", f"roomscope raised {exc!r}")
+    else:
+        if dict(ours) != dict(expected):
+            disagree("extremities", _diff(ours, expected, by_id))
+
+    if per_event is not None:
+        summary.per_event_rooms += 1
+        for where, detail in per_event(room, states):
+            disagree(where, detail)
+
+
+# -- the per-event comparison (app.core.roomstate) ----------------------------------
+
+
+def _per_event_comparer() -> Callable[[GeneratedRoom, RoomStates], list[tuple[str, str]]] | None:
+    """Compares roomscope's state at every event with Synapse's, when roomstate exists."""
+    try:
+        from app.core import roomstate  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    compute = getattr(roomstate, "compute_room_state", None) or getattr(
+        roomstate, "RoomState", None
+    )
+    if compute is None:
+        return None
+
+    def compare(room: GeneratedRoom, states: RoomStates) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        ours = _roomstate_adapter(roomstate, room)
+        by_id = room.by_id
+        for event_id in states.order:
+            rejected_theirs = event_id in states.rejected
+            rejected_ours = ours.is_rejected(event_id)
+            if rejected_ours != rejected_theirs:
+                out.append(
+                    (
+                        f"rejection {event_id}",
+                        f"roomscope rejected={rejected_ours} synapse "
+                        f"rejected={rejected_theirs} ({states.rejected.get(event_id)})",
+                    )
+                )
+            before = ours.state_before(event_id)
+            if dict(before) != states.state_before[event_id]:
+                out.append(
+                    (
+                        f"state before {event_id}",
+                        _diff(before, states.state_before[event_id], by_id),
+                    )
+                )
+            after = ours.state_after(event_id)
+            if dict(after) != states.state_after[event_id]:
+                out.append(
+                    (f"state after {event_id}", _diff(after, states.state_after[event_id], by_id))
+                )
+            if len(out) > 5:
+                break
+        return out
+
+    return compare
+
+
+class _OurStates:
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def is_rejected(self, event_id: str) -> bool:
+        return bool(self.obj.is_rejected(event_id))
+
+    def state_before(self, event_id: str) -> StateMap:
+        return dict(self.obj.state_before(event_id))
+
+    def state_after(self, event_id: str) -> StateMap:
+        return dict(self.obj.state_after(event_id))
+
+
+def _roomstate_adapter(roomstate: Any, room: GeneratedRoom) -> _OurStates:
+    """roomscope's per-event states for ``room`` (adapted to H4's roomstate API)."""
+    compute = getattr(roomstate, "compute_room_state", None)
+    if compute is not None:
+        return _OurStates(compute(room.version, room.events))
+    return _OurStates(roomstate.RoomState(room.version, room.events))
+
+
+# -- the tests ---------------------------------------------------------------------
+
+
+def _check(summary: Summary) -> None:
+    print(f"\nstateres vs synapse: {summary.line()}")
+    if summary.disagreements:
+        lines = "\n".join(str(d) for d in summary.disagreements[:20])
+        pytest.fail(f"{len(summary.disagreements)} disagreements with Synapse:\n{lines}")
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
+def test_fixed_sample_agrees_with_synapse(version: RoomVersion) -> None:
+    """A fixed sample of small forked rooms (and one medium one) per room version."""
+    resolve = _roomscope_resolver()
+    per_event = _per_event_comparer()
+    summary = Summary()
+    start = time.perf_counter()
+    for seed in FIXED_SEEDS:
+        compare_room(version, seed, SMALL, seed % 3 != 2, resolve, summary, per_event=per_event)
+    compare_room(version, 1000, MEDIUM, True, resolve, summary, per_event=per_event)
+    summary.seconds = time.perf_counter() - start
+    assert summary.merges > 0, "the generator made no merges: nothing was compared"
+    _check(summary)
+
+
+_RANDOM_SEED = int(
+    os.environ.get("ROOMSCOPE_STATERES_SEED", random.SystemRandom().randrange(10**9))
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
+def test_random_seed_agrees_with_synapse(version: RoomVersion) -> None:
+    """A fresh seed every run (set ROOMSCOPE_STATERES_SEED to replay one)."""
+    resolve = _roomscope_resolver()
+    per_event = _per_event_comparer()
+    summary = Summary()
+    seed = _RANDOM_SEED
+    print(f"\nstateres vs synapse: random seed {seed} (ROOMSCOPE_STATERES_SEED={seed} replays it)")
+    for offset, tracked in ((0, True), (1, False)):
+        compare_room(version, seed + offset, SMALL, tracked, resolve, summary, per_event=per_event)
+    _check(summary)
+
+
+def fuzz_rooms(count: int, first_seed: int) -> Iterator[tuple[RoomVersion, int, RoomShape, bool]]:
+    """``count`` rooms spread evenly over versions 1-12: seeds ``first_seed`` upwards."""
+    for i in range(count):
+        version = VERSIONS[i % len(VERSIONS)]
+        seed = first_seed + i // len(VERSIONS)
+        shape = MEDIUM if i % 25 == 24 else SMALL
+        yield version, seed, shape, seed % 3 != 2
+
+
+def run_fuzz(count: int, first_seed: int, *, progress: bool = False) -> Summary:
+    resolve = _roomscope_resolver()
+    per_event = _per_event_comparer()
+    summary = Summary()
+    start = time.perf_counter()
+    for n, (version, seed, shape, tracked) in enumerate(fuzz_rooms(count, first_seed), 1):
+        compare_room(version, seed, shape, tracked, resolve, summary, per_event=per_event)
+        if progress and n % 100 == 0:
+            summary.seconds = time.perf_counter() - start
+            print(f"[{n}/{count}] {summary.line()}", flush=True)
+            for d in summary.disagreements[-3:]:
+                print(f"    {d}", flush=True)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "ROOMSCOPE_STATERES_FUZZ_ROOMS" not in os.environ,
+    reason="the big run: set ROOMSCOPE_STATERES_FUZZ_ROOMS=2000",
+)
+def test_fuzz_agrees_with_synapse() -> None:
+    count = int(os.environ["ROOMSCOPE_STATERES_FUZZ_ROOMS"])
+    first = int(
+        os.environ.get("ROOMSCOPE_STATERES_FUZZ_SEED", random.SystemRandom().randrange(10**6))
+    )
+    print(f"\nstateres fuzz: {count} rooms from seed {first}")
+    _check(run_fuzz(count, first))
+
+
+if (
+    __name__ == "__main__"
+):  # the big run with progress: python -m tests.core.test_stateres_vs_synapse N [SEED]
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    first = int(sys.argv[2]) if len(sys.argv) > 2 else random.SystemRandom().randrange(10**6)
+    print(f"stateres fuzz: {n} rooms from seed {first}", flush=True)
+    result = run_fuzz(n, first, progress=True)
+    print(f"DONE {result.line()}")
+    for d in result.disagreements:
+        print(f"  {d}")
+    sys.exit(1 if result.disagreements else 0)
+
+
+# -- the harness can fail ------------------------------------------------------------
+
+
+def _naive_resolver() -> Resolver:
+    """Takes every conflicted key from the first state set: wrong, on purpose."""
+
+    def resolve(version: RoomVersion, sets: Sequence[StateMap], source: Any) -> StateMap:
+        out: dict[StateKey, str] = {}
+        for s in reversed(sets):
+            out.update(s)
+        return out
+
+    resolve.source_factory = lambda events, rejected: None  # type: ignore[attr-defined]
+    return resolve
+
+
+@pytest.mark.parametrize("version_id", ["1", "6", "12"])
+def test_harness_catches_a_wrong_resolver(version_id: str) -> None:
+    """The generated rooms have conflicts whose resolution matters: a naive resolver fails."""
+    summary = Summary()
+    for seed in FIXED_SEEDS:
+        compare_room(KNOWN_ROOM_VERSIONS[version_id], seed, SMALL, True, _naive_resolver(), summary)
+    assert summary.conflicted_merges > 0
+    assert summary.disagreements, "a resolver that ignores the algorithm went unnoticed"
