@@ -118,27 +118,47 @@ def redact(event: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
     """
     kept_top = _KEPT_TOP_LEVEL_V11 if version.updated_redaction_rules else _KEPT_TOP_LEVEL_V1
     out = {k: v for k, v in event.items() if k in kept_top}
+    if version.room_id_from_create_event and event.get("type") == "m.room.create":
+        # v12 (MSC4291): the create event has no room_id; one a server added (Synapse
+        # serves it) is not part of the event. Synapse's redaction drops it from every
+        # m.room.create event, whatever its state_key; so do we.
+        out.pop("room_id", None)
     content = event.get("content")
     if not isinstance(content, Mapping):
         content = {}
     event_type = event.get("type")
     keep = _kept_content_keys(event_type if isinstance(event_type, str) else "", version)
     new_content = dict(content) if keep is None else {k: v for k, v in content.items() if k in keep}
+    invite = content.get("third_party_invite")
     if (
         event_type == "m.room.member"
         and version.updated_redaction_rules
-        and isinstance(content.get("third_party_invite"), Mapping)
-        and "signed" in content["third_party_invite"]
+        and isinstance(invite, Mapping)
     ):
-        # v11 (MSC3821): keep third_party_invite.signed, nothing else of it.
-        new_content["third_party_invite"] = {"signed": content["third_party_invite"]["signed"]}
+        # v11 (MSC3821): third_party_invite is no longer stripped but keeps only its
+        # signed key; an object without one stays as {} (Synapse does the same).
+        new_content["third_party_invite"] = (
+            {"signed": invite["signed"]} if "signed" in invite else {}
+        )
     out["content"] = new_content
     return out
 
 
+# The spec removes unsigned, signatures and hashes before the content hash. Synapse
+# (synapse.crypto.event_signing.compute_content_hash) also removes three top-level keys
+# that old Synapse versions kept on events: age_ts, outlier and destinations. Events it
+# hashed that way are still around in old rooms, so we remove them too.
+_NOT_IN_CONTENT_HASH = frozenset(
+    {"unsigned", "signatures", "hashes", "age_ts", "outlier", "destinations"}
+)
+
+
 def compute_content_hash(event: Mapping[str, Any]) -> bytes:
-    """SHA-256 of the canonical JSON of the event less unsigned, signatures and hashes."""
-    stripped = {k: v for k, v in event.items() if k not in ("unsigned", "signatures", "hashes")}
+    """SHA-256 of the canonical JSON of the event less unsigned, signatures and hashes.
+
+    (And less the age_ts, outlier and destinations keys, as Synapse does.)
+    """
+    stripped = {k: v for k, v in event.items() if k not in _NOT_IN_CONTENT_HASH}
     return hashlib.sha256(canonical_json(stripped)).digest()
 
 
