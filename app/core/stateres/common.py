@@ -1,0 +1,316 @@
+"""What every state resolution algorithm shares: the event source, auth chains, the split.
+
+The resolver reads events through an :class:`EventSource` (``get`` and
+``is_rejected``); a plain ``Mapping[str, PDU]`` is accepted too (nothing
+rejected). Auth chains are held by an :class:`AuthChainIndex`: every event the
+resolver meets gets a dense integer, and its auth chain (the event itself and
+every event reachable through ``auth_events``) is an ``int`` used as a bitset.
+Chains are computed iteratively (rooms are 100k+ events deep) and memoised for
+as long as the event source lives, so the auth difference of two state sets is
+a handful of big-integer ``|`` and ``&`` operations.
+
+Spec: https://spec.matrix.org/v1.16/server-server-api/#auth-chain (auth chain),
+https://spec.matrix.org/v1.16/rooms/v2/#state-resolution (definitions).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+from app.core.events import PDU, StateKey
+
+__all__ = [
+    "CREATE",
+    "JOIN_RULES",
+    "MEMBER",
+    "POWER_LEVELS",
+    "AuthChainIndex",
+    "EventSource",
+    "MappingSource",
+    "as_event_source",
+    "auth_event_ids",
+    "chain_index_for",
+    "split_conflicted_state_set",
+]
+
+CREATE = "m.room.create"
+MEMBER = "m.room.member"
+POWER_LEVELS = "m.room.power_levels"
+JOIN_RULES = "m.room.join_rules"
+CREATE_KEY: StateKey = (CREATE, "")
+POWER_KEY: StateKey = (POWER_LEVELS, "")
+JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    """Where the resolver finds events: by ID, and whether each was rejected.
+
+    ``get`` returns None for an event that is not known (a "missing" event).
+    """
+
+    def get(self, event_id: str, /) -> PDU | None: ...
+
+    def is_rejected(self, event_id: str, /) -> bool: ...
+
+
+class MappingSource:
+    """An :class:`EventSource` over a plain mapping; ``rejected`` names rejected events."""
+
+    __slots__ = ("__weakref__", "_events", "_rejected")
+
+    def __init__(self, events: Mapping[str, PDU], rejected: Iterable[str] = ()) -> None:
+        self._events = events
+        self._rejected = frozenset(rejected)
+
+    def get(self, event_id: str, /) -> PDU | None:
+        return self._events.get(event_id)
+
+    def is_rejected(self, event_id: str, /) -> bool:
+        return event_id in self._rejected
+
+    @property
+    def events(self) -> Mapping[str, PDU]:
+        return self._events
+
+
+def as_event_source(events: EventSource | Mapping[str, PDU]) -> EventSource:
+    """``events`` itself when it has ``is_rejected``, else a :class:`MappingSource` over it."""
+    if isinstance(events, EventSource):
+        return events
+    return MappingSource(events)
+
+
+def auth_event_ids(event: PDU) -> tuple[str, ...]:
+    """The IDs of the events that authorise ``event``.
+
+    Its ``auth_events``, and in room versions whose room ID names the create
+    event (v12, MSC4291) the create event as well, implicitly, after the listed
+    ones: Synapse 1.163's ``EventBase.auth_event_ids()`` appends it the same way,
+    so auth chains, power levels of senders and iterative auth checks all see it.
+    """
+    if (
+        event.room_version.room_id_from_create_event
+        and event.type != CREATE
+        and event.room_id is not None
+        and event.room_id.startswith("!")
+    ):
+        create_id = "$" + event.room_id[1:]
+        if create_id not in event.auth_events:
+            return (*event.auth_events, create_id)
+    return event.auth_events
+
+
+class AuthChainIndex:
+    """Auth chains as integer bitsets, memoised.
+
+    Each event met gets a bit, in an order where auth events come before the
+    events they authorise; ``chain(e)`` has the bit of ``e`` and of every event
+    in its auth chain. Following Synapse (whose auth chain difference counts the
+    state events themselves, DESIGN.md), the chain includes the event itself.
+
+    Missing events get a bit and an empty auth chain. Auth-event cycles (only
+    possible with hand-made or malicious input, since IDs of v3+ events are
+    hashes) are cut at the edge that closes the cycle, so nothing loops.
+    """
+
+    __slots__ = ("_chain", "_ids", "_index", "_missing", "_power", "_source")
+
+    def __init__(self, source: EventSource) -> None:
+        self._source = source
+        self._index: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._chain: list[int] = []
+        self._missing: set[str] = set()
+        #: Memo of the sender's power level per event (v2 ordering), see v2.py.
+        self._power: dict[str, int] = {}
+
+    @property
+    def source(self) -> EventSource:
+        return self._source
+
+    @property
+    def power_memo(self) -> dict[str, int]:
+        return self._power
+
+    def stale(self) -> bool:
+        """True when an event that was missing has since appeared in the source."""
+        get = self._source.get
+        return any(get(e) is not None for e in self._missing)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def index_of(self, event_id: str) -> int:
+        """The bit of ``event_id``, indexing it (and its auth chain) if needed."""
+        found = self._index.get(event_id)
+        if found is None:
+            self._add(event_id)
+            found = self._index[event_id]
+        return found
+
+    def bit(self, event_id: str) -> int:
+        return 1 << self.index_of(event_id)
+
+    def chain(self, event_id: str) -> int:
+        """The auth chain of ``event_id``, itself included, as a bitset."""
+        found = self._index.get(event_id)
+        if found is None:
+            self._add(event_id)
+            found = self._index[event_id]
+        return self._chain[found]
+
+    def chain_of_all(self, event_ids: Iterable[str]) -> int:
+        """The union of the auth chains of ``event_ids`` (each included)."""
+        out = 0
+        index = self._index
+        chains = self._chain
+        for event_id in event_ids:
+            found = index.get(event_id)
+            if found is None:
+                self._add(event_id)
+                found = index[event_id]
+            out |= chains[found]
+        return out
+
+    def ids_of(self, bits: int) -> list[str]:
+        """The event IDs whose bits are set in ``bits``, oldest first."""
+        ids = self._ids
+        if bits.bit_count() < 64:
+            out: list[str] = []
+            while bits:
+                low = bits & -bits
+                out.append(ids[low.bit_length() - 1])
+                bits ^= low
+            return out
+        text = bin(bits)[:1:-1]  # least significant bit first
+        return [ids[i] for i, c in enumerate(text) if c == "1"]
+
+    def _add(self, root: str) -> None:
+        """Index ``root`` and its unindexed ancestors, post-order, without recursion."""
+        index = self._index
+        get = self._source.get
+        on_stack: set[str] = {root}
+        stack: list[tuple[str, tuple[str, ...], int]] = []
+        event = get(root)
+        if event is None:
+            self._missing.add(root)
+        stack.append((root, auth_event_ids(event) if event is not None else (), 0))
+        while stack:
+            event_id, parents, i = stack[-1]
+            if i < len(parents):
+                stack[-1] = (event_id, parents, i + 1)
+                parent = parents[i]
+                if parent in index or parent in on_stack:
+                    continue  # done, or an edge closing a cycle: cut it
+                on_stack.add(parent)
+                parent_event = get(parent)
+                if parent_event is None:
+                    self._missing.add(parent)
+                    parent_parents: tuple[str, ...] = ()
+                else:
+                    parent_parents = auth_event_ids(parent_event)
+                stack.append((parent, parent_parents, 0))
+                continue
+            stack.pop()
+            on_stack.discard(event_id)
+            position = len(self._ids)
+            bits = 1 << position
+            chains = self._chain
+            for parent in parents:
+                found = index.get(parent)
+                if found is not None:
+                    bits |= chains[found]
+            index[event_id] = position
+            self._ids.append(event_id)
+            chains.append(bits)
+
+
+# Indexes memoised per event source: weakly where the source allows it, else a few
+# recent sources held strongly (a plain dict cannot be weakly referenced).
+_WEAK_INDEXES: weakref.WeakKeyDictionary[object, AuthChainIndex] = weakref.WeakKeyDictionary()
+_STRONG_INDEXES: OrderedDict[int, tuple[object, AuthChainIndex]] = OrderedDict()
+_STRONG_LIMIT = 4
+
+
+def chain_index_for(source: EventSource, key: object | None = None) -> AuthChainIndex:
+    """The memoised :class:`AuthChainIndex` of ``source`` (keyed by ``key`` if given).
+
+    An index is rebuilt when an event it had found missing has appeared since,
+    so a mapping that grows between calls stays correct. Events must not change
+    under an existing ID.
+    """
+    owner = source if key is None else key
+    index: AuthChainIndex | None = None
+    try:
+        index = _WEAK_INDEXES.get(owner)
+    except TypeError:
+        entry = _STRONG_INDEXES.get(id(owner))
+        if entry is not None and entry[0] is owner:
+            index = entry[1]
+            _STRONG_INDEXES.move_to_end(id(owner))
+    if index is not None and not index.stale():
+        return index
+    index = AuthChainIndex(source)
+    try:
+        _WEAK_INDEXES[owner] = index
+    except TypeError:
+        _STRONG_INDEXES[id(owner)] = (owner, index)
+        while len(_STRONG_INDEXES) > _STRONG_LIMIT:
+            _STRONG_INDEXES.popitem(last=False)
+    return index
+
+
+def split_conflicted_state_set(
+    state_sets: Sequence[Mapping[StateKey, str]],
+) -> tuple[dict[StateKey, str], dict[StateKey, frozenset[str]]]:
+    """Split the state sets into the unconflicted state map and the conflicted state set.
+
+    Spec (v2): "If a given key K is present in every Si with the same value V in
+    each state map, then the pair (K, V) belongs to the unconflicted state map.
+    Otherwise, V belongs to the conflicted state set." A key missing from some
+    state set is therefore conflicted (Synapse's ``v2._seperate`` agrees).
+    Returns (unconflicted, conflicted) where conflicted maps each key to the
+    event IDs the state sets hold for it.
+    """
+    unconflicted: dict[StateKey, str] = {}
+    conflicted: dict[StateKey, frozenset[str]] = {}
+    if not state_sets:
+        return unconflicted, conflicted
+    first, *rest = state_sets
+    if not rest:
+        return dict(first), conflicted
+    keys: set[StateKey] = set(first)
+    for state_set in rest:
+        keys.update(state_set)
+    for key in keys:
+        value = first.get(key)
+        same = value is not None
+        if same:
+            for state_set in rest:
+                if state_set.get(key) != value:
+                    same = False
+                    break
+        if same:
+            assert value is not None
+            unconflicted[key] = value
+        else:
+            conflicted[key] = frozenset(
+                v for v in (s.get(key) for s in state_sets) if v is not None
+            )
+    return unconflicted, conflicted
+
+
+def sources_of(
+    state_sets: Sequence[Mapping[StateKey, str]], key: StateKey, event_id: str
+) -> tuple[int, ...]:
+    """The indexes of the state sets that hold ``event_id`` under ``key``."""
+    return tuple(i for i, s in enumerate(state_sets) if s.get(key) == event_id)
+
+
+def iter_state(state: Mapping[StateKey, str]) -> Iterator[tuple[StateKey, str]]:
+    """The (key, event ID) pairs of ``state``, sorted."""
+    return iter(sorted(state.items()))

@@ -1,0 +1,208 @@
+"""State resolution v1 (room version 1).
+
+Spec: https://spec.matrix.org/v1.16/rooms/v1/#state-resolution. The spec's
+description is short and informal; this module follows Synapse 1.163
+(``synapse/state/v1.py``), which is what room-version-1 rooms actually run:
+
+* A key is conflicted only when two state sets hold *different* events for it
+  (a key some state sets lack is not conflicted, unlike v2).
+* Conflicted events that are unknown or were rejected are left out (Synapse
+  fetches them without ``allow_rejected``); a key left with one candidate is
+  unconflicted, a key left with none is dropped.
+* The auth state is the unconflicted state's entries for the keys the
+  conflicted events' auth rules read; conflicted m.room.power_levels is resolved
+  first, then m.room.join_rules, then m.room.member, then everything else, each
+  resolved key joining the auth state.
+* Events are ordered by depth (greatest first), then by the hex SHA-1 of the
+  event ID.
+* Power levels, join rules and membership: the candidates are walked from the
+  lowest depth up, each checked against the auth state with the one before it
+  in place; the walk stops at the first that fails, and the one before it wins
+  (the first candidate is never checked). Other keys: the first candidate in
+  order that passes auth wins; if none does, the last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+from app.core.auth import auth_types_for_event, check_auth
+from app.core.events import PDU, StateKey
+from app.core.stateres.common import JOIN_RULES, MEMBER, POWER_KEY, EventSource, sources_of
+from app.core.stateres.trace import (
+    AuthCheckStep,
+    OrderingStep,
+    SortEntry,
+    SplitStep,
+    Step,
+    state_tuple,
+)
+from app.core.versions import RoomVersion
+
+__all__ = ["resolve_v1", "split_v1", "v1_order"]
+
+
+def split_v1(
+    state_sets: Sequence[Mapping[StateKey, str]],
+) -> tuple[dict[StateKey, str], dict[StateKey, frozenset[str]]]:
+    """Unconflicted and conflicted state, v1's way: only differing values conflict."""
+    unconflicted: dict[StateKey, str] = {}
+    conflicted: dict[StateKey, set[str]] = {}
+    for state_set in state_sets:
+        for key, value in state_set.items():
+            existing = conflicted.get(key)
+            if existing is not None:
+                existing.add(value)
+                continue
+            current = unconflicted.get(key)
+            if current is None:
+                unconflicted[key] = value
+            elif current != value:
+                conflicted[key] = {current, value}
+                del unconflicted[key]
+    return unconflicted, {k: frozenset(v) for k, v in conflicted.items()}
+
+
+def _sha1(event_id: str) -> str:
+    return hashlib.sha1(event_id.encode("utf-8")).hexdigest()
+
+
+def v1_order(events: Sequence[PDU]) -> list[PDU]:
+    """Greatest depth first, then the hex SHA-1 of the event ID (Synapse's ``_ordered_events``)."""
+    return sorted(events, key=lambda e: (-e.depth, _sha1(e.event_id)))
+
+
+def resolve_v1(
+    version: RoomVersion,
+    state_sets: Sequence[Mapping[StateKey, str]],
+    source: EventSource,
+    *,
+    steps: list[Step] | None = None,
+) -> dict[StateKey, str]:
+    """Resolve ``state_sets`` with the v1 algorithm; see the module docstring."""
+    if len(state_sets) == 1:
+        return dict(state_sets[0])
+    unconflicted, conflicted_ids = split_v1(state_sets)
+    if steps is not None:
+        steps.append(
+            SplitStep(
+                state_tuple(unconflicted),
+                tuple(
+                    (key, tuple((e, sources_of(state_sets, key, e)) for e in sorted(ids)))
+                    for key, ids in sorted(conflicted_ids.items())
+                ),
+            )
+        )
+
+    def known(event_id: str) -> PDU | None:
+        if source.is_rejected(event_id):
+            return None
+        return source.get(event_id)
+
+    conflicted: dict[StateKey, list[PDU]] = {}
+    auth_ids: dict[StateKey, str] = {}
+    for ids in conflicted_ids.values():
+        for event_id in ids:
+            event = known(event_id)
+            if event is None:
+                continue
+            for auth_key in auth_types_for_event(version, event):
+                if auth_key not in auth_ids and auth_key in unconflicted:
+                    auth_ids[auth_key] = unconflicted[auth_key]
+    result = dict(unconflicted)
+    for key, ids in conflicted_ids.items():
+        events = [e for e in (known(i) for i in ids) if e is not None]
+        if len(events) > 1:
+            conflicted[key] = events
+        elif len(events) == 1:
+            result[key] = events[0].event_id
+    auth_state: dict[StateKey, PDU] = {}
+    for key, event_id in auth_ids.items():
+        event = known(event_id)
+        if event is not None:
+            auth_state[key] = event
+
+    resolved: dict[StateKey, PDU] = {}
+
+    def order_step(key: StateKey, ordered: Sequence[PDU]) -> None:
+        if steps is not None:
+            steps.append(
+                OrderingStep(
+                    f"v1 order of {key[0]}/{key[1]}",
+                    ("depth", "SHA-1 of the event ID"),
+                    tuple(SortEntry(e.event_id, (e.depth, _sha1(e.event_id))) for e in ordered),
+                )
+            )
+
+    def resolve_auth_key(key: StateKey, events: list[PDU], phase: str) -> PDU:
+        ordered = v1_order(events)
+        order_step(key, ordered)
+        walk = list(reversed(ordered))
+        auth_keys = {k for e in events for k in auth_types_for_event(version, e)}
+        local = {k: auth_state[k] for k in auth_keys if k in auth_state}
+        previous = walk[0]
+        for event in walk[1:]:
+            local[(previous.type, previous.state_key or "")] = previous
+            result_ = check_auth(event, local)
+            _record(steps, phase, event, key, result_, local)
+            if not result_.allowed:
+                return previous
+            previous = event
+        return previous
+
+    if POWER_KEY in conflicted:
+        resolved[POWER_KEY] = resolve_auth_key(POWER_KEY, conflicted[POWER_KEY], "power levels")
+    auth_state.update(resolved)
+    for key, events in sorted(conflicted.items()):
+        if key[0] == JOIN_RULES:
+            resolved[key] = resolve_auth_key(key, events, "join rules")
+    auth_state.update(resolved)
+    for key, events in sorted(conflicted.items()):
+        if key[0] == MEMBER:
+            resolved[key] = resolve_auth_key(key, events, "memberships")
+    auth_state.update(resolved)
+    for key, events in sorted(conflicted.items()):
+        if key in resolved:
+            continue
+        ordered = v1_order(events)
+        order_step(key, ordered)
+        chosen = ordered[-1]
+        for event in ordered:
+            result_ = check_auth(event, auth_state)
+            _record(steps, "other state", event, key, result_, auth_state)
+            if result_.allowed:
+                chosen = event
+                break
+        resolved[key] = chosen
+    for key, event in resolved.items():
+        result[key] = event.event_id
+    return result
+
+
+def _record(
+    steps: list[Step] | None,
+    phase: str,
+    event: PDU,
+    key: StateKey,
+    result: object,
+    auth_state: Mapping[StateKey, PDU],
+) -> None:
+    if steps is None:
+        return
+    allowed = bool(getattr(result, "allowed", False))
+    rule = getattr(result, "rule", None)
+    rule_name = getattr(result, "rule_name", None)
+    reason = getattr(result, "reason", None)
+    steps.append(
+        AuthCheckStep(
+            phase,
+            event.event_id,
+            key,
+            "allowed" if allowed else "rejected",
+            None if rule is None else str(rule),
+            None if rule_name is None else str(rule_name),
+            None if reason is None else str(reason),
+            tuple(sorted((k, e.event_id) for k, e in auth_state.items())),
+        )
+    )

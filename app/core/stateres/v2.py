@@ -1,0 +1,576 @@
+"""State resolution v2 (room versions 2-11) and v2.1 (room version 12, MSC4297).
+
+The algorithm, in the spec's words
+(https://spec.matrix.org/v1.16/rooms/v2/#state-resolution; v2.1:
+https://spec.matrix.org/v1.16/rooms/v12/#state-resolution):
+
+1. Split the state sets into the *unconflicted state map* and the *conflicted
+   state set*.
+2. The *full conflicted set* is the conflicted state set, the *auth
+   difference* and (v2.1) the *conflicted state subgraph*.
+3. The *power events* of the full conflicted set, with the events of their auth
+   chains that are in the full conflicted set, sorted by the *reverse
+   topological power ordering*, go through the *iterative auth checks* starting
+   from the unconflicted state map (v2.1: from an empty map).
+4. The other events of the full conflicted set, sorted by the *mainline
+   ordering* of the power levels that resulted, go through the iterative auth
+   checks starting from the state step 3 left.
+5. The unconflicted state map is applied on top.
+
+v2.1 is two flags of :class:`~app.core.versions.RoomVersion`
+(``state_res_begin_empty``, ``state_res_conflicted_subgraph``), not a second
+copy of the algorithm.
+
+Where the spec leaves room, this module does what Synapse 1.163
+(``synapse/state/v2.py``) does; each such place says so.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from app.core.auth import auth_types_for_event, check_auth
+from app.core.events import PDU, StateKey
+from app.core.stateres.common import (
+    CREATE,
+    CREATE_KEY,
+    MEMBER,
+    POWER_KEY,
+    POWER_LEVELS,
+    AuthChainIndex,
+    EventSource,
+    auth_event_ids,
+    sources_of,
+)
+from app.core.stateres.trace import (
+    AuthCheckStep,
+    EventSetStep,
+    MainlineStep,
+    OrderingStep,
+    PartialStateStep,
+    SortEntry,
+    Step,
+    state_tuple,
+)
+from app.core.versions import RoomVersion
+
+__all__ = [
+    "CREATOR_POWER_LEVEL",
+    "auth_difference",
+    "conflicted_state_subgraph",
+    "full_conflicted_set",
+    "is_power_event",
+    "iterative_auth_checks",
+    "lexicographical_topological_sort",
+    "mainline",
+    "mainline_ordering",
+    "resolve_conflicted",
+    "reverse_topological_power_ordering",
+    "sender_power_level",
+]
+
+#: The power level Synapse 1.163 gives room creators when sorting (v12, MSC4289:
+#: creators have "infinite" power): ``synapse.api.constants.CREATOR_POWER_LEVEL``.
+CREATOR_POWER_LEVEL = 2**53
+
+
+def auth_difference(set_chains: Sequence[int]) -> int:
+    """The auth difference: events in some but not all of the state sets' auth chains.
+
+    Spec: "the auth difference is calculated by first calculating the full auth
+    chain for each state Si, that is the union of the auth chains for each event
+    in Si, and then taking every event that doesn't appear in every auth chain."
+    Each chain here includes the state events themselves, as Synapse's auth
+    chain difference does (DESIGN.md). Arguments and result are bitsets of an
+    :class:`AuthChainIndex`.
+    """
+    if not set_chains:
+        return 0
+    union = 0
+    intersection = set_chains[0]
+    for chain in set_chains:
+        union |= chain
+        intersection &= chain
+    return union & ~intersection
+
+
+def conflicted_state_subgraph(index: AuthChainIndex, conflicted_ids: Sequence[str]) -> int:
+    """v2.1: the events on an auth-event path from one conflicted event to another.
+
+    Spec (v12, MSC4297): the conflicted state subgraph is "the set of events
+    that are reachable from a conflicted state event by following auth events,
+    and from which a conflicted state event is reachable". An event X is in it
+    when some conflicted event has X in its auth chain and X has some
+    conflicted event in its own (each chain counting the event itself), which
+    includes the conflicted events. This is the intersection of Synapse's
+    backwards- and forwards-reachable sets (``_get_auth_chain_difference_using_cover_index_txn``).
+    """
+    if not conflicted_ids:
+        return 0
+    conflicted_bits = 0
+    backwards = 0
+    lowest = None
+    for event_id in conflicted_ids:
+        position = index.index_of(event_id)
+        conflicted_bits |= 1 << position
+        backwards |= index.chain(event_id)
+        lowest = position if lowest is None else min(lowest, position)
+    assert lowest is not None
+    # Only events indexed after the oldest conflicted event can have one in their chain.
+    candidates = (backwards >> lowest) << lowest
+    out = 0
+    for event_id in index.ids_of(candidates):
+        if index.chain(event_id) & conflicted_bits:
+            out |= 1 << index.index_of(event_id)
+    return out
+
+
+def full_conflicted_set(
+    index: AuthChainIndex,
+    conflicted: Mapping[StateKey, frozenset[str]],
+    set_chains: Sequence[int],
+    *,
+    with_subgraph: bool,
+) -> tuple[list[str], list[str], list[str] | None]:
+    """The full conflicted set, the auth difference and (v2.1) the conflicted subgraph.
+
+    Returns (full conflicted set, auth difference, conflicted subgraph or None),
+    event IDs in index order. Events the source does not know are left out of
+    the full conflicted set, as Synapse leaves out events it cannot fetch.
+    """
+    diff_bits = auth_difference(set_chains)
+    conflicted_ids = sorted({eid for ids in conflicted.values() for eid in ids})
+    subgraph_bits: int | None = None
+    full_bits = diff_bits
+    for event_id in conflicted_ids:
+        full_bits |= index.bit(event_id)
+    if with_subgraph:
+        subgraph_bits = conflicted_state_subgraph(index, conflicted_ids)
+        full_bits |= subgraph_bits
+    get = index.source.get
+    full = [eid for eid in index.ids_of(full_bits) if get(eid) is not None]
+    diff = index.ids_of(diff_bits)
+    subgraph = index.ids_of(subgraph_bits) if subgraph_bits is not None else None
+    return full, diff, subgraph
+
+
+def is_power_event(event: PDU) -> bool:
+    """A power event: power levels, join rules, a kick or a ban (or the create event).
+
+    Spec: "A power event is a state event with type m.room.power_levels or
+    m.room.join_rules, or a state event with type m.room.member where the
+    membership is leave or ban and the sender does not match the state_key."
+    Synapse 1.163 (``_is_power_event``) also counts m.room.create; so do we.
+    """
+    if event.state_key == "" and event.type in (POWER_LEVELS, "m.room.join_rules", CREATE):
+        return True
+    if event.type == MEMBER and event.state_key is not None:
+        return event.membership in ("leave", "ban") and event.sender != event.state_key
+    return False
+
+
+def _level(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, float):
+        return int(value)
+    return None
+
+
+def sender_power_level(event: PDU, source: EventSource) -> int:
+    """The power level of the sender of ``event`` according to its auth events.
+
+    As Synapse 1.163's ``_get_power_level_for_sender``: in v12 (MSC4289) a
+    creator of the room (from the create event among the auth events) has
+    :data:`CREATOR_POWER_LEVEL`; otherwise the level is read from the power
+    levels among the event's auth events (``users`` then ``users_default``,
+    then 0); without power levels, the room creator (``creator`` before v11,
+    the create event's sender from v11) has 100 and everyone else 0. Rejected
+    auth events count; missing ones are skipped. A level that is not a number
+    counts as 0 (Synapse would fail on it).
+    """
+    power: PDU | None = None
+    create: PDU | None = None
+    for auth_id in auth_event_ids(event):
+        auth_event = source.get(auth_id)
+        if auth_event is None or auth_event.state_key != "":
+            continue
+        if auth_event.type == POWER_LEVELS and power is None:
+            power = auth_event
+        elif auth_event.type == CREATE and create is None:
+            create = auth_event
+    version = event.room_version
+    if create is not None and version.privileged_creators and _is_creator(create, event.sender):
+        return CREATOR_POWER_LEVEL
+    if power is None:
+        if create is None:
+            return 0
+        creator = create.sender if version.implicit_room_creator else create.content.get("creator")
+        return 100 if creator == event.sender else 0
+    users = power.content.get("users")
+    level = users.get(event.sender) if isinstance(users, Mapping) else None
+    if level is None:
+        level = power.content.get("users_default", 0)
+    if level is None:
+        return 0
+    return _level(level) or 0
+
+
+def _is_creator(create: PDU, user_id: str) -> bool:
+    if create.sender == user_id:
+        return True
+    additional = create.content.get("additional_creators")
+    return isinstance(additional, list) and user_id in additional
+
+
+def reverse_topological_power_ordering(
+    event_ids: Sequence[str],
+    full_set: frozenset[str],
+    index: AuthChainIndex,
+) -> tuple[list[str], dict[str, tuple[int, int, str]]]:
+    """Sort power events and their auth chains (within the full conflicted set).
+
+    Spec: the reverse topological power ordering is Kahn's algorithm over the
+    auth-event graph where, among the events whose auth events have all been
+    taken, the next is the one whose sender has the greatest power level, then
+    the smallest origin_server_ts, then the smallest event ID. The graph holds
+    ``event_ids`` and every event of their auth chains that is in
+    ``full_set`` (Synapse's ``_add_event_and_auth_chain_to_graph``).
+
+    Returns (the order, each event's key as (power level, origin_server_ts,
+    event ID)). Events on an auth-event cycle never become free and are left
+    out, as Synapse's sort leaves them out.
+    """
+    source = index.source
+    graph: dict[str, set[str]] = {}
+    for start in event_ids:
+        if start in graph:
+            continue
+        stack = [start]
+        while stack:
+            event_id = stack.pop()
+            edges = graph.setdefault(event_id, set())
+            event = source.get(event_id)
+            if event is None:
+                continue
+            for auth_id in auth_event_ids(event):
+                if auth_id in full_set:
+                    if auth_id not in graph:
+                        stack.append(auth_id)
+                    edges.add(auth_id)
+    memo = index.power_memo
+    keys: dict[str, tuple[int, int, str]] = {}
+    for event_id in graph:
+        event = source.get(event_id)
+        assert event is not None  # full_set holds known events only
+        level = memo.get(event_id)
+        if level is None:
+            level = sender_power_level(event, source)
+            memo[event_id] = level
+        keys[event_id] = (level, event.origin_server_ts, event_id)
+
+    order = lexicographical_topological_sort(graph, lambda eid: (-keys[eid][0], keys[eid][1], eid))
+    return order, keys
+
+
+def lexicographical_topological_sort(
+    graph: Mapping[str, Collection[str]], key: Callable[[str], Any]
+) -> list[str]:
+    """Kahn's algorithm, auth events first, ties broken by the smallest ``key``.
+
+    ``graph`` maps each node to the nodes it points at (its auth events); a
+    node is taken once every node it points at has been taken. Among the
+    nodes free at a time the one with the smallest ``key`` goes first, which
+    is how Synapse 1.163 (``lexicographical_topological_sort``) breaks the
+    spec's ties. Nodes on a cycle never become free and are left out.
+    """
+    dependents: dict[str, list[str]] = {}
+    remaining: dict[str, int] = {}
+    ready: list[tuple[Any, str]] = []
+    for node, edges in graph.items():
+        remaining[node] = len(edges)
+        for target in edges:
+            dependents.setdefault(target, []).append(node)
+            remaining.setdefault(target, len(graph.get(target, ())))
+        if not edges:
+            ready.append((key(node), node))
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for child in dependents.get(node, ()):
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                heapq.heappush(ready, (key(child), child))
+    return order
+
+
+def _power_levels_parent(event: PDU, source: EventSource) -> PDU | None:
+    """The first m.room.power_levels event among ``event``'s auth events (Synapse's choice)."""
+    for auth_id in auth_event_ids(event):
+        auth_event = source.get(auth_id)
+        if (
+            auth_event is not None
+            and auth_event.type == POWER_LEVELS
+            and auth_event.state_key == ""
+        ):
+            return auth_event
+    return None
+
+
+def mainline(power_levels_id: str | None, source: EventSource) -> list[str]:
+    """The mainline of a power levels event, newest first.
+
+    Spec: "the mainline of P is the list of events generated by starting with
+    P and recursively taking the m.room.power_levels events from the
+    auth_events, ordered such that P is last." Returned here with P first.
+    A power-levels cycle stops the walk.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    current = power_levels_id
+    while current is not None and current not in seen:
+        event = source.get(current)
+        if event is None:
+            break
+        out.append(current)
+        seen.add(current)
+        parent = _power_levels_parent(event, source)
+        current = parent.event_id if parent is not None else None
+    return out
+
+
+def mainline_ordering(
+    event_ids: Sequence[str], mainline_newest_first: Sequence[str], source: EventSource
+) -> tuple[list[str], dict[str, tuple[int, int, str]], dict[str, str | None]]:
+    """Sort events by their mainline position, then origin_server_ts, then event ID.
+
+    Spec: "the closest mainline event to an event e is the first event
+    encountered in the mainline when iteratively descending through the
+    m.room.power_levels events in the auth_events of e" (e itself first, as
+    Synapse's ``_get_mainline_depth_for_event`` starts with e); its position
+    counts from the oldest mainline event, 1; with none, 0.
+
+    Returns (the order, each event's key, each event's closest mainline event).
+    """
+    position = {eid: len(mainline_newest_first) - i for i, eid in enumerate(mainline_newest_first)}
+    keys: dict[str, tuple[int, int, str]] = {}
+    closest: dict[str, str | None] = {}
+    for event_id in event_ids:
+        event = source.get(event_id)
+        assert event is not None
+        seen: set[str] = set()
+        current: PDU | None = event
+        depth = 0
+        found: str | None = None
+        while current is not None and current.event_id not in seen:
+            at = position.get(current.event_id)
+            if at is not None:
+                depth = at
+                found = current.event_id
+                break
+            seen.add(current.event_id)
+            current = _power_levels_parent(current, source)
+        keys[event_id] = (depth, event.origin_server_ts, event_id)
+        closest[event_id] = found
+    order = sorted(event_ids, key=keys.__getitem__)
+    return order, keys, closest
+
+
+def _auth_types(version: RoomVersion, event: PDU) -> frozenset[StateKey]:
+    types = auth_types_for_event(version, event)
+    if version.room_id_from_create_event and event.type != CREATE:
+        # Synapse 1.163's auth_types_for_event keeps the create key in v12.
+        types = types | {CREATE_KEY}
+    return types
+
+
+def iterative_auth_checks(
+    version: RoomVersion,
+    event_ids: Sequence[str],
+    base: Mapping[StateKey, str],
+    source: EventSource,
+    *,
+    phase: str,
+    steps: list[Step] | None,
+) -> dict[StateKey, str]:
+    """Apply the events in order to a copy of ``base``, each if it passes the auth rules.
+
+    Spec: for each event, the auth state is built from the event's own auth
+    events, replaced by the partial state's values for the keys the auth
+    events selection algorithm names; the event is added to the partial state
+    if it passes the authorization rules against that auth state.
+
+    As Synapse 1.163 (``_iterative_auth_checks``): rejected auth events and
+    rejected state entries are left out of the auth state, and an event that
+    was rejected when received is never admitted (DESIGN.md; Synapse issue
+    13797). When ``steps`` is a list, each check is appended as an
+    :class:`AuthCheckStep`.
+    """
+    state = dict(base)
+    get = source.get
+    is_rejected = source.is_rejected
+    for event_id in event_ids:
+        event = get(event_id)
+        if event is None or event.state_key is None:
+            continue
+        auth_state: dict[StateKey, PDU] = {}
+        for auth_id in auth_event_ids(event):
+            auth_event = get(auth_id)
+            if auth_event is None or auth_event.state_key is None:
+                continue
+            if not is_rejected(auth_id):
+                auth_state[(auth_event.type, auth_event.state_key)] = auth_event
+        for key in _auth_types(version, event):
+            current = state.get(key)
+            if current is None:
+                continue
+            current_event = get(current)
+            if current_event is not None and not is_rejected(current):
+                auth_state[key] = current_event
+        key = (event.type, event.state_key)
+        if is_rejected(event_id):
+            if steps is not None:
+                steps.append(
+                    AuthCheckStep(
+                        phase,
+                        event_id,
+                        key,
+                        "previously rejected",
+                        None,
+                        None,
+                        "the event was rejected when it was received",
+                        _ids(auth_state),
+                    )
+                )
+            continue
+        result = check_auth(event, auth_state)
+        if result.allowed:
+            state[key] = event_id
+        if steps is not None:
+            steps.append(
+                AuthCheckStep(
+                    phase,
+                    event_id,
+                    key,
+                    "allowed" if result.allowed else "rejected",
+                    _opt_str(result, "rule"),
+                    _opt_str(result, "rule_name"),
+                    _opt_str(result, "reason"),
+                    _ids(auth_state),
+                )
+            )
+    return state
+
+
+def _opt_str(result: Any, name: str) -> str | None:
+    value = getattr(result, name, None)
+    return None if value is None else str(value)
+
+
+def _ids(auth_state: Mapping[StateKey, PDU]) -> tuple[tuple[StateKey, str], ...]:
+    return tuple(sorted((k, e.event_id) for k, e in auth_state.items()))
+
+
+def resolve_conflicted(
+    version: RoomVersion,
+    state_sets: Sequence[Mapping[StateKey, str]],
+    unconflicted: Mapping[StateKey, str],
+    conflicted: Mapping[StateKey, frozenset[str]],
+    index: AuthChainIndex,
+    *,
+    set_chains: Sequence[int] | None = None,
+    steps: list[Step] | None = None,
+) -> dict[StateKey, str]:
+    """Steps 2-4 of the algorithm: the partial state the conflicted events resolve to.
+
+    The caller applies the unconflicted state map on top (step 5). ``set_chains``
+    are the auth chains of the state sets when the caller has them already.
+    """
+    source = index.source
+    if set_chains is None:
+        set_chains = [index.chain_of_all(s.values()) for s in state_sets]
+    full, diff, subgraph = full_conflicted_set(
+        index, conflicted, set_chains, with_subgraph=version.state_res_conflicted_subgraph
+    )
+    if steps is not None:
+        steps.append(EventSetStep("auth difference", tuple(diff)))
+        if subgraph is not None:
+            steps.append(EventSetStep("conflicted state subgraph", tuple(subgraph)))
+        steps.append(EventSetStep("full conflicted set", tuple(full)))
+    full_set = frozenset(full)
+
+    # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
+    power_events = []
+    for event_id in full:
+        event = source.get(event_id)
+        if event is not None and is_power_event(event):
+            power_events.append(event_id)
+    power_order, power_keys = reverse_topological_power_ordering(power_events, full_set, index)
+    if steps is not None:
+        is_power = frozenset(power_events)
+        steps.append(
+            OrderingStep(
+                "reverse topological power ordering",
+                ("sender power level", "origin_server_ts", "event ID"),
+                tuple(
+                    SortEntry(eid, power_keys[eid], power_event=eid in is_power)
+                    for eid in power_order
+                ),
+            )
+        )
+
+    # v2 starts from the unconflicted state map; v2.1 (MSC4297) from an empty map.
+    # Synapse restricts the base to the keys the checks read, which changes nothing.
+    base: Mapping[StateKey, str] = {} if version.state_res_begin_empty else unconflicted
+    partial = iterative_auth_checks(
+        version, power_order, base, source, phase="power events", steps=steps
+    )
+    if steps is not None:
+        steps.append(PartialStateStep("the power events", state_tuple(partial)))
+
+    ordered = frozenset(power_order)
+    others = [eid for eid in full if eid not in ordered]
+    resolved_power = partial.get(POWER_KEY)
+    line = mainline(resolved_power, source) if others else []
+    other_order, other_keys, closest = mainline_ordering(others, line, source)
+    if steps is not None:
+        steps.append(MainlineStep(resolved_power, tuple(line)))
+        steps.append(
+            OrderingStep(
+                "mainline ordering",
+                ("mainline position", "origin_server_ts", "event ID"),
+                tuple(
+                    SortEntry(eid, other_keys[eid], mainline_event=closest[eid])
+                    for eid in other_order
+                ),
+            )
+        )
+    partial = iterative_auth_checks(
+        version, other_order, partial, source, phase="other events", steps=steps
+    )
+    if steps is not None:
+        steps.append(PartialStateStep("the other events", state_tuple(partial)))
+    return partial
+
+
+def trace_split(
+    state_sets: Sequence[Mapping[StateKey, str]],
+    unconflicted: Mapping[StateKey, str],
+    conflicted: Mapping[StateKey, frozenset[str]],
+) -> tuple[tuple[StateKey, tuple[tuple[str, tuple[int, ...]], ...]], ...]:
+    """The conflicted state set in the form :class:`SplitStep` keeps."""
+    return tuple(
+        (key, tuple((eid, sources_of(state_sets, key, eid)) for eid in sorted(ids)))
+        for key, ids in sorted(conflicted.items())
+    )
