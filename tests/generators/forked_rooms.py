@@ -84,6 +84,8 @@ class RoomShape:
     p_invalid: float = 0.05
     #: Chance that a step is a non-state message (cheap filler, realistic).
     p_message: float = 0.2
+    #: Weight of membership changes against other state changes (1: the usual mix).
+    membership_weight: float = 1.0
 
 
 SMALL = RoomShape()
@@ -402,17 +404,18 @@ class _Generator:
         if rng.random() < self.shape.p_message:
             self.message(b)
             return
+        m = self.shape.membership_weight
         actions: list[tuple[float, Callable[[_Branch, Sequence[_Branch]], bool]]] = [
             (3, self.topic),
             (2, self.power_change),
             (1, self.join_rules_change),
-            (3, self.join),
-            (1, self.leave),
-            (1, self.kick),
-            (2, self.ban),
-            (0.5, self.unban),
-            (2, self.invite),
-            (1, self.knock),
+            (3 * m, self.join),
+            (1 * m, self.leave),
+            (1 * m, self.kick),
+            (2 * m, self.ban),
+            (0.5 * m, self.unban),
+            (2 * m, self.invite),
+            (1 * m, self.knock),
         ]
         for _ in range(6):
             action = rng.choices([a for _, a in actions], weights=[w for w, _ in actions])[0]
@@ -840,7 +843,8 @@ def generate_fork_input(
         p_fork=0.0,
         p_merge=0.0,
         p_invalid=0.01,
-        p_message=0.3,
+        p_message=0.1,
+        membership_weight=4.0,
     )
     gen = _Generator(version, seed, shape, auth_types or _default_auth_types(), tracker)
     trunk = gen.start()
