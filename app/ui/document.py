@@ -1,0 +1,233 @@
+"""The open room as the window sees it: the event graph plus what was worked out about it.
+
+A :class:`RoomDocument` is made off the UI thread by :func:`load_document` (read the
+file, build the :class:`~app.core.graph.EventGraph`); :func:`analyse_document` then
+works out, also off the UI thread, every event's authorization verdict, the state
+before and after it, and its verification result. The widgets only read these
+records; the algorithms live in app/core (one place), this module only calls them.
+
+Spec: https://spec.matrix.org/v1.16/server-server-api/#checks-performed-on-receipt-of-a-pdu
+(the checks whose outcomes the inspector shows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import RoomscopeError
+from app.core.events import PDU
+from app.core.graph import EventGraph
+from app.core.room import Room
+from app.sources.files import load_room
+from app.ui.workers import JobContext
+
+__all__ = [
+    "Annotations",
+    "AuthView",
+    "LessonNote",
+    "RoomAnalysis",
+    "RoomDocument",
+    "analyse_document",
+    "load_document",
+]
+
+StateKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LessonNote:
+    """A note of a sample room's lesson, attached to one event."""
+
+    event_id: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Annotations:
+    """What a sample room says about itself (the native file's ``annotations``).
+
+    Format (sample_rooms/README.md): ``{"title": str, "summary": str,
+    "lesson": [{"event_id": str, "note": str}, ...]}``; anything else is ignored,
+    and malformed parts are dropped rather than failing the load.
+    """
+
+    title: str = ""
+    summary: str = ""
+    lesson: tuple[LessonNote, ...] = ()
+
+    @classmethod
+    def from_json(cls, obj: object) -> Annotations:
+        if not isinstance(obj, Mapping):
+            return cls()
+        title = obj.get("title")
+        summary = obj.get("summary")
+        notes: list[LessonNote] = []
+        lesson = obj.get("lesson")
+        if isinstance(lesson, list):
+            for item in lesson:
+                if isinstance(item, Mapping):
+                    eid, note = item.get("event_id"), item.get("note")
+                    if isinstance(eid, str) and isinstance(note, str):
+                        notes.append(LessonNote(eid, note))
+        return cls(
+            title=title if isinstance(title, str) else "",
+            summary=summary if isinstance(summary, str) else "",
+            lesson=tuple(notes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthView:
+    """An event's authorization verdict as the inspector shows it.
+
+    ``soft_failed``: passed against its own auth events but not against the
+    state before it, which Synapse flags separately (it stays in the DAG).
+    """
+
+    allowed: bool
+    rule: str = ""
+    reason: str = ""
+    soft_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAnalysis:
+    """Per-event results worked out after loading; any part may be unavailable."""
+
+    auth: Mapping[str, AuthView] = field(default_factory=dict)
+    state_before: Mapping[str, Mapping[StateKey, str]] = field(default_factory=dict)
+    state_after: Mapping[str, Mapping[StateKey, str]] = field(default_factory=dict)
+    #: event ID -> {"event_id": S, "content_hash": S, "signatures": S} (DESIGN.md, verify).
+    verification: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: event ID -> one sentence per verification problem.
+    verification_reasons: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Which parts could not be computed, and why (one line each).
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> frozenset[str]:
+        return frozenset(e for e, v in self.auth.items() if not v.allowed)
+
+    @property
+    def soft_failed(self) -> frozenset[str]:
+        return frozenset(e for e, v in self.auth.items() if v.allowed and v.soft_failed)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RoomDocument:
+    """A loaded room: where it came from, the :class:`~app.core.room.Room`, its layout."""
+
+    path: Path
+    room: Room
+    #: The lane layout (app.layout.lanes), computed off the UI thread; None if unavailable.
+    layout: Any = None
+
+    @property
+    def graph(self) -> EventGraph:
+        return self.room.graph
+
+    @property
+    def annotations(self) -> Annotations:
+        return Annotations.from_json(self.room.annotations)
+
+    @property
+    def server_keys(self) -> Mapping[str, Mapping[str, str]]:
+        return self.room.server_keys
+
+    @property
+    def title(self) -> str:
+        return self.annotations.title or self.path.name
+
+    def pdu(self, event_id: str) -> PDU | None:
+        return self.graph.events.get(event_id)
+
+    def describe(self, event_id: str) -> str:
+        """A few words naming an event: its type, what it is about, its sender."""
+        pdu = self.pdu(event_id)
+        if pdu is None:
+            return "missing: referenced but not in the file"
+        if pdu.type == "m.room.member" and pdu.state_key is not None:
+            what = pdu.membership or "membership"
+            if pdu.state_key == pdu.sender:
+                return f"{pdu.type} · {pdu.sender} {what}"
+            return f"{pdu.type} · {pdu.sender} → {pdu.state_key} {what}"
+        key = f" [{pdu.state_key}]" if pdu.state_key else ""
+        return f"{pdu.type}{key} · {pdu.sender}"
+
+
+def load_document(path: Path, ctx: JobContext) -> RoomDocument:
+    """Read ``path``, build its event graph and lay it out (runs on a worker thread).
+
+    Raises :class:`~app.sources.files.RoomFileError` (one line) for a file that
+    cannot be read.
+    """
+    ctx.progress(-1, "reading the file")
+    room = load_room(path)
+    ctx.check()
+    if not len(room.graph):
+        raise RoomscopeError(f"{path}: the file holds no events")
+    ctx.progress(60, f"laying out {len(room.graph):,} events")
+    layout: Any = None
+    try:
+        from app.layout.lanes import compute_layout
+    except ImportError:
+        pass
+    else:
+        layout = compute_layout(room.graph.events)
+    ctx.progress(100, "drawing")
+    return RoomDocument(path=path, room=room, layout=layout)
+
+
+def analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
+    """Every event's authorization verdict, state before/after and verification.
+
+    Each part is computed by app/core; a part whose module is not available
+    (or fails) is reported in :attr:`RoomAnalysis.unavailable` rather than
+    failing the whole analysis.
+    """
+    unavailable: dict[str, str] = {}
+    verification, reasons = _verify(doc, ctx, unavailable)
+    ctx.progress(50, "checking authorization")
+    unavailable["auth"] = "the authorization rules are not in this build yet"
+    unavailable["state"] = "per-event room state is not in this build yet"
+    return RoomAnalysis(
+        verification=verification,
+        verification_reasons=reasons,
+        unavailable=unavailable,
+    )
+
+
+def _verify(
+    doc: RoomDocument, ctx: JobContext, unavailable: dict[str, str]
+) -> tuple[dict[str, Mapping[str, str]], dict[str, tuple[str, ...]]]:
+    """Event IDs, content hashes and signatures of every event (app.core.verify)."""
+    try:
+        from app.core.signing import VerifyKeys
+        from app.core.verify import verify_event
+    except ImportError:
+        unavailable["verify"] = "verification is not in this build yet"
+        return {}, {}
+    keys = VerifyKeys(doc.server_keys or None)
+    results: dict[str, Mapping[str, str]] = {}
+    reasons: dict[str, tuple[str, ...]] = {}
+    events = doc.graph.events
+    total = max(len(events), 1)
+    for i, pdu in enumerate(events.values()):
+        if i % 500 == 0:
+            ctx.progress(int(50 * i / total), f"verifying events ({i:,} of {total:,})")
+        r = verify_event(pdu, keys)
+        results[pdu.event_id] = {
+            "event_id": r.event_id_result,
+            "content_hash": r.content_hash,
+            "signatures": r.signatures,
+        }
+        if r.reasons:
+            reasons[pdu.event_id] = r.reasons
+    if not doc.server_keys:
+        unavailable["verify_keys"] = (
+            "The file carries no server keys, so signatures cannot be checked."
+        )
+    return results, reasons

@@ -1,0 +1,284 @@
+"""The Rooms dock: the bundled sample rooms, recent files, and the open room's lesson.
+
+UI.md, "Teaching": each sample room carries a short lesson, a handful of notes
+attached to events; the lesson panel steps through the notes and moves the graph
+to each. The samples are native room files in ``sample_rooms/`` whose
+``annotations`` hold ``{"title", "summary", "lesson": [{"event_id", "note"}]}``
+(sample_rooms/README.md).
+
+Titles, summaries and notes come from files, so they are shown as plain text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.document import Annotations, LessonNote
+
+__all__ = ["LessonPanel", "RoomsPanel", "SampleRoom", "find_samples", "sample_rooms_dir"]
+
+_PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+# Sample files larger than this are listed by name, not opened to read their title.
+_MAX_PEEK_BYTES = 8 * 1024 * 1024
+
+
+def sample_rooms_dir() -> Path:
+    """The folder of bundled sample rooms (``sample_rooms/`` beside the package)."""
+    return Path(__file__).resolve().parents[2] / "sample_rooms"
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRoom:
+    """A sample room file and what it says it teaches."""
+
+    path: Path
+    title: str
+    summary: str
+
+
+def _peek_annotations(path: Path) -> Annotations:
+    try:
+        if path.stat().st_size > _MAX_PEEK_BYTES:
+            return Annotations()
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        obj = json.loads(data)
+    except (OSError, ValueError, EOFError):
+        return Annotations()
+    return Annotations.from_json(obj.get("annotations") if isinstance(obj, dict) else None)
+
+
+def _title_from_name(path: Path) -> str:
+    stem = path.name.split(".")[0]
+    return stem.replace("_", " ").replace("-", " ").strip().capitalize()
+
+
+def find_samples(folder: Path | None = None) -> list[SampleRoom]:
+    """The sample rooms in ``folder`` (default :func:`sample_rooms_dir`), sorted by file name."""
+    folder = folder or sample_rooms_dir()
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not path.name.endswith((".json", ".json.gz", ".ndjson")):
+            continue
+        notes = _peek_annotations(path)
+        out.append(SampleRoom(path, notes.title or _title_from_name(path), notes.summary))
+    return out
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setObjectName("section")
+    return label
+
+
+def _plain(text: str = "", name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+class LessonPanel(QWidget):
+    """Steps through a room's lesson; ``showEvent(event_id)`` asks the graph to go there."""
+
+    goToEvent = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._notes: tuple[LessonNote, ...] = ()
+        self._index = -1
+
+        self.title = _plain(name="lessonTitle")
+        self.summary = _plain(name="lessonSummary")
+        self.note_frame = QFrame(self)
+        self.note_frame.setObjectName("lessonNote")
+        self.step_label = _plain(name="hint")
+        self.note = _plain(name="noteText")
+        note_layout = QVBoxLayout(self.note_frame)
+        note_layout.setContentsMargins(12, 10, 12, 12)
+        note_layout.setSpacing(6)
+        note_layout.addWidget(self.step_label)
+        note_layout.addWidget(self.note)
+
+        self.back_button = QPushButton("‹ Back", self)
+        self.next_button = QPushButton("Next ›", self)
+        self.next_button.setDefault(True)
+        self.back_button.clicked.connect(self.back)
+        self.next_button.clicked.connect(self.next)
+        self.back_button.setToolTip("The previous note of the lesson")
+        self.next_button.setToolTip("The next note of the lesson; the graph moves to its event")
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.next_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.note_frame)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.set_annotations(None)
+
+    @property
+    def notes(self) -> tuple[LessonNote, ...]:
+        return self._notes
+
+    @property
+    def index(self) -> int:
+        """The note shown, or -1 before the first."""
+        return self._index
+
+    def set_annotations(self, annotations: Annotations | None, *, fallback_title: str = "") -> None:
+        """Show a room's title, summary and the start of its lesson."""
+        annotations = annotations or Annotations()
+        self._notes = annotations.lesson
+        self._index = -1
+        self.title.setText(annotations.title or fallback_title)
+        self.title.setVisible(bool(self.title.text()))
+        self.summary.setText(annotations.summary)
+        self.summary.setVisible(bool(annotations.summary))
+        self._update()
+
+    def next(self) -> None:
+        if self._index + 1 < len(self._notes):
+            self.go(self._index + 1)
+
+    def back(self) -> None:
+        if self._index > 0:
+            self.go(self._index - 1)
+
+    def go(self, index: int) -> None:
+        """Show note ``index`` and move the graph to its event."""
+        if not 0 <= index < len(self._notes):
+            return
+        self._index = index
+        self._update()
+        self.goToEvent.emit(self._notes[index].event_id)
+
+    def _update(self) -> None:
+        total = len(self._notes)
+        if not total:
+            self.step_label.setText("")
+            self.note.setText("This room has no lesson. Click an event to inspect it.")
+        elif self._index < 0:
+            self.step_label.setText(f"Lesson · {total} notes")
+            self.note.setText("Press Next to walk through this room, one event at a time.")
+        else:
+            self.step_label.setText(f"Note {self._index + 1} of {total}")
+            self.note.setText(self._notes[self._index].note)
+        self.back_button.setEnabled(self._index > 0)
+        self.next_button.setEnabled(self._index + 1 < total)
+        self.next_button.setText("Start ›" if self._index < 0 else "Next ›")
+
+
+class RoomsPanel(QWidget):
+    """Samples, recent files and the lesson; ``openRequested(path)`` when one is chosen."""
+
+    openRequested = Signal(Path)
+
+    def __init__(self, parent: QWidget | None = None, *, samples_dir: Path | None = None) -> None:
+        super().__init__(parent)
+        self.samples = find_samples(samples_dir)
+
+        self.sample_list = QListWidget(self)
+        self.sample_list.setObjectName("sampleList")
+        self.sample_list.setWordWrap(True)
+        self.sample_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        for sample in self.samples:
+            item = QListWidgetItem(sample.title)
+            item.setData(_PATH_ROLE, str(sample.path))
+            item.setToolTip(f"{sample.summary}\n\n{sample.path.name}".strip())
+            self.sample_list.addItem(item)
+        if not self.samples:
+            item = QListWidgetItem("No sample rooms found")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.sample_list.addItem(item)
+        self.sample_list.itemActivated.connect(self._activated)
+        self.sample_list.itemClicked.connect(self._activated)
+
+        self.recent_list = QListWidget(self)
+        self.recent_list.setObjectName("recentList")
+        self.recent_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.recent_list.itemActivated.connect(self._activated)
+        self.recent_list.itemClicked.connect(self._activated)
+
+        self.lesson = LessonPanel(self)
+
+        def section(title: str, widget: QWidget) -> QWidget:
+            box = QWidget()
+            layout = QVBoxLayout(box)
+            layout.setContentsMargins(10, 8, 10, 8)
+            layout.setSpacing(6)
+            layout.addWidget(_heading(title))
+            layout.addWidget(widget, 1)
+            return box
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(section("Sample rooms", self.sample_list))
+        self.splitter.addWidget(section("Recent", self.recent_list))
+        self.splitter.addWidget(section("Lesson", self.lesson))
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.set_recent([])
+
+    def set_recent(self, paths: Sequence[Path]) -> None:
+        self.recent_list.clear()
+        for path in paths:
+            item = QListWidgetItem(path.name)
+            item.setData(_PATH_ROLE, str(path))
+            item.setToolTip(str(path))
+            self.recent_list.addItem(item)
+        if not paths:
+            item = QListWidgetItem("Files you open appear here")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.recent_list.addItem(item)
+
+    def mark_current(self, path: Path | None) -> None:
+        """Highlight the sample that is open, if it is one."""
+        self.sample_list.clearSelection()
+        if path is None:
+            return
+        for i in range(self.sample_list.count()):
+            item = self.sample_list.item(i)
+            value = item.data(_PATH_ROLE)
+            if isinstance(value, str) and Path(value) == path.resolve():
+                item.setSelected(True)
+                self.sample_list.setCurrentItem(item)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        value = item.data(_PATH_ROLE)
+        if isinstance(value, str):
+            self.openRequested.emit(Path(value))
