@@ -100,11 +100,11 @@ def resolve_state(
             state = unconflicted
         else:
             index = chain_index_for(source, key=events)
-            partial = resolve_conflicted(
+            changes = resolve_conflicted(
                 version, state_sets, unconflicted, conflicted, index, steps=steps
             )
-            partial.update(unconflicted)
-            state = partial
+            changes.update(unconflicted)
+            state = changes
     if steps is None:
         return Resolution(state)
     steps.append(FinalStep(state_tuple(state)))

@@ -403,8 +403,9 @@ def iterative_auth_checks(
     *,
     phase: str,
     steps: list[Step] | None,
+    changes: dict[StateKey, str] | None = None,
 ) -> dict[StateKey, str]:
-    """Apply the events in order to a copy of ``base``, each if it passes the auth rules.
+    """Apply the events in order to ``base``, each if it passes the auth rules.
 
     Spec: for each event, the auth state is built from the event's own auth
     events, replaced by the partial state's values for the keys the auth
@@ -416,8 +417,12 @@ def iterative_auth_checks(
     was rejected when received is never admitted (DESIGN.md; Synapse issue
     13797). When ``steps`` is a list, each check is appended as an
     :class:`AuthCheckStep`.
+
+    The partial state is ``base`` overlaid with ``changes``; only ``changes``
+    (created when None) is written, and returned, so ``base`` is never copied.
     """
-    state = dict(base)
+    if changes is None:
+        changes = {}
     get = source.get
     is_rejected = source.is_rejected
     for event_id in event_ids:
@@ -432,7 +437,9 @@ def iterative_auth_checks(
             if not is_rejected(auth_id):
                 auth_state[(auth_event.type, auth_event.state_key)] = auth_event
         for key in _auth_types(version, event):
-            current = state.get(key)
+            current = changes.get(key)
+            if current is None:
+                current = base.get(key)
             if current is None:
                 continue
             current_event = get(current)
@@ -456,7 +463,7 @@ def iterative_auth_checks(
             continue
         result = check_auth(event, auth_state)
         if result.allowed:
-            state[key] = event_id
+            changes[key] = event_id
         if steps is not None:
             steps.append(
                 AuthCheckStep(
@@ -470,7 +477,7 @@ def iterative_auth_checks(
                     _ids(auth_state),
                 )
             )
-    return state
+    return changes
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -492,10 +499,12 @@ def resolve_conflicted(
     set_chains: Sequence[int] | None = None,
     steps: list[Step] | None = None,
 ) -> dict[StateKey, str]:
-    """Steps 2-4 of the algorithm: the partial state the conflicted events resolve to.
+    """Steps 2-4 of the algorithm: what the conflicted events change.
 
-    The caller applies the unconflicted state map on top (step 5). ``set_chains``
-    are the auth chains of the state sets when the caller has them already.
+    Returns the keys the iterative auth checks set, over the base state (the
+    unconflicted state map in v2, nothing in v2.1). The caller applies the
+    unconflicted state map on top (step 5). ``set_chains`` are the auth chains
+    of the state sets when the caller has them already.
     """
     source = index.source
     if set_chains is None:
@@ -533,15 +542,15 @@ def resolve_conflicted(
     # v2 starts from the unconflicted state map; v2.1 (MSC4297) from an empty map.
     # Synapse restricts the base to the keys the checks read, which changes nothing.
     base: Mapping[StateKey, str] = {} if version.state_res_begin_empty else unconflicted
-    partial = iterative_auth_checks(
+    changes = iterative_auth_checks(
         version, power_order, base, source, phase="power events", steps=steps
     )
     if steps is not None:
-        steps.append(PartialStateStep("the power events", state_tuple(partial)))
+        steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
 
     ordered = frozenset(power_order)
     others = [eid for eid in full if eid not in ordered]
-    resolved_power = partial.get(POWER_KEY)
+    resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
     line = mainline(resolved_power, source) if others else []
     other_order, other_keys, closest = mainline_ordering(others, line, source)
     if steps is not None:
@@ -556,12 +565,12 @@ def resolve_conflicted(
                 ),
             )
         )
-    partial = iterative_auth_checks(
-        version, other_order, partial, source, phase="other events", steps=steps
+    changes = iterative_auth_checks(
+        version, other_order, base, source, phase="other events", steps=steps, changes=changes
     )
     if steps is not None:
-        steps.append(PartialStateStep("the other events", state_tuple(partial)))
-    return partial
+        steps.append(PartialStateStep("the other events", state_tuple({**base, **changes})))
+    return changes
 
 
 def trace_split(

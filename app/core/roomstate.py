@@ -1,0 +1,507 @@
+"""The state before and after every event of a room, and each event's verdict.
+
+For every event E, in the graph's topological order:
+
+* the *state before* E is the resolution of the states after its
+  ``prev_events`` (S(E) in the spec's words); one prev event, or several with
+  the same state, need no resolution;
+* E is checked against its own auth events (:func:`~app.core.auth.check_auth_events`
+  and :func:`~app.core.auth.check_auth` over the auth state they form), then
+  against the state before it, as a server does on receipt of a PDU
+  (https://spec.matrix.org/v1.16/server-server-api/#checks-performed-on-receipt-of-a-pdu,
+  checks 4 and 5); failing either, it is *rejected*;
+* the *state after* E is the state before it, with E in place when E is a
+  state event that was not rejected. An event rejected once stays rejected
+  (DESIGN.md): later resolutions never admit it.
+
+As Synapse 1.163 (``FederationEventHandler._check_event_auth``), the check
+against the state before E is skipped when the auth events E lists are the ones
+the state before it would select; otherwise E is checked against those.
+
+*Soft failure* (check 6: "passes authorization rules based on the current state
+of the room, otherwise it is soft failed") depends on what a server had
+received when E arrived, which a static graph does not say. roomscope defines
+the current state on receipt of E as the resolved state at the forward
+extremities of the events before E in the graph's order (the order a server
+receiving the events in that order would have seen), taking only events that
+were neither rejected nor soft failed as extremities, as Synapse does; like
+Synapse it skips the check when those extremities are E's own prev events. It
+is computed on demand (:meth:`RoomStates.soft_failures`), not with the states.
+
+States are :class:`StateMap` values: an immutable map made of a shared base
+dict and a small delta, so a non-state event shares its state with its parent
+and a state event costs one small dict copy, never a copy of the room state.
+
+Events whose prev events are all missing have, as their state before, the
+state their own auth events form (nothing better is known).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from app.core.auth import AuthResult, auth_types_for_event, check_auth, check_auth_events
+from app.core.events import PDU, StateKey
+from app.core.graph import EventGraph
+from app.core.stateres import Resolution, resolve_state
+from app.core.stateres.common import (
+    CREATE,
+    CREATE_KEY,
+    AuthChainIndex,
+    auth_event_ids,
+    split_conflicted_state_set,
+)
+from app.core.stateres.v2 import resolve_conflicted
+from app.core.versions import RoomVersion, StateResAlgorithm
+
+__all__ = [
+    "EventVerdict",
+    "RoomStates",
+    "StateMap",
+    "compute_room_states",
+    "event_verdicts",
+]
+
+
+class StateMap(Mapping[StateKey, str]):
+    """An immutable state map: a shared ``base`` dict plus a small ``delta``.
+
+    ``delta`` maps keys to event IDs, or to None for a key removed from the
+    base. :meth:`set` returns a new map sharing the base; when the delta grows
+    past about the square root of the size, the new map gets a fresh base.
+    """
+
+    __slots__ = ("_base", "_chain", "_delta", "_size")
+
+    def __init__(
+        self,
+        base: dict[StateKey, str] | None = None,
+        delta: dict[StateKey, str | None] | None = None,
+    ) -> None:
+        self._base: dict[StateKey, str] = base if base is not None else {}
+        self._delta: dict[StateKey, str | None] = delta if delta is not None else {}
+        size = len(self._base)
+        for key, value in self._delta.items():
+            in_base = key in self._base
+            if value is None and in_base:
+                size -= 1
+            elif value is not None and not in_base:
+                size += 1
+        self._size = size
+        self._chain: int | None = None
+
+    @classmethod
+    def of(cls, state: Mapping[StateKey, str]) -> StateMap:
+        if isinstance(state, StateMap):
+            return state
+        return cls(dict(state))
+
+    def __getitem__(self, key: StateKey) -> str:
+        delta = self._delta
+        if key in delta:
+            value = delta[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return self._base[key]
+
+    def get(self, key: StateKey, default: str | None = None) -> str | None:  # type: ignore[override]
+        delta = self._delta
+        if key in delta:
+            value = delta[key]
+            return default if value is None else value
+        return self._base.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        delta = self._delta
+        if key in delta:
+            return delta[key] is not None
+        return key in self._base
+
+    def __iter__(self) -> Iterator[StateKey]:
+        delta = self._delta
+        for key in self._base:
+            if key not in delta:
+                yield key
+        for key, value in delta.items():
+            if value is not None:
+                yield key
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __repr__(self) -> str:
+        return f"<StateMap {self._size} keys, delta {len(self._delta)}>"
+
+    def to_dict(self) -> dict[StateKey, str]:
+        out = dict(self._base)
+        for key, value in self._delta.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = value
+        return out
+
+    def set(self, key: StateKey, event_id: str) -> StateMap:
+        """A new map with ``key`` -> ``event_id``."""
+        if self.get(key) == event_id:
+            return self
+        return self.update({key: event_id})
+
+    def update(self, changes: Mapping[StateKey, str | None]) -> StateMap:
+        """A new map with ``changes`` applied (None removes a key)."""
+        delta = dict(self._delta)
+        base = self._base
+        for key, value in changes.items():
+            if base.get(key) == value:
+                delta.pop(key, None)
+            else:
+                delta[key] = value
+        if len(delta) * len(delta) > max(len(base), 1024):
+            merged = dict(base)
+            for key, value in delta.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            return StateMap(merged)
+        return StateMap(base, delta)
+
+
+@dataclass(frozen=True, slots=True)
+class EventVerdict:
+    """Whether an event is accepted, rejected or soft failed, and why.
+
+    ``stage`` says which check decided a rejection: ``"auth events"`` (check 4:
+    the event's own auth events) or ``"state before"`` (check 5).
+    ``result`` is the deciding :class:`~app.core.auth.AuthResult`.
+    """
+
+    event_id: str
+    rejected: bool
+    stage: str | None = None
+    result: AuthResult | None = None
+    soft_failed: bool = False
+    soft_fail_result: AuthResult | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """One line naming the rule, or None for an accepted event."""
+        if self.rejected and self.result is not None:
+            where = "its auth events" if self.stage == "auth events" else "the state before it"
+            return f"rejected against {where}: {self.result.describe()}"
+        if self.soft_failed and self.soft_fail_result is not None:
+            return f"soft failed against the current state: {self.soft_fail_result.describe()}"
+        return None
+
+
+_ACCEPTED: dict[str, EventVerdict] = {}
+
+
+class RoomStates:
+    """The states before/after each event of a graph and each event's verdict.
+
+    Also an :class:`~app.core.stateres.EventSource` (``get``, ``is_rejected``)
+    over the graph's events, with one memoised auth chain index.
+    """
+
+    def __init__(self, graph: EventGraph) -> None:
+        self.graph = graph
+        self.version: RoomVersion = graph.room_version
+        self._events = graph.events
+        self._rejected: set[str] = set()
+        self._before: dict[str, StateMap] = {}
+        self._after: dict[str, StateMap] = {}
+        self._verdicts: dict[str, EventVerdict] = {}
+        self._merge_cache: dict[tuple[int, ...], StateMap] = {}
+        self._index = AuthChainIndex(self)
+        self._soft: dict[str, EventVerdict] | None = None
+        self.resolutions = 0
+        self._compute()
+
+    # -- EventSource ---------------------------------------------------------------
+
+    def get(self, event_id: str, /) -> PDU | None:
+        return self._events.get(event_id)
+
+    def is_rejected(self, event_id: str, /) -> bool:
+        return event_id in self._rejected
+
+    # -- results -------------------------------------------------------------------
+
+    def state_before(self, event_id: str) -> StateMap:
+        return self._before[event_id]
+
+    def state_after(self, event_id: str) -> StateMap:
+        return self._after[event_id]
+
+    def verdict(self, event_id: str) -> EventVerdict:
+        found = self._verdicts.get(event_id)
+        if found is None:
+            return EventVerdict(event_id, False)
+        return found
+
+    @property
+    def rejected(self) -> frozenset[str]:
+        return frozenset(self._rejected)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._after
+
+    def resolve_at(
+        self, event_ids: Sequence[str], *, trace: bool = False, algorithm: str | None = None
+    ) -> Resolution:
+        """The resolution of the states after ``event_ids``, as if a new event had
+        them all as ``prev_events`` (``roomscope state --at``)."""
+        sets = [self._after[e] for e in dict.fromkeys(event_ids)]
+        if len(sets) == 1 and not trace and algorithm is None:
+            return Resolution(sets[0])
+        return resolve_state(self.version, sets, self, trace=trace, algorithm=algorithm)
+
+    def state_sets_at(self, event_ids: Sequence[str]) -> list[StateMap]:
+        return [self._after[e] for e in dict.fromkeys(event_ids)]
+
+    def extremities(self) -> tuple[str, ...]:
+        """The forward extremities of the graph (present events no event follows)."""
+        return tuple(self.graph.forward_extremities)
+
+    # -- computation ---------------------------------------------------------------
+
+    def _auth_state_of(self, event: PDU) -> dict[StateKey, PDU]:
+        out: dict[StateKey, PDU] = {}
+        for auth_id in auth_event_ids(event):
+            auth_event = self._events.get(auth_id)
+            if auth_event is not None and auth_event.state_key is not None:
+                out[(auth_event.type, auth_event.state_key)] = auth_event
+        return out
+
+    def _auth_types(self, event: PDU) -> frozenset[StateKey]:
+        types = auth_types_for_event(self.version, event)
+        if self.version.room_id_from_create_event and event.type != CREATE:
+            types = types | {CREATE_KEY}
+        return types
+
+    def _check(self, event: PDU, before: Mapping[StateKey, str]) -> EventVerdict | None:
+        """Checks 4 and 5 of receipt; None when the event is accepted."""
+        events = self._events
+        create = self.graph.create_event
+        listed = [events[a] for a in event.auth_events if a in events]
+        result = check_auth_events(event, listed, rejected=self._rejected, create_event=create)
+        if not result.allowed:
+            return EventVerdict(event.event_id, True, "auth events", result)
+        if event.type == CREATE and event.state_key == "":
+            return None
+        result = check_auth(event, self._auth_state_of(event), create_event=create)
+        if not result.allowed:
+            return EventVerdict(event.event_id, True, "auth events", result)
+        # Check 5: the auth events the state before would select.
+        calculated: dict[StateKey, PDU] = {}
+        for key in self._auth_types(event):
+            event_id = before.get(key)
+            if event_id is not None and event_id in events:
+                calculated[key] = events[event_id]
+        if Counter(auth_event_ids(event)) == Counter(e.event_id for e in calculated.values()):
+            return None
+        result = check_auth(event, calculated, create_event=create)
+        if not result.allowed:
+            return EventVerdict(event.event_id, True, "state before", result)
+        return None
+
+    def _merge(self, states: list[StateMap]) -> StateMap:
+        """The resolution of distinct ``states``, cached by their identities."""
+        cache_key = tuple(sorted(id(s) for s in states))
+        found = self._merge_cache.get(cache_key)
+        if found is not None:
+            return found
+        self.resolutions += 1
+        result = self._resolve(states)
+        self._merge_cache[cache_key] = result
+        return result
+
+    def _resolve(self, states: list[StateMap]) -> StateMap:
+        version = self.version
+        if version.state_res is StateResAlgorithm.V1:
+            return StateMap(dict(resolve_state(version, states, self).state))
+        base = states[0]._base
+        if all(s._base is base for s in states):
+            # Fast split: keys outside every delta hold the base's value in every set.
+            touched: set[StateKey] = set()
+            for s in states:
+                touched.update(s._delta)
+            unconflicted_touched: dict[StateKey, str | None] = {}
+            conflicted: dict[StateKey, frozenset[str]] = {}
+            for key in touched:
+                values = {s.get(key) for s in states}
+                if len(values) == 1:
+                    unconflicted_touched[key] = values.pop()
+                else:
+                    values.discard(None)
+                    conflicted[key] = frozenset(v for v in values if v is not None)
+            if not conflicted:
+                return states[0].update(unconflicted_touched)
+            unconflicted: Mapping[StateKey, str] = _Overlay(base, unconflicted_touched, conflicted)
+            base_shared = True
+            plain: dict[StateKey, str] = {}
+        else:
+            plain, conflicted = split_conflicted_state_set([s.to_dict() for s in states])
+            if not conflicted:
+                return StateMap(plain)
+            unconflicted = plain
+            unconflicted_touched = {}
+            base_shared = False
+        set_chains = [self._chain_of(s) for s in states]
+        partial = resolve_conflicted(
+            version, states, unconflicted, conflicted, self._index, set_chains=set_chains
+        )
+        # Step 5: the unconflicted state map over what the conflicted events set.
+        changes: dict[StateKey, str | None] = dict(unconflicted_touched)
+        for key, value in partial.items():
+            if key not in unconflicted:
+                changes[key] = value
+        for key in conflicted:
+            changes.setdefault(key, None)  # no candidate passed: the key is gone
+        if base_shared:
+            return states[0].update(changes)
+        return StateMap(plain).update(changes)
+
+    def _chain_of(self, state: StateMap) -> int:
+        chain = state._chain
+        if chain is None:
+            chain = self._index.chain_of_all(state.values())
+            state._chain = chain
+        return chain
+
+    def _compute(self) -> None:
+        events = self._events
+        empty = StateMap()
+        for event_id in self.graph.order:
+            event = events[event_id]
+            prevs = [p for p in dict.fromkeys(event.prev_events) if p in self._after]
+            if not prevs:
+                if event.prev_events:
+                    # Every prev event is missing: take the state its auth events form.
+                    before = StateMap(
+                        {k: e.event_id for k, e in self._auth_state_of(event).items()}
+                    )
+                else:
+                    before = empty
+            else:
+                distinct: dict[int, StateMap] = {}
+                for p in prevs:
+                    state = self._after[p]
+                    distinct[id(state)] = state
+                if len(distinct) == 1:
+                    before = next(iter(distinct.values()))
+                else:
+                    before = self._merge(list(distinct.values()))
+            self._before[event_id] = before
+            verdict = self._check(event, before)
+            if verdict is not None:
+                self._rejected.add(event_id)
+                self._verdicts[event_id] = verdict
+                self._after[event_id] = before
+            elif event.state_key is not None:
+                self._after[event_id] = before.set((event.type, event.state_key), event_id)
+            else:
+                self._after[event_id] = before
+
+    # -- soft failure --------------------------------------------------------------
+
+    def soft_failures(self) -> Mapping[str, EventVerdict]:
+        """Events accepted but soft failed against the current state on receipt.
+
+        See the module docstring for what "current state" means here. Computed
+        on first use and cached.
+        """
+        if self._soft is not None:
+            return self._soft
+        soft: dict[str, EventVerdict] = {}
+        extremities: dict[str, None] = {}
+        events = self._events
+        for event_id in self.graph.order:
+            event = events[event_id]
+            if event_id in self._rejected:
+                continue
+            prevs = set(event.prev_events)
+            if extremities and set(extremities) != prevs:
+                current = self._merge([self._after[e] for e in extremities])
+                missing = [p for p in prevs if p not in self._after]
+                if missing:
+                    current = self._merge([current, self._before[event_id]])
+                calculated: dict[StateKey, PDU] = {}
+                for key in self._auth_types(event):
+                    found = current.get(key)
+                    if found is not None and found in events:
+                        calculated[key] = events[found]
+                if event.type != CREATE:
+                    result = check_auth(event, calculated, create_event=self.graph.create_event)
+                    if not result.allowed:
+                        soft[event_id] = EventVerdict(
+                            event_id, False, soft_failed=True, soft_fail_result=result
+                        )
+                        continue
+            for p in prevs:
+                extremities.pop(p, None)
+            extremities[event_id] = None
+        self._soft = soft
+        return soft
+
+
+class _Overlay(Mapping[StateKey, str]):
+    """The unconflicted state map of a fast split: the base, changed keys, minus conflicts."""
+
+    __slots__ = ("_base", "_changes", "_conflicted")
+
+    def __init__(
+        self,
+        base: Mapping[StateKey, str],
+        changes: Mapping[StateKey, str | None],
+        conflicted: Mapping[StateKey, object],
+    ) -> None:
+        self._base = base
+        self._changes = changes
+        self._conflicted = conflicted
+
+    def __getitem__(self, key: StateKey) -> str:
+        if key in self._conflicted:
+            raise KeyError(key)
+        if key in self._changes:
+            value = self._changes[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._conflicted:
+            return False
+        if key in self._changes:
+            return self._changes[key] is not None  # type: ignore[index]
+        return key in self._base
+
+    def __iter__(self) -> Iterator[StateKey]:
+        for key in self._base:
+            if key not in self._conflicted and key not in self._changes:
+                yield key
+        for key, value in self._changes.items():
+            if value is not None and key not in self._conflicted:
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def compute_room_states(graph: EventGraph) -> RoomStates:
+    """The states before/after every event of ``graph`` and each event's verdict."""
+    return RoomStates(graph)
+
+
+def event_verdicts(graph: EventGraph, *, soft_fail: bool = True) -> dict[str, EventVerdict]:
+    """For ``roomscope auth``: each event's verdict (rejected, soft failed, or accepted)."""
+    states = RoomStates(graph)
+    out = {e: states.verdict(e) for e in graph.order}
+    if soft_fail:
+        out.update(states.soft_failures())
+    return out
