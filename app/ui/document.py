@@ -98,8 +98,9 @@ class RoomAnalysis:
     """Per-event results worked out after loading; any part may be unavailable."""
 
     auth: Mapping[str, AuthView] = field(default_factory=dict)
-    state_before: Mapping[str, Mapping[StateKey, str]] = field(default_factory=dict)
-    state_after: Mapping[str, Mapping[StateKey, str]] = field(default_factory=dict)
+    #: The states before/after every event (:class:`app.core.roomstate.RoomStates`),
+    #: also what the resolution stepper resolves with; None when unavailable.
+    states: Any = None
     #: event ID -> {"event_id": S, "content_hash": S, "signatures": S} (DESIGN.md, verify).
     verification: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: event ID -> one sentence per verification problem.
@@ -114,6 +115,20 @@ class RoomAnalysis:
     @property
     def soft_failed(self) -> frozenset[str]:
         return frozenset(e for e, v in self.auth.items() if v.allowed and v.soft_failed)
+
+    def state_before(self, event_id: str) -> Mapping[StateKey, str] | None:
+        """The room state before ``event_id`` (S(E)), or None when unknown."""
+        if self.states is None or event_id not in self.states:
+            return None
+        before: Mapping[StateKey, str] = self.states.state_before(event_id)
+        return before
+
+    def state_after(self, event_id: str) -> Mapping[StateKey, str] | None:
+        """The room state after ``event_id`` (the state before it for a rejected event)."""
+        if self.states is None or event_id not in self.states:
+            return None
+        after: Mapping[StateKey, str] = self.states.state_after(event_id)
+        return after
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -184,19 +199,66 @@ def load_document(path: Path, ctx: JobContext) -> RoomDocument:
 def analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
     """Every event's authorization verdict, state before/after and verification.
 
-    Each part is computed by app/core; a part whose module is not available
-    (or fails) is reported in :attr:`RoomAnalysis.unavailable` rather than
-    failing the whole analysis.
+    Each part is computed by app/core (roomstate, verify); a part whose module is
+    not available, or that fails, is reported in :attr:`RoomAnalysis.unavailable`
+    rather than failing the whole analysis.
     """
     unavailable: dict[str, str] = {}
     verification, reasons = _verify(doc, ctx, unavailable)
-    ctx.progress(50, "checking authorization")
-    unavailable["auth"] = "the authorization rules are not in this build yet"
-    unavailable["state"] = "per-event room state is not in this build yet"
+    ctx.progress(40, f"checking the authorization of {len(doc.graph):,} events")
+    auth: dict[str, AuthView] = {}
+    states: Any = None
+    try:
+        from app.core.roomstate import compute_room_states
+    except ImportError:
+        unavailable["auth"] = "the authorization rules are not in this build yet"
+        unavailable["state"] = "per-event room state is not in this build yet"
+    else:
+        try:
+            states = compute_room_states(doc.graph)
+            ctx.progress(80, "checking for soft failures")
+            soft = states.soft_failures()
+        except Exception as exc:  # shown in the inspector, the room stays open
+            from app.ui.errors import one_line
+
+            message = f"could not work out the room state: {one_line(exc)}"
+            unavailable["auth"] = unavailable["state"] = message
+            states = None
+        else:
+            for event_id in doc.graph.order:
+                auth[event_id] = _auth_view(states.verdict(event_id), soft.get(event_id))
+    ctx.progress(100, "done")
     return RoomAnalysis(
+        auth=auth,
+        states=states,
         verification=verification,
         verification_reasons=reasons,
         unavailable=unavailable,
+    )
+
+
+def _auth_view(verdict: Any, soft: Any) -> AuthView:
+    """The inspector's view of an :class:`app.core.roomstate.EventVerdict`."""
+    if verdict.rejected:
+        result = verdict.result
+        where = "its auth events" if verdict.stage == "auth events" else "the state before it"
+        if result is None:
+            return AuthView(False, "", f"Rejected against {where}.")
+        rule = f"rule {result.rule}" if result.rule else ""
+        name = f" ({result.rule_name})" if result.rule_name else ""
+        return AuthView(False, f"{rule}{name}".strip(), f"Checked against {where}: {result.reason}")
+    if soft is not None and soft.soft_failed:
+        result = soft.soft_fail_result
+        rule = ""
+        reason = "It passes against its own auth events but not against the current state."
+        if result is not None:
+            rule = f"rule {result.rule} ({result.rule_name})" if result.rule else result.rule_name
+            reason = f"Against the room's current state when it arrived: {result.reason}"
+        return AuthView(True, rule, reason, soft_failed=True)
+    return AuthView(
+        True,
+        "",
+        "Passes the authorization rules against its auth events and the state before it.",
     )
 
 

@@ -359,7 +359,7 @@ class Inspector(QWidget):
         elif view.soft_failed:
             self._set_verdict(
                 "soft_failed",
-                "Soft-failed",
+                f"Soft-failed{' by ' + view.rule if view.rule else ''}",
                 view.reason
                 or "Passes against its own auth events but not against the current state.",
             )
@@ -381,7 +381,11 @@ class Inspector(QWidget):
         elif result is None:
             self.verify_note.setText(analysis.unavailable.get("verify", ""))
         else:
-            self.verify_note.setText("")
+            notes = list(analysis.verification_reasons.get(event_id, ()))
+            if result.get("signatures") == "unknown_key" and "verify_keys" in analysis.unavailable:
+                notes.append(analysis.unavailable["verify_keys"])
+            self.verify_note.setText("\n".join(notes))
+        self.verify_note.setVisible(bool(self.verify_note.text()))
 
     def _show_state(self, event_id: str) -> None:
         analysis = self._analysis
@@ -389,8 +393,8 @@ class Inspector(QWidget):
         if analysis is None or doc is None:
             self.state_table.set_states(None, None, note="Working out the room state…")
             return
-        before = analysis.state_before.get(event_id)
-        after = analysis.state_after.get(event_id)
+        before = analysis.state_before(event_id)
+        after = analysis.state_after(event_id)
         if before is None and after is None:
             note = analysis.unavailable.get("state", "No state recorded for this event.")
             self.state_table.set_states(None, None, note=note)

@@ -156,14 +156,14 @@ class _StateFilter(QSortFilterProxyModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.changed_only = False
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(-1)
+        #: The filter text, matched case-insensitively as a plain substring.
+        self.needle = ""
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         model = self.sourceModel()
         if self.changed_only and not model.data(model.index(source_row, 0), CHANGED_ROLE):
             return False
-        needle = self.filterRegularExpression().pattern()
+        needle = self.needle.casefold()
         if not needle:
             return True
         # Match the full event IDs too, not only their shortened display.
@@ -171,7 +171,7 @@ class _StateFilter(QSortFilterProxyModel):
             index = model.index(source_row, col)
             for role in (Qt.ItemDataRole.DisplayRole, EVENT_ID_ROLE):
                 value = model.data(index, role)
-                if isinstance(value, str) and needle.casefold() in value.casefold():
+                if isinstance(value, str) and needle in value.casefold():
                     return True
         return False
 
@@ -254,7 +254,8 @@ class StateTable(QWidget):
         return out
 
     def _set_filter(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
+        self.proxy.needle = text.strip()
+        self.proxy.invalidate()
 
     def _set_changed_only(self, on: bool) -> None:
         self.proxy.changed_only = on

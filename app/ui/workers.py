@@ -143,30 +143,30 @@ class JobRunner(QObject):
         One of the callbacks is called on the UI thread, unless the job is
         superseded or cancelled first (then neither is).
         """
-        self.cancel(kind)
+        self._retire(kind)
         job = Job(name, fn)
         self._jobs[kind] = job
 
         def current() -> bool:
             return self._jobs.get(kind) is job
 
-        def finish() -> None:
+        def finish(callback: Callable[[], None] | None = None) -> None:
+            # Forget the job, deliver its outcome, then say whether anything is left.
             if current():
                 del self._jobs[kind]
-            self._reap()
+            try:
+                if callback is not None:
+                    callback()
+            finally:
+                self._reap()
 
         def succeeded(result: object) -> None:
-            if not current() or job.context.cancelled:
-                finish()
-                return
-            finish()
-            on_success(result)
+            deliver = current() and not job.context.cancelled
+            finish((lambda: on_success(result)) if deliver else None)
 
         def failed(message: str) -> None:
-            was_current = current()
-            finish()
-            if was_current and on_failure is not None:
-                on_failure(message)
+            deliver = current() and on_failure is not None
+            finish((lambda: on_failure(message)) if deliver and on_failure else None)
 
         def cancelled() -> None:
             finish()
@@ -185,13 +185,15 @@ class JobRunner(QObject):
 
     def cancel(self, kind: str | None = None) -> None:
         """Cancel the job of ``kind`` (or every job); the UI is free at once."""
-        kinds = list(self._jobs) if kind is None else [kind]
-        for k in kinds:
-            job = self._jobs.pop(k, None)
-            if job is not None:
-                job.cancel()
-                self._retired.append(job)
+        for k in list(self._jobs) if kind is None else [kind]:
+            self._retire(k)
         self._reap()
+
+    def _retire(self, kind: str) -> None:
+        job = self._jobs.pop(kind, None)
+        if job is not None:
+            job.cancel()
+            self._retired.append(job)
 
     def wait_for_done(self, msecs: int = 30_000) -> bool:
         """Block until every job (cancelled ones too) has ended; for shutdown and tests."""

@@ -343,3 +343,19 @@ def test_every_go_action_is_in_a_menu_with_its_shortcut(opened: MainWindow) -> N
     shortcuts = dict(opened.shortcut_rows())
     assert shortcuts["Create event"] == "Home"
     assert shortcuts["Search"] == "/"
+
+
+def test_auth_verdicts_reach_the_status_bar_and_inspector(
+    opened: MainWindow, room: BuiltRoom
+) -> None:
+    """Bob (power 0) cannot send m.room.power_levels (state_default 50): rejected."""
+    w = opened
+    assert w.analysis is not None
+    if "auth" in w.analysis.unavailable:
+        pytest.skip(w.analysis.unavailable["auth"])
+    assert w.analysis.rejected == {room.id("bob_power")}
+    assert w.status_labels["events"].text() == "10 events (1 rejected)"
+    w.select_event(room.id("bob_power"))
+    assert w.inspector.verdict.text().startswith("Rejected by rule")
+    w.select_event(room.id("merge"))
+    assert w.inspector.verdict.text() == "Allowed"

@@ -1,0 +1,136 @@
+"""Long work runs off the UI thread: progress arrives, Cancel frees the window at once,
+a superseded job's result is dropped, and a failure becomes one line."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QThread
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.core.errors import RoomscopeError
+from app.ui.mainwindow import MainWindow
+from app.ui.workers import JobContext, JobRunner
+from tests.ui.ui_rooms import write_fork_room
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_job_runs_off_the_ui_thread_with_progress(qtbot: QtBot) -> None:
+    runner = JobRunner()
+    ui_thread = QThread.currentThread()
+    seen: dict[str, object] = {}
+    progress: list[tuple[int, str]] = []
+    runner.busy.connect(lambda name, pct, text: progress.append((pct, text)))
+
+    def work(ctx: JobContext) -> int:
+        seen["thread"] = QThread.currentThread()
+        ctx.progress(50, "half way")
+        return 42
+
+    results: list[object] = []
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        runner.submit("k", "Working", work, on_success=results.append)
+    assert results == [42]
+    assert seen["thread"] is not ui_thread
+    assert (50, "half way") in progress
+
+
+def test_cancel_drops_the_result_and_the_ui_keeps_running(qtbot: QtBot) -> None:
+    runner = JobRunner()
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(ctx: JobContext) -> str:
+        started.set()
+        while not release.is_set():
+            time.sleep(0.01)
+            ctx.check()  # cooperative cancel point
+        return "late"
+
+    results: list[object] = []
+    runner.submit("k", "Slow", slow, on_success=results.append)
+    assert started.wait(5)
+    # The event loop still turns while the job runs: a timer fires.
+    ticks: list[int] = []
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(10, lambda: ticks.append(1))
+    qtbot.waitUntil(lambda: bool(ticks), timeout=2000)
+    runner.cancel("k")
+    assert runner.running == ()
+    release.set()
+    assert runner.wait_for_done(5000)
+    QApplication.processEvents()
+    assert results == []
+
+
+def test_a_new_job_supersedes_the_old_one(qtbot: QtBot) -> None:
+    runner = JobRunner()
+    gate = threading.Event()
+    results: list[object] = []
+
+    def first(ctx: JobContext) -> str:
+        gate.wait(5)
+        return "first"
+
+    runner.submit("load", "First", first, on_success=results.append)
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        runner.submit("load", "Second", lambda ctx: "second", on_success=results.append)
+        gate.set()
+    runner.wait_for_done(5000)
+    QApplication.processEvents()
+    assert results == ["second"]
+
+
+def test_failure_is_one_line(qtbot: QtBot) -> None:
+    runner = JobRunner()
+    failures: list[str] = []
+
+    def bad(ctx: JobContext) -> None:
+        raise RoomscopeError("room.json: line 3: not valid JSON\n(and more)")
+
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        runner.submit("k", "Bad", bad, on_success=lambda r: None, on_failure=failures.append)
+    assert failures == ["room.json: line 3: not valid JSON (and more)"]
+
+
+def test_window_cancel_keeps_the_open_room(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = write_fork_room(tmp_path)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, samples_dir=tmp_path / "none")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        window.open_file(room.path)
+    window.wait_idle()
+    opened = window.document
+
+    gate = threading.Event()
+    import app.ui.mainwindow as mw
+
+    real = mw.load_document
+
+    def slow_load(path: Path, ctx: JobContext) -> object:
+        ctx.progress(10, "reading the file")
+        while not gate.wait(0.01):
+            ctx.check()
+        return real(path, ctx)
+
+    monkeypatch.setattr(mw, "load_document", slow_load)
+    window.open_file(tmp_path / "other.json")
+    qtbot.waitUntil(lambda: "reading the file" in window.busy.text.text(), timeout=5000)
+    assert window.busy.isVisible()
+    window.busy.cancel.click()
+    assert not window.busy.isVisible()
+    gate.set()
+    window.jobs.wait_for_done(5000)
+    QApplication.processEvents()
+    assert window.document is opened
+    assert window.status_labels["room"].text() == opened.graph.room_id

@@ -1,0 +1,139 @@
+"""Render the window on sample rooms to docs/screenshots/*.png, for the README.
+
+Runs without a display (Qt's offscreen platform) and never touches the user's
+settings (a temporary QSettings file). For each shot it opens a sample room,
+waits for loading and analysis to finish, selects an event that shows what the
+room teaches (the lesson note given, else the first merge, else the newest
+event) and grabs the whole window.
+
+    .venv/bin/python tools/screenshots.py            # the default shots
+    .venv/bin/python tools/screenshots.py --out DIR  # somewhere else
+
+Look at every PNG it writes before committing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.ui.app import create_application  # noqa: E402
+from app.ui.mainwindow import MainWindow  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One screenshot: a sample room (first existing candidate), what to select, the theme."""
+
+    name: str
+    candidates: tuple[str, ...]
+    lesson_note: int | None = None
+    theme: str = "light"
+    tab: str = "Event"
+    auth_edges: bool = False
+
+
+SHOTS = (
+    Shot("fork_and_merge", ("fork_and_merge.json", "simple_fork.json", "linear.json"), 2),
+    Shot(
+        "ban_vs_power_levels",
+        ("ban_vs_power_levels.json", "ban_vs_power.json", "linear.json"),
+        None,
+        tab="State",
+    ),
+    Shot(
+        "msc4297_problem_b_dark",
+        ("msc4297_problem_b_v12.json", "msc4297_b_v12.json", "topic_reset.json", "linear.json"),
+        None,
+        theme="dark",
+        auth_edges=True,
+    ),
+)
+
+WIDTH, HEIGHT = 1600, 1000
+
+
+def _find(candidates: tuple[str, ...], samples: Path) -> Path | None:
+    for name in candidates:
+        if (samples / name).exists():
+            return samples / name
+    # a prefix match, for sample files named a little differently
+    for name in candidates:
+        stem = name.split(".")[0]
+        hits = sorted(samples.glob(f"{stem}*.json*"))
+        if hits:
+            return hits[0]
+    return None
+
+
+def take(window: MainWindow, shot: Shot, path: Path, out: Path) -> Path:
+    app = QApplication.instance()
+    assert app is not None
+    window.set_theme(shot.theme)
+    window.open_file(path)
+    window.wait_idle(120_000)
+    if window.document is None or window.document.path != path:
+        raise SystemExit(f"could not open {path}")
+    doc = window.document
+    window.set_show_auth_edges(shot.auth_edges)
+    notes = doc.annotations.lesson
+    target: str | None = None
+    if shot.lesson_note is not None and notes:
+        index = min(shot.lesson_note, len(notes) - 1)
+        window.rooms.lesson.go(index)
+        target = notes[index].event_id
+    else:
+        graph = doc.graph
+        target = graph.merges[-1] if graph.merges else graph.forward_extremities[-1]
+        window.go_to_event(target)
+    tabs = window.inspector.tabs
+    for i in range(tabs.count()):
+        if tabs.tabText(i) == shot.tab:
+            tabs.setCurrentIndex(i)
+    for _ in range(5):
+        app.processEvents()
+    file = out / f"{shot.name}.png"
+    if not window.grab().save(str(file), "PNG"):
+        raise SystemExit(f"could not write {file}")
+    return file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--samples", type=Path, default=ROOT / "sample_rooms")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    create_application()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings, samples_dir=args.samples)
+        window.resize(WIDTH, HEIGHT)
+        window.show()
+        for shot in SHOTS:
+            path = _find(shot.candidates, args.samples)
+            if path is None:
+                print(f"skipped {shot.name}: none of {', '.join(shot.candidates)}")
+                continue
+            file = take(window, shot, path, args.out)
+            print(
+                f"wrote {file.relative_to(ROOT) if file.is_relative_to(ROOT) else file}"
+                f" ({path.name})"
+            )
+        window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
