@@ -743,6 +743,10 @@ class _Checker:
 
         # 10. (v1-v2: 12; v3-v5, v12: 11) Otherwise, allow.
         self.step(f"{n.otherwise}", "otherwise allow")
+        if event.type == REDACTION:
+            # v3+: the redact level plays no part in the rules, but Synapse reads
+            # it anyway and fails on an unreadable one; roomscope agrees.
+            self.level("redact")
         return self.allow(f"sender has power {format_level(have)}, {event.type} needs {need}")
 
     def aliases(self) -> AuthResult:
@@ -1227,6 +1231,10 @@ class _Checker:
 
     def submap(self, content: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = content.get(name, {})
+        if value == [] or value == "":
+            # Synapse reads an empty array or string here as an empty object (and
+            # fails on a non-empty one); roomscope agrees.
+            return {}
         if not isinstance(value, Mapping):
             raise UnreadablePowerLevels(f"{name} is {_show(value)}, not an object")
         return value
