@@ -79,7 +79,7 @@ def check_events(states: RoomStates, event_ids: Sequence[str]) -> None:
     """A one-line error for an event ID that is not a present event of the room."""
     for event_id in event_ids:
         if event_id not in states:
-            missing = event_id in states.graph.missing
+            missing = states.graph is not None and event_id in states.graph.missing
             what = "is referenced but missing from the file" if missing else "is not in the room"
             raise RoomscopeError(f"event {_plain(event_id)} {what}")
 

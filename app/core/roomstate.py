@@ -73,13 +73,18 @@ class StateMap(Mapping[StateKey, str]):
     past about the square root of the size, the new map gets a fresh base.
     """
 
-    __slots__ = ("_base", "_chain", "_delta", "_size")
+    __slots__ = ("_added", "_base", "_chain", "_delta", "_parent", "_removed", "_size")
 
     def __init__(
         self,
         base: dict[StateKey, str] | None = None,
         delta: dict[StateKey, str | None] | None = None,
     ) -> None:
+        #: For a map made by :meth:`set`: the map it was made from, the event
+        #: added and the event it replaced (lets auth chains be derived).
+        self._parent: StateMap | None = None
+        self._added: str | None = None
+        self._removed: str | None = None
         self._base: dict[StateKey, str] = base if base is not None else {}
         self._delta: dict[StateKey, str | None] = delta if delta is not None else {}
         size = len(self._base)
@@ -144,11 +149,25 @@ class StateMap(Mapping[StateKey, str]):
                 out[key] = value
         return out
 
+    def values(self) -> list[str]:  # type: ignore[override]
+        """The event IDs of the map (a list: faster than the Mapping view)."""
+        delta = self._delta
+        if not delta:
+            return list(self._base.values())
+        out = [v for k, v in self._base.items() if k not in delta]
+        out.extend(v for v in delta.values() if v is not None)
+        return out
+
     def set(self, key: StateKey, event_id: str) -> StateMap:
         """A new map with ``key`` -> ``event_id``."""
-        if self.get(key) == event_id:
+        previous = self.get(key)
+        if previous == event_id:
             return self
-        return self.update({key: event_id})
+        child = self.update({key: event_id})
+        child._parent = self
+        child._added = event_id
+        child._removed = previous
+        return child
 
     def update(self, changes: Mapping[StateKey, str | None]) -> StateMap:
         """A new map with ``changes`` applied (None removes a key)."""
@@ -207,10 +226,16 @@ class RoomStates:
     over the graph's events, with one memoised auth chain index.
     """
 
-    def __init__(self, graph: EventGraph) -> None:
+    def __init__(self, graph: EventGraph | None = None, *, version: RoomVersion | None = None):
+        """The states of every event of ``graph``; or, with ``version`` and no graph, an
+        empty room to :meth:`add` events to one at a time (each after its prev events)."""
+        if graph is None and version is None:
+            raise ValueError("RoomStates needs a graph or a room version")
         self.graph = graph
-        self.version: RoomVersion = graph.room_version
-        self._events = graph.events
+        self.version: RoomVersion = graph.room_version if graph is not None else version  # type: ignore[assignment]
+        self._events: Mapping[str, PDU] = graph.events if graph is not None else {}
+        self.create_event: PDU | None = graph.create_event if graph is not None else None
+        self._order: list[str] = []
         self._rejected: set[str] = set()
         self._before: dict[str, StateMap] = {}
         self._after: dict[str, StateMap] = {}
@@ -218,8 +243,13 @@ class RoomStates:
         self._merge_cache: dict[tuple[int, ...], StateMap] = {}
         self._index = AuthChainIndex(self)
         self._soft: dict[str, EventVerdict] | None = None
+        self._empty = StateMap()
+        #: How many resolutions the states took (merges of distinct states).
         self.resolutions = 0
-        self._compute()
+        if graph is not None:
+            events = graph.events
+            for event_id in graph.order:
+                self._add(events[event_id])
 
     # -- EventSource ---------------------------------------------------------------
 
@@ -265,7 +295,10 @@ class RoomStates:
 
     def extremities(self) -> tuple[str, ...]:
         """The forward extremities of the graph (present events no event follows)."""
-        return tuple(self.graph.forward_extremities)
+        if self.graph is not None:
+            return tuple(self.graph.forward_extremities)
+        referenced = {p for e in self._order for p in self._events[e].prev_events}
+        return tuple(e for e in self._order if e not in referenced)
 
     # -- computation ---------------------------------------------------------------
 
@@ -286,7 +319,7 @@ class RoomStates:
     def _check(self, event: PDU, before: Mapping[StateKey, str]) -> EventVerdict | None:
         """Checks 4 and 5 of receipt; None when the event is accepted."""
         events = self._events
-        create = self.graph.create_event
+        create = self.create_event
         listed = [events[a] for a in event.auth_events if a in events]
         result = check_auth_events(event, listed, rejected=self._rejected, create_event=create)
         if not result.allowed:
@@ -367,45 +400,92 @@ class RoomStates:
         return StateMap(plain).update(changes)
 
     def _chain_of(self, state: StateMap) -> int:
+        """The auth chain of a state (its events included), derived where possible.
+
+        A map made by :meth:`StateMap.set` from a parent whose chain is known has
+        the parent's chain plus the added event's, when the replaced event is in
+        the added event's auth chain (the usual case: a new membership or power
+        levels event cites the one it replaces). Otherwise it is computed whole.
+        """
         chain = state._chain
-        if chain is None:
-            chain = self._index.chain_of_all(state.values())
-            state._chain = chain
+        if chain is not None:
+            return chain
+        index = self._index
+        extra = 0
+        current = state
+        while current._chain is None:
+            parent = current._parent
+            added = current._added
+            if parent is None or added is None:
+                break
+            added_chain = index.chain(added)
+            removed = current._removed
+            if removed is not None and not (added_chain >> index.index_of(removed)) & 1:
+                break
+            extra |= added_chain
+            current = parent
+        base_chain = current._chain
+        if base_chain is None:
+            base_chain = index.chain_of_all(current.values())
+            current._chain = base_chain
+        chain = base_chain | extra
+        state._chain = chain
         return chain
 
-    def _compute(self) -> None:
+    def state_for(self, prev_events: Sequence[str]) -> StateMap | None:
+        """The state before an event with these ``prev_events``: the resolution of the
+        states after the known ones (cached per distinct set of states); the empty
+        state for no prev events; None when they are all unknown."""
+        after = self._after
+        prevs = [p for p in dict.fromkeys(prev_events) if p in after]
+        if not prevs:
+            return None if prev_events else self._empty
+        if len(prevs) == 1:
+            return after[prevs[0]]
+        distinct: dict[int, StateMap] = {}
+        for p in prevs:
+            state = after[p]
+            distinct[id(state)] = state
+        if len(distinct) == 1:
+            return next(iter(distinct.values()))
+        return self._merge(list(distinct.values()))
+
+    def add(self, event: PDU) -> EventVerdict | None:
+        """Add one event (after its prev events) to a room built without a graph.
+
+        Returns the verdict when the event is rejected, else None.
+        """
+        if self.graph is not None:
+            raise ValueError("add() is for rooms built incrementally, not from a graph")
         events = self._events
-        empty = StateMap()
-        for event_id in self.graph.order:
-            event = events[event_id]
-            prevs = [p for p in dict.fromkeys(event.prev_events) if p in self._after]
-            if not prevs:
-                if event.prev_events:
-                    # Every prev event is missing: take the state its auth events form.
-                    before = StateMap(
-                        {k: e.event_id for k, e in self._auth_state_of(event).items()}
-                    )
-                else:
-                    before = empty
-            else:
-                distinct: dict[int, StateMap] = {}
-                for p in prevs:
-                    state = self._after[p]
-                    distinct[id(state)] = state
-                if len(distinct) == 1:
-                    before = next(iter(distinct.values()))
-                else:
-                    before = self._merge(list(distinct.values()))
-            self._before[event_id] = before
-            verdict = self._check(event, before)
-            if verdict is not None:
-                self._rejected.add(event_id)
-                self._verdicts[event_id] = verdict
-                self._after[event_id] = before
-            elif event.state_key is not None:
-                self._after[event_id] = before.set((event.type, event.state_key), event_id)
-            else:
-                self._after[event_id] = before
+        assert isinstance(events, dict)
+        events[event.event_id] = event
+        if self.create_event is None and event.type == CREATE and event.state_key == "":
+            self.create_event = event
+        self._add(event)
+        self._soft = None
+        return self._verdicts.get(event.event_id)
+
+    def _add(self, event: PDU) -> None:
+        event_id = event.event_id
+        self._order.append(event_id)
+        after = self._after
+        found = self.state_for(event.prev_events)
+        if found is None:
+            # Every prev event is missing: take the state its auth events form.
+            before = StateMap({k: e.event_id for k, e in self._auth_state_of(event).items()})
+        else:
+            before = found
+        self._before[event_id] = before
+        verdict = self._check(event, before)
+        if verdict is not None:
+            self._rejected.add(event_id)
+            self._verdicts[event_id] = verdict
+            after[event_id] = before
+        elif event.state_key is not None:
+            after[event_id] = before.set((event.type, event.state_key), event_id)
+        else:
+            after[event_id] = before
 
     # -- soft failure --------------------------------------------------------------
 
@@ -420,7 +500,7 @@ class RoomStates:
         soft: dict[str, EventVerdict] = {}
         extremities: dict[str, None] = {}
         events = self._events
-        for event_id in self.graph.order:
+        for event_id in self._order:
             event = events[event_id]
             if event_id in self._rejected:
                 continue
@@ -436,7 +516,7 @@ class RoomStates:
                     if found is not None and found in events:
                         calculated[key] = events[found]
                 if event.type != CREATE:
-                    result = check_auth(event, calculated, create_event=self.graph.create_event)
+                    result = check_auth(event, calculated, create_event=self.create_event)
                     if not result.allowed:
                         soft[event_id] = EventVerdict(
                             event_id, False, soft_failed=True, soft_fail_result=result

@@ -117,7 +117,16 @@ class AuthChainIndex:
     hashes) are cut at the edge that closes the cycle, so nothing loops.
     """
 
-    __slots__ = ("_chain", "_ids", "_index", "_missing", "_power", "_source")
+    __slots__ = (
+        "_chain",
+        "_ids",
+        "_index",
+        "_mainlines",
+        "_missing",
+        "_pl_parent",
+        "_power",
+        "_source",
+    )
 
     def __init__(self, source: EventSource) -> None:
         self._source = source
@@ -125,8 +134,11 @@ class AuthChainIndex:
         self._ids: list[str] = []
         self._chain: list[int] = []
         self._missing: set[str] = set()
-        #: Memo of the sender's power level per event (v2 ordering), see v2.py.
+        #: Memos for v2 (see v2.py): the sender's power level per event, the first
+        #: power levels auth event per event, the mainline per power levels event.
         self._power: dict[str, int] = {}
+        self._pl_parent: dict[str, str | None] = {}
+        self._mainlines: dict[str | None, list[str]] = {}
 
     @property
     def source(self) -> EventSource:
@@ -135,6 +147,14 @@ class AuthChainIndex:
     @property
     def power_memo(self) -> dict[str, int]:
         return self._power
+
+    @property
+    def power_levels_parent_memo(self) -> dict[str, str | None]:
+        return self._pl_parent
+
+    @property
+    def mainline_memo(self) -> dict[str | None, list[str]]:
+        return self._mainlines
 
     def stale(self) -> bool:
         """True when an event that was missing has since appeared in the source."""
