@@ -30,6 +30,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QShortcut,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -285,9 +286,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.rooms_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
-        self.resizeDocks(
-            [self.rooms_dock, self.inspector_dock], [280, 400], Qt.Orientation.Horizontal
-        )
+        self._sized_docks = False
 
         self._build_actions()
         self._build_menus()
@@ -583,11 +582,20 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/auth_edges", self.act_auth_edges.isChecked())
         self.settings.sync()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized_docks:
+            # First run (nothing restored): give the side panels room to read.
+            self._sized_docks = True
+            self.resizeDocks(
+                [self.rooms_dock, self.inspector_dock], [290, 460], Qt.Orientation.Horizontal
+            )
+
     def restore_window_state(self, *, docks_only: bool = False) -> None:
         """Bring back what :meth:`save_window_state` remembered, if anything."""
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray | bytes):
-            self.restoreState(QByteArray(state), _STATE_VERSION)
+            self._sized_docks = self.restoreState(QByteArray(state), _STATE_VERSION)
         if docks_only:
             return
         geometry = self.settings.value("window/geometry")
@@ -645,7 +653,8 @@ class MainWindow(QMainWindow):
         self._update_room_actions()
         ends = doc.graph.forward_extremities
         if ends:
-            self.canvas.select([ends[-1]], centre=True)
+            # The view opens on the newest events already (UI.md); don't move it.
+            self.canvas.select([ends[-1]], centre=False)
         self.statusBar().showMessage(f"Opened {doc.path.name}", 4000)
         self.roomOpened.emit(doc)
         self.jobs.submit(

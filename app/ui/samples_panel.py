@@ -194,6 +194,9 @@ class LessonPanel(QWidget):
         else:
             self.step_label.setText(f"Note {self._index + 1} of {total}")
             self.note.setText(self._notes[self._index].note)
+        self.step_label.setVisible(bool(self.step_label.text()))
+        self.back_button.setVisible(total > 0)
+        self.next_button.setVisible(total > 0)
         self.back_button.setEnabled(self._index > 0)
         self.next_button.setEnabled(self._index + 1 < total)
         self.next_button.setText("Start ›" if self._index < 0 else "Next ›")
@@ -212,6 +215,7 @@ class RoomsPanel(QWidget):
         self.sample_list.setObjectName("sampleList")
         self.sample_list.setWordWrap(True)
         self.sample_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.sample_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for sample in self.samples:
             item = QListWidgetItem(sample.title)
             item.setData(_PATH_ROLE, str(sample.path))
@@ -227,6 +231,7 @@ class RoomsPanel(QWidget):
         self.recent_list = QListWidget(self)
         self.recent_list.setObjectName("recentList")
         self.recent_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.recent_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recent_list.itemActivated.connect(self._activated)
         self.recent_list.itemClicked.connect(self._activated)
 

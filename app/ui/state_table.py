@@ -26,9 +26,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFontDatabase, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
@@ -66,7 +67,7 @@ class StateRow:
         return self.before != self.after
 
 
-def short_id(event_id: str, keep: int = 10) -> str:
+def short_id(event_id: str, keep: int = 8) -> str:
     """``$AbCdEfGhIjKlMn...`` -> ``$AbCdEfGhI…``: enough to tell events apart in a cell."""
     return event_id if len(event_id) <= keep + 1 else event_id[:keep] + "…"
 
@@ -79,6 +80,9 @@ class StateTableModel(QAbstractTableModel):
         self._rows: list[StateRow] = []
         self._describe: Callable[[str], str] | None = None
         self._changed_brush = QBrush(QColor(230, 159, 0, 48))  # Okabe-Ito orange, faint
+        self._link_brush = QBrush(QApplication.palette().color(QPalette.ColorRole.Link))
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._mono.setPointSizeF(max(7.5, QApplication.font().pointSizeF() - 1))
 
     def set_states(
         self,
@@ -93,6 +97,7 @@ class StateTableModel(QAbstractTableModel):
         sender, say).
         """
         self.beginResetModel()
+        self._link_brush = QBrush(QApplication.palette().color(QPalette.ColorRole.Link))
         before = before or {}
         after = after or {}
         keys = sorted(set(before) | set(after))
@@ -143,10 +148,10 @@ class StateTableModel(QAbstractTableModel):
             return f"{event_id}\n{extra}\nClick to select it." if extra else event_id
         if role == Qt.ItemDataRole.BackgroundRole and row.changed:
             return self._changed_brush
-        if role == Qt.ItemDataRole.FontRole and col in (COL_BEFORE, COL_AFTER) and event_id:
-            font = QFont()
-            font.setUnderline(True)
-            return font
+        if role == Qt.ItemDataRole.FontRole and col in (COL_BEFORE, COL_AFTER):
+            return self._mono
+        if role == Qt.ItemDataRole.ForegroundRole and col in (COL_BEFORE, COL_AFTER) and event_id:
+            return self._link_brush
         return None
 
 
@@ -209,8 +214,13 @@ class StateTable(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(COL_TYPE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_STATE_KEY, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(COL_BEFORE, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_AFTER, QHeaderView.ResizeMode.ResizeToContents)
+        id_width = QFontMetrics(self.model._mono).horizontalAdvance("$WWWWWWWW…") + 16
+        for col in (COL_BEFORE, COL_AFTER):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, id_width)
+        header.setMinimumSectionSize(40)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header.setHighlightSections(False)
         self.view.clicked.connect(self._clicked)
         self.view.activated.connect(self._clicked)
