@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -26,6 +28,9 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +40,7 @@ from app.ui.document import Annotations, LessonNote
 __all__ = ["LessonPanel", "RoomsPanel", "SampleRoom", "find_samples", "sample_rooms_dir"]
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+_SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 2
 # Sample files larger than this are listed by name, not opened to read their title.
 _MAX_PEEK_BYTES = 8 * 1024 * 1024
 
@@ -100,6 +106,85 @@ def _plain(text: str = "", name: str = "") -> QLabel:
     if name:
         label.setObjectName(name)
     return label
+
+
+class _SampleDelegate(QStyledItemDelegate):
+    """Draws a sample as its title over one or two dim lines of its summary.
+
+    Both are drawn with :meth:`QPainter.drawText` on plain strings: no markup is
+    ever interpreted.
+    """
+
+    SUMMARY_LINES = 2
+    PAD = 7
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        title = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        summary = index.data(_SUMMARY_ROLE)
+        rect = opt.rect.adjusted(self.PAD + 2, self.PAD - 2, -self.PAD, -self.PAD + 2)
+        painter.save()
+        bold = QFont(opt.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(bold)
+        painter.setPen(opt.palette.color(QPalette.ColorRole.Text))
+        fm = QFontMetrics(bold)
+        painter.drawText(
+            rect.left(),
+            rect.top() + fm.ascent(),
+            fm.elidedText(title, Qt.TextElideMode.ElideRight, rect.width()),
+        )
+        if isinstance(summary, str) and summary:
+            small = QFont(opt.font)
+            small.setPointSizeF(max(7.0, opt.font.pointSizeF() - 0.5))
+            painter.setFont(small)
+            painter.setPen(opt.palette.color(QPalette.ColorRole.PlaceholderText))
+            sfm = QFontMetrics(small)
+            y = rect.top() + fm.height() + 2
+            for line in _wrap(summary, sfm, rect.width(), self.SUMMARY_LINES):
+                painter.drawText(rect.left(), y + sfm.ascent(), line)
+                y += sfm.height()
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        fm = QFontMetrics(option.font)
+        summary = index.data(_SUMMARY_ROLE)
+        lines = self.SUMMARY_LINES if isinstance(summary, str) and summary else 0
+        height = fm.height() * (1 + lines) + 2 * self.PAD + 2
+        return QSize(200, height)
+
+
+def _wrap(text: str, fm: QFontMetrics, width: int, max_lines: int) -> list[str]:
+    """Greedy word wrap to ``max_lines`` lines, the last elided."""
+    words = " ".join(text.split()).split(" ")
+    lines: list[str] = []
+    current = ""
+    for i, word in enumerate(words):
+        trial = f"{current} {word}".strip()
+        if fm.horizontalAdvance(trial) <= width or not current:
+            current = trial
+            continue
+        lines.append(current)
+        current = word
+        if len(lines) == max_lines - 1:
+            rest = " ".join([current, *words[i + 1 :]])
+            lines.append(fm.elidedText(rest, Qt.TextElideMode.ElideRight, width))
+            return lines
+    if current:
+        lines.append(fm.elidedText(current, Qt.TextElideMode.ElideRight, width))
+    return lines[:max_lines]
 
 
 class LessonPanel(QWidget):
@@ -219,12 +304,15 @@ class RoomsPanel(QWidget):
         for sample in self.samples:
             item = QListWidgetItem(sample.title)
             item.setData(_PATH_ROLE, str(sample.path))
+            item.setData(_SUMMARY_ROLE, sample.summary)
             item.setToolTip(f"{sample.summary}\n\n{sample.path.name}".strip())
             self.sample_list.addItem(item)
         if not self.samples:
             item = QListWidgetItem("No sample rooms found")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.sample_list.addItem(item)
+        self.sample_list.setItemDelegate(_SampleDelegate(self.sample_list))
+        self.sample_list.setUniformItemSizes(False)
         self.sample_list.itemActivated.connect(self._activated)
         self.sample_list.itemClicked.connect(self._activated)
 
