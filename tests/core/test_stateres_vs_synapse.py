@@ -104,6 +104,9 @@ class Summary:
     events: int = 0
     merges: int = 0
     conflicted_merges: int = 0
+    #: Resolutions of the states after random pairs/triples of events, some with a
+    #: key swapped for another event of that key (rejected ones included).
+    synthetic: int = 0
     per_event_rooms: int = 0
     versions: set[str] = field(default_factory=set)
     disagreements: list[Disagreement] = field(default_factory=list)
@@ -113,7 +116,8 @@ class Summary:
         return (
             f"rooms={self.rooms} versions={','.join(sorted(self.versions, key=int))} "
             f"events={self.events} merges compared={self.merges} "
-            f"(with conflicts: {self.conflicted_merges}) per-event rooms={self.per_event_rooms} "
+            f"(with conflicts: {self.conflicted_merges}) synthetic={self.synthetic} "
+            f"per-event rooms={self.per_event_rooms} "
             f"disagreements={len(self.disagreements)} in {self.seconds:.1f}s"
         )
 
@@ -149,6 +153,7 @@ def compare_room(
     summary: Summary,
     *,
     per_event: Callable[[GeneratedRoom, RoomStates], list[tuple[str, str]]] | None = None,
+    synthetic: int = 6,
 ) -> None:
     room, states = make_room(version, seed, shape, tracked)
     by_id = room.by_id
@@ -187,10 +192,62 @@ def compare_room(
         if dict(ours) != dict(expected):
             disagree("extremities", _diff(ours, expected, by_id))
 
+    rng = random.Random(f"synthetic/{version.identifier}/{seed}")
+    for sets in synthetic_state_sets(room, states, rng, synthetic):
+        summary.synthetic += 1
+        try:
+            expected = states.room.resolve(sets)
+        except Exception as exc:  # Synapse cannot: not a comparison
+            print(f"synapse cannot resolve a synthetic input ({exc!r}); skipped")
+            continue
+        try:
+            ours = resolve(version, sets, source)
+        except Exception as exc:
+            disagree("synthetic", f"roomscope raised {exc!r} on {sets}")
+            continue
+        if dict(ours) != dict(expected):
+            disagree("synthetic", f"{_diff(ours, expected, by_id)} on {_sets_text(sets)}")
+
     if per_event is not None:
         summary.per_event_rooms += 1
         for where, detail in per_event(room, states):
             disagree(where, detail)
+
+
+def _sets_text(sets: Sequence[StateMap]) -> str:
+    return " | ".join(
+        "{" + ", ".join(f"{k[0]}/{k[1]}={v}" for k, v in sorted(s.items())) + "}" for s in sets
+    )
+
+
+def synthetic_state_sets(
+    room: GeneratedRoom, states: RoomStates, rng: random.Random, count: int
+) -> Iterator[list[StateMap]]:
+    """State sets a server could be asked to resolve, beyond the room's own merges.
+
+    The states after two or three random events (any events: siblings, ancestors,
+    rejected ones), and, one time in three, one set with a key swapped for another
+    event of the same key (possibly a rejected event, possibly one that is not
+    an ancestor): the inputs of ``roomscope resolve --state-set`` and of servers
+    whose view of the room differs.
+    """
+    ids = states.order
+    if len(ids) < 3:
+        return
+    by_key: dict[StateKey, list[str]] = {}
+    for e in room.events:
+        if e.state_tuple is not None:
+            by_key.setdefault(e.state_tuple, []).append(e.event_id)
+    for _ in range(count):
+        picks = rng.sample(ids, 3 if rng.random() < 0.25 else 2)
+        sets = [dict(states.state_after[p]) for p in picks]
+        if rng.random() < 1 / 3:
+            target = rng.choice(sets)
+            keys = [k for k in target if len(by_key.get(k, ())) > 1]
+            if keys:
+                key = rng.choice(sorted(keys))
+                target[key] = rng.choice(by_key[key])
+        yield sets
 
 
 # -- the per-event comparison (app.core.roomstate) ----------------------------------

@@ -228,6 +228,7 @@ class _Generator:
         invalid: bool = False,
         auth_override: Callable[[list[str]], list[str]] | None = None,
         apply: bool = True,
+        redacts: str | None = None,
     ) -> PDU:
         """Build an event on branch ``b`` (state before = the branch's model state)."""
         room_id = None if self.v.room_id_from_create_event and not self.events else self.room_id
@@ -251,6 +252,7 @@ class _Generator:
             depth=b.depth + 1,
             origin_server_ts=self.tick(),
             event_id=event_id,
+            redacts=redacts,
             known_events=self.by_id,
         )
         if not self.events and self.v.room_id_from_create_event:
@@ -313,6 +315,8 @@ class _Generator:
         create_content: dict[str, Any] = {"room_version": self.v.identifier}
         if not self.v.implicit_room_creator:
             create_content["creator"] = self.creator
+        if self.rng.random() < 0.03:
+            create_content["m.federate"] = False  # other servers' events are all rejected
         if self.v.privileged_creators and self.rng.random() < 0.5:
             self.additional_creators = [self.users[0]]
             create_content["additional_creators"] = list(self.additional_creators)
@@ -347,13 +351,17 @@ class _Generator:
                 "m.room.topic": 50 if self.rng.random() < 0.7 else 0,
                 "m.room.name": 50,
             },
-            "events_default": 0,
+            "events_default": 0 if self.rng.random() < 0.9 else 10,
             "state_default": 50,
             "ban": 50,
             "kick": 50 if self.rng.random() < 0.7 else 75,
             "redact": 50,
             "invite": 0 if self.rng.random() < 0.6 else 50,
         }
+        if self.rng.random() < 0.2:
+            pl["notifications"] = {"room": 50}
+        if self.rng.random() < 0.1:
+            pl["users_default"] = 10
         if not self.v.enforce_int_power_levels and self.rng.random() < 0.15:
             pl["ban"] = "50"  # v1-v9 accept numeric strings
         self.emit(b, type="m.room.power_levels", sender=self.creator, content=pl, state_key="")
@@ -416,6 +424,8 @@ class _Generator:
             (0.5 * m, self.unban),
             (2 * m, self.invite),
             (1 * m, self.knock),
+            (0.7, self.redaction),
+            (0.3, self.aliases),
         ]
         for _ in range(6):
             action = rng.choices([a for _, a in actions], weights=[w for w, _ in actions])[0]
@@ -434,6 +444,42 @@ class _Generator:
             sender=sender,
             content={"msgtype": "m.text", "body": f"hello {self.counter}"},
         )
+
+    def redaction(self, b: _Branch, _s: Sequence[_Branch]) -> bool:
+        """Redact an earlier event (own ones, or anyone's with the redact level)."""
+        joined = self.joined(b)
+        sender = self.pick(joined)
+        if sender is None or len(self.events) < 2:
+            return False
+        target = self.rng.choice(self.events[-50:])
+        self.emit(
+            b,
+            type="m.room.redaction",
+            sender=sender,
+            content={"reason": "spam"},
+            redacts=target.event_id,
+        )
+        return True
+
+    def aliases(self, b: _Branch, _s: Sequence[_Branch]) -> bool:
+        """m.room.aliases: special rules in v1-v5 (state key = sender's server)."""
+        candidates = self.joined(b)
+        if not self.v.special_case_aliases_auth:  # v6+: an ordinary state event
+            need = self.state_needed(b, "m.room.aliases")
+            candidates = [u for u in candidates if self.level(b, u) >= need]
+        sender = self.pick(candidates)
+        if sender is None:
+            return False
+        server = sender.partition(":")[2]
+        state_key = server if self.rng.random() < 0.8 else "elsewhere.example"
+        self.emit(
+            b,
+            type="m.room.aliases",
+            sender=sender,
+            content={"aliases": [f"#a{self.rng.randrange(100)}:{state_key}"]},
+            state_key=state_key,
+        )
+        return True
 
     def topic(self, b: _Branch, _s: Sequence[_Branch]) -> bool:
         etype = self.rng.choice(("m.room.topic", "m.room.topic", "m.room.name"))
@@ -483,6 +529,9 @@ class _Generator:
             value = self.rng.choice((0, 50, 100))
             if _int(content.get(name, 50)) <= mine and value <= mine:
                 content[name] = value
+        if self.rng.random() < 0.1:
+            # v6+: changing notifications needs the power to set its old and new value
+            content["notifications"] = {"room": self.rng.choice((0, 50, 100))}
         self.emit(b, type="m.room.power_levels", sender=sender, content=content, state_key="")
         return True
 
