@@ -13,8 +13,9 @@ See DESIGN.md ("The command line"). Which resolution:
 Text output is the trace step by step, then, for each conflicted key, the
 candidates and the sentence that decided it. ``--json`` prints
 :meth:`~app.core.stateres.trace.Trace.to_json` plus the resolved ``state``.
-``--algorithm`` replays the same inputs with another algorithm, e.g. v2 against
-v2.1 on a v12 room. Imports no Qt.
+``--algorithm`` replays the same inputs with another algorithm; ``--compare``
+resolves them with a second one as well and says which keys differ and why
+(e.g. ``--compare v2`` on a v12 room shows what v2.1 changes). Imports no Qt.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from app.commands.resolve import state_sets_from_args
 from app.commands.state import (
+    ALGORITHMS,
     add_algorithm_argument,
     check_events,
     load_states,
@@ -70,6 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a JSON list of event IDs (or a state set named in the room file); repeat",
     )
     add_algorithm_argument(parser)
+    parser.add_argument(
+        "--compare",
+        choices=ALGORITHMS,
+        default=None,
+        metavar="ALGORITHM",
+        help="also resolve with this algorithm (v1, v2 or v2.1) and say where and why "
+        "the results differ",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -115,12 +125,21 @@ def run(args: argparse.Namespace) -> int:
     )
     trace = resolution.trace
     assert trace is not None
+    comparison = None
+    if args.compare is not None:
+        other = resolve_state(room.room_version, sets, states, trace=True, algorithm=args.compare)
+        assert other.trace is not None
+        comparison = trace.compare(other.trace)
     if args.json:
         out = {"inputs": inputs, **trace.to_json(), "state": state_json(resolution.state)}
+        if comparison is not None:
+            out["comparison"] = comparison.to_json()
         json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(f"Resolving {inputs}\n")
         sys.stdout.write(_printable(trace.render_text()))
         sys.stdout.write("\n")
+        if comparison is not None:
+            sys.stdout.write("\n" + _printable(comparison.render_text()) + "\n")
     return 0

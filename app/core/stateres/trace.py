@@ -40,6 +40,7 @@ from app.core.events import StateKey
 __all__ = [
     "AuthCheckStep",
     "Candidate",
+    "Comparison",
     "EventSetStep",
     "FinalStep",
     "InputStep",
@@ -53,6 +54,9 @@ __all__ = [
     "Trace",
     "state_tuple",
 ]
+
+#: The sort power of a v12 room creator (MSC4289), shown as "creator".
+_CREATOR_POWER = 2**53
 
 #: A state map as a sorted tuple of ((type, state_key), event_id).
 StateTuple = tuple[tuple[StateKey, str], ...]
@@ -362,7 +366,7 @@ class Trace:
             else:
                 failed = [c for c in candidates if c.event_id != winner]
                 if failed:
-                    decision = f"{winner} passed auth and every other candidate did not win: " + (
+                    decision = f"{winner} is the only candidate that passed auth; " + (
                         "; ".join(f"{c.event_id} {c.fate}" for c in failed)
                     )
                 else:
@@ -403,6 +407,31 @@ class Trace:
                 "the event ID, that passes auth"
             )
         return KeyExplanation(key, True, winner, tuple(candidates), decision)
+
+    # -- comparing algorithms --------------------------------------------------------
+
+    def compare(self, other: Trace) -> Comparison:
+        """How ``other`` (the same inputs under another algorithm) differs from this trace.
+
+        Lists the keys that resolve differently, with both explanations, and what
+        each algorithm did differently on the way: the events only one of them
+        put in its full conflicted set (v2.1's conflicted state subgraph), and
+        the partial state each started its iterative auth checks from.
+        """
+        mine, theirs = self.final_state, other.final_state
+        keys = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        full_mine = set(self.event_set("full conflicted set") or ())
+        full_theirs = set(other.event_set("full conflicted set") or ())
+        return Comparison(
+            self.algorithm,
+            other.algorithm,
+            tuple(keys),
+            tuple((self.why(k), other.why(k)) for k in keys),
+            tuple(sorted(full_mine - full_theirs)),
+            tuple(sorted(full_theirs - full_mine)),
+            _starting_state(self),
+            _starting_state(other),
+        )
 
     # -- renderings ------------------------------------------------------------------
 
@@ -446,6 +475,68 @@ class Trace:
             "room_version": self.room_version,
             "steps": steps,
             "why": why,
+        }
+
+
+def _starting_state(trace: Trace) -> str:
+    if trace.algorithm == "v1":
+        return "v1 checks candidates against the unconflicted state, key group by key group"
+    if trace.algorithm == "v2.1":
+        return "the iterative auth checks start from an empty state map"
+    return "the iterative auth checks start from the unconflicted state map"
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The same resolution under two algorithms (see :meth:`Trace.compare`)."""
+
+    algorithm: str
+    other_algorithm: str
+    differing_keys: tuple[StateKey, ...]
+    explanations: tuple[tuple[KeyExplanation, KeyExplanation], ...]
+    #: Events in this algorithm's full conflicted set but not the other's, and back.
+    only_here: tuple[str, ...]
+    only_there: tuple[str, ...]
+    starts_here: str
+    starts_there: str
+
+    def render_text(self) -> str:
+        a, b = self.algorithm, self.other_algorithm
+        lines = [f"Compared with {b}:"]
+        if not self.differing_keys:
+            lines.append(f"  {a} and {b} resolve these state sets the same way.")
+            return "\n".join(lines)
+        lines.append(f"  {a}: {self.starts_here}; {b}: {self.starts_there}.")
+        if self.only_here:
+            lines.append(f"  Only {a} replays (full conflicted set): " + ", ".join(self.only_here))
+        if self.only_there:
+            lines.append(f"  Only {b} replays (full conflicted set): " + ", ".join(self.only_there))
+        for mine, theirs in self.explanations:
+            key = _key_text(mine.key)
+            lines.append(
+                f"  {key}: {a} -> {mine.winner or '(absent)'}, {b} -> {theirs.winner or '(absent)'}"
+            )
+            lines.append(f"    {a}: {mine.decision}")
+            lines.append(f"    {b}: {theirs.decision}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm,
+            "other_algorithm": self.other_algorithm,
+            "differing_keys": [list(k) for k in self.differing_keys],
+            "only_here": list(self.only_here),
+            "only_there": list(self.only_there),
+            "explanations": [
+                {
+                    "key": list(mine.key),
+                    "winner": mine.winner,
+                    "other_winner": theirs.winner,
+                    "decision": mine.decision,
+                    "other_decision": theirs.decision,
+                }
+                for mine, theirs in self.explanations
+            ],
         }
 
 
@@ -500,7 +591,10 @@ def _render_step(step: Step) -> list[str]:
                 extra = "" if entry.power_event else "  [in a power event's auth chain]"
             if entry.mainline_event is not None:
                 extra = f"  [closest mainline event {entry.mainline_event}]"
-            sort_key = ", ".join(str(k) for k in entry.key)
+            sort_key = ", ".join(
+                "creator" if j == 0 and k == _CREATOR_POWER and extra is not None else str(k)
+                for j, k in enumerate(entry.key)
+            )
             lines.append(f"  {i}. {entry.event_id}  ({sort_key}){extra}")
         if not step.entries:
             lines.append("  (none)")
