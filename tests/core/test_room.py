@@ -1,0 +1,86 @@
+"""Room: a graph plus what the room file says; Room.from_events and pdu_from_json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.core.builder import build_event
+from app.core.events import EventFormatError
+from app.core.room import Room, pdu_from_json, room_version_of_events
+from app.core.versions import UnknownRoomVersionError, room_version
+
+V10 = room_version("10")
+
+
+def create_obj(version: str = "10") -> dict[str, Any]:
+    return {
+        "type": "m.room.create",
+        "state_key": "",
+        "sender": "@a:x.example",
+        "room_id": "!r:x.example",
+        "content": {"room_version": version},
+        "prev_events": [],
+        "auth_events": [],
+        "depth": 1,
+        "origin_server_ts": 1,
+    }
+
+
+def test_from_events_accepts_json_objects_and_computes_ids() -> None:
+    built = build_event(
+        V10,
+        type="m.room.create",
+        state_key="",
+        sender="@a:x.example",
+        content={"room_version": "10"},
+        room_id="!r:x.example",
+        origin_server_ts=1,
+    )
+    room = Room.from_events([dict(built.raw)])
+    assert room.room_version is V10
+    assert list(room.events) == [built.event_id]
+    assert room.room_id == "!r:x.example"
+    assert room.title == "room"
+    assert room.findings == ()
+
+
+def test_from_events_version_order_of_precedence() -> None:
+    assert Room.from_events([create_obj("10")], room_version="9").room_version.identifier == "9"
+    assert Room.from_events([create_obj("10")]).room_version.identifier == "10"
+    no_version = create_obj()
+    del no_version["content"]["room_version"]
+    no_version["event_id"] = "$c:x.example"
+    assert Room.from_events([no_version]).room_version.identifier == "1"
+    with pytest.raises(UnknownRoomVersionError):
+        Room.from_events([create_obj("99")])
+
+
+def test_room_id_mismatch_and_metadata() -> None:
+    room = Room.from_events(
+        [create_obj()],
+        room_id="!other:x.example",
+        annotations={"title": "T"},
+        state_sets={"s": iter(["$x"])},
+        name="n",
+    )
+    assert room.room_id == "!other:x.example"
+    assert room.title == "T"
+    assert room.state_sets["s"] == ("$x",)
+    assert [f.kind for f in room.findings] == ["room_id_mismatch", "state_set_unknown_event"]
+
+
+def test_pdu_from_json_names_the_field_before_hashing() -> None:
+    obj = create_obj()
+    obj["depth"] = "one"
+    with pytest.raises(EventFormatError, match=r"event line 3: depth is not an integer"):
+        pdu_from_json(obj, V10, where="line 3")
+
+
+def test_room_version_of_events() -> None:
+    assert room_version_of_events([{"type": "m.room.message"}, create_obj("7")])[0] == "7"
+    assert room_version_of_events([{"type": "m.room.message"}]) == ("1", None)
+    bare = create_obj()
+    bare["content"] = "not an object"
+    assert room_version_of_events([bare])[0] == "1"

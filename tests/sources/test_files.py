@@ -1,0 +1,316 @@
+"""Room files: every format of DESIGN.md "The room file", the limits, and saving.
+
+Rooms are built with app.core.builder (valid, hashed events); each test writes them
+in one format and checks what comes back against what went in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app.sources.files as files
+from app.core.builder import build_event
+from app.core.events import PDU
+from app.core.room import Room
+from app.core.versions import RoomVersion, room_version
+from app.sources.files import RoomFileError, load_room, parse_room_bytes, save_room
+
+V1 = room_version("1")
+V10 = room_version("10")
+V12 = room_version("12")
+ALICE = "@alice:a.example"
+BOB = "@bob:b.example"
+
+
+def make_room(version: RoomVersion, n: int = 6) -> list[PDU]:
+    """create, then a chain with a fork and a merge: c -> m1 -> {x, y} -> merge."""
+    create = build_event(
+        version,
+        type="m.room.create",
+        state_key="",
+        sender=ALICE,
+        content={"room_version": version.identifier, "creator": ALICE},
+        origin_server_ts=1,
+    )
+    room_id = "!" + create.event_id[1:] if version.room_id_from_create_event else "!room:a.example"
+    events = [create]
+
+    def add(prev: list[str], ts: int, sender: str = ALICE) -> PDU:
+        pdu = build_event(
+            version,
+            type="m.room.message",
+            sender=sender,
+            content={"body": f"message {ts}"},
+            room_id=room_id,
+            prev_events=prev,
+            auth_events=[] if version.room_id_from_create_event else [create.event_id],
+            depth=ts,
+            origin_server_ts=ts,
+            known_events={e.event_id: e for e in events},
+        )
+        events.append(pdu)
+        return pdu
+
+    m1 = add([create.event_id], 2)
+    x = add([m1.event_id], 3)
+    y = add([m1.event_id], 4, sender=BOB)
+    add([x.event_id, y.event_id], 5)
+    return events
+
+
+def raws(events: list[PDU]) -> list[dict[str, Any]]:
+    return [dict(e.raw) for e in events]
+
+
+def check_room(room: Room, events: list[PDU]) -> None:
+    assert list(room.events) == [e.event_id for e in events]
+    for e in events:
+        assert dict(room.events[e.event_id].raw) == dict(e.raw)
+    assert room.room_version is events[0].room_version
+    assert room.findings == ()
+    assert len(room.graph.forks) == 1 and len(room.graph.merges) == 1
+
+
+@pytest.mark.parametrize("version", [V1, V10, V12], ids=["v1", "v10", "v12"])
+def test_native_array_ndjson_and_gzip(tmp_path: Path, version: RoomVersion) -> None:
+    events = make_room(version)
+    native = {
+        "format": "roomscope.room",
+        "version": 1,
+        "room_version": version.identifier,
+        "events": raws(events),
+    }
+    texts = {
+        "room.json": json.dumps(native, indent=2),
+        "array.json": json.dumps(raws(events)),
+        "events.ndjson": "\n".join(json.dumps(r) for r in raws(events)) + "\n",
+    }
+    for name, text in texts.items():
+        for compressed in (False, True):
+            path = tmp_path / (name + (".gz" if compressed else ""))
+            data = text.encode()
+            path.write_bytes(gzip.compress(data) if compressed else data)
+            room = load_room(path)
+            check_room(room, events)
+            assert room.path == str(path)
+            check_room(parse_room_bytes(path.read_bytes(), name=name), events)
+
+
+def test_v3_plus_ids_are_computed_when_absent_and_given_ids_are_kept(tmp_path: Path) -> None:
+    events = make_room(V10)
+    assert all("event_id" not in e.raw for e in events)  # the builder leaves them out
+    room = parse_room_bytes(json.dumps(raws(events)).encode(), name="x.json")
+    assert [e.event_id for e in room.events.values()] == [e.event_id for e in events]
+    assert all(e.event_id_computed for e in room.events.values())
+    # As a client-server API or Synapse would serve them: event_id and unsigned added.
+    served = [
+        {**r, "event_id": e.event_id, "unsigned": {"age": 7}}
+        for r, e in zip(raws(events), events, strict=True)
+    ]
+    room = parse_room_bytes(json.dumps(served).encode(), name="x.json")
+    assert room.findings == ()
+    assert not any(e.event_id_computed for e in room.events.values())
+    # A readable ID is authoritative but a finding.
+    served[1]["event_id"] = "$readable"
+    served[2]["prev_events"] = ["$readable"]
+    served[3]["prev_events"] = ["$readable"]
+    room = parse_room_bytes(json.dumps(served).encode(), name="x.json")
+    assert "$readable" in room.events
+    assert [(f.kind, f.event_id) for f in room.findings] == [
+        ("event_id_mismatch", "$readable"),
+        ("event_id_mismatch", served[2]["event_id"]),
+        ("event_id_mismatch", served[3]["event_id"]),
+    ]
+
+
+def test_v12_create_event_room_id_added_by_synapse_is_not_hashed() -> None:
+    events = make_room(V12)
+    served = raws(events)
+    served[0] = {**served[0], "room_id": "!" + events[0].event_id[1:]}
+    room = parse_room_bytes(json.dumps(served).encode(), name="x.json")
+    assert room.events[events[0].event_id].raw["room_id"] == "!" + events[0].event_id[1:]
+    assert room.room_id == "!" + events[0].event_id[1:]
+    assert room.findings == ()
+
+
+def test_room_version_sources() -> None:
+    events = make_room(V10)
+    # From the create event's content.
+    assert parse_room_bytes(json.dumps(raws(events)).encode(), name="a").room_version is V10
+    # The file's room_version wins over the create event (and the disagreement is a finding).
+    v11 = {"room_version": "11", "events": raws(events)}
+    room = parse_room_bytes(json.dumps(v11).encode(), name="a")
+    assert room.room_version.identifier == "11"
+    assert "room_version_mismatch" in [f.kind for f in room.findings]
+    # No room_version, no create event: "1", and a hint when the events do not fit v1.
+    with pytest.raises(RoomFileError) as err:
+        parse_room_bytes(json.dumps(raws(events[1:])).encode(), name="a.json")
+    message = str(err.value)
+    assert message.startswith("a.json: event 0: event_id is missing (room version 1 needs it)")
+    assert "read as room version 1" in message
+    assert "\n" not in message
+
+
+def test_folder_of_batches_in_name_order(tmp_path: Path) -> None:
+    events = make_room(V10)
+    folder = tmp_path / "fixture"
+    folder.mkdir()
+    # Name order, not creation order; gzip and NDJSON batches too.
+    (folder / "2-rest.ndjson").write_text("\n".join(json.dumps(r) for r in raws(events[3:])))
+    (folder / "1-more.json.gz").write_bytes(gzip.compress(json.dumps(raws(events[1:3])).encode()))
+    (folder / "0-start.json").write_text(json.dumps(raws(events[:1])))
+    (folder / "README.md").write_text("not a batch")
+    room = load_room(folder)
+    check_room(room, events)
+    # Overlapping batches: identical events merge silently.
+    (folder / "3-again.json").write_text(json.dumps(raws(events[2:4])))
+    check_room(load_room(folder), events)
+    (folder / "4-bad.json").write_text('[{"type": 1}]')
+    with pytest.raises(RoomFileError, match=r"4-bad.json: event 0: "):
+        load_room(folder)
+
+
+def test_empty_folder_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RoomFileError, match=r"a folder without \.json files"):
+        load_room(tmp_path)
+    with pytest.raises(RoomFileError, match=r"nope.json: No such file or directory"):
+        load_room(tmp_path / "nope.json")
+
+
+def test_native_metadata_and_unknown_keys_round_trip(tmp_path: Path) -> None:
+    events = make_room(V10)
+    ids = [e.event_id for e in events]
+    native = {
+        "format": "roomscope.room",
+        "version": 1,
+        "room_id": "!room:a.example",
+        "room_version": "10",
+        "source": {"homeserver": "https://a.example", "fetched_at": "2026-01-01"},
+        "annotations": {"title": "Fork and merge", "notes": {ids[2]: "a fork"}},
+        "state_sets": {"left": ids[:3], "right": [ids[0], ids[3]]},
+        "server_keys": {"a.example": {"ed25519:1": "AAAA"}},
+        "x_future_key": {"kept": [1, 2, 3]},
+        "events": raws(events),
+    }
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(native))
+    room = load_room(src)
+    assert room.room_id == "!room:a.example"
+    assert room.title == "Fork and merge"
+    assert dict(room.state_sets) == {"left": tuple(ids[:3]), "right": (ids[0], ids[3])}
+    assert dict(room.server_keys["a.example"]) == {"ed25519:1": "AAAA"}
+    assert dict(room.extra) == {"x_future_key": {"kept": [1, 2, 3]}}
+    for name in ("out.json", "out.json.gz"):
+        out = tmp_path / name
+        save_room(room, out)
+        data = out.read_bytes()
+        assert data.startswith(b"\x1f\x8b") == name.endswith(".gz")
+        written = json.loads(gzip.decompress(data) if name.endswith(".gz") else data)
+        assert written == native  # everything, PDUs byte-for-byte as objects, kept
+        again = load_room(out)
+        check_room(again, events)
+        assert dict(again.extra) == dict(room.extra)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json", "out.json", "out.json.gz"]
+
+
+def test_save_room_from_events(tmp_path: Path) -> None:
+    events = make_room(V12)
+    room = Room.from_events(events)
+    save_room(room, tmp_path / "r.json")
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["room_version"] == "12"
+    assert written["room_id"] == "!" + events[0].event_id[1:]
+    assert written["events"] == raws(events)
+    check_room(load_room(tmp_path / "r.json"), events)
+
+
+def test_save_error_is_one_line(tmp_path: Path) -> None:
+    room = Room.from_events(make_room(V10))
+    with pytest.raises(RoomFileError, match=r"cannot write"):
+        save_room(room, tmp_path / "no" / "such" / "dir.json")
+
+
+def test_gzip_expansion_is_bounded(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b"[" + b" " * (32 << 20) + b"]", compresslevel=9))
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(RoomFileError) as err:
+        load_room(bomb, max_bytes=8 << 20)
+    assert "expands past 8.0 MiB when decompressed" in str(err.value)
+    assert load_room(bomb, max_bytes=64 << 20).events == {}
+
+
+def test_files_too_large_for_memory_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "room.json"
+    path.write_text(json.dumps(raws(make_room(V10))))
+    size = path.stat().st_size
+    # The default limit follows the memory available.
+    monkeypatch.setattr(files, "_available_memory", lambda: size * 2)
+    with pytest.raises(RoomFileError, match=r"room.json: .* is more than this machine can load"):
+        load_room(path)
+    monkeypatch.setattr(files, "_available_memory", lambda: None)
+    assert len(load_room(path).events) == 5
+
+
+def test_deeply_nested_json_is_an_error_not_a_recursion_error() -> None:
+    data = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(RoomFileError, match="nested too deeply"):
+        parse_room_bytes(data, name="deep.json")
+    event = json.dumps({"type": "m.room.message"})[:-1] + ', "content": ' + "[" * 100_000
+    with pytest.raises(RoomFileError):
+        parse_room_bytes(event.encode() + b"]" * 100_000 + b"}", name="deep.json")
+
+
+def test_single_event_object_and_blank_ndjson_lines() -> None:
+    events = make_room(V10)
+    one = parse_room_bytes(json.dumps(raws(events)[0]).encode(), name="one.json")
+    assert list(one.events) == [events[0].event_id]
+    text = "\n\n".join(json.dumps(r) for r in raws(events)) + "\n\n"
+    check_room(parse_room_bytes(("\ufeff" + text).encode(), name="e.ndjson"), events)
+
+
+def test_ndjson_errors_name_the_line() -> None:
+    lines = [json.dumps(r) for r in raws(make_room(V10))]
+    lines[3] = lines[3][:-1]
+    with pytest.raises(RoomFileError) as err:
+        parse_room_bytes("\n".join(lines).encode(), name="events.ndjson")
+    assert str(err.value).startswith("events.ndjson line 4: not valid JSON (Expecting ")
+    lines = [json.dumps(r) for r in raws(make_room(V10))]
+    bad = json.loads(lines[2])
+    bad["event_id"] = "$given"
+    bad["prev_events"] = [1]
+    lines[2] = json.dumps(bad)
+    with pytest.raises(RoomFileError) as err:
+        parse_room_bytes("\n".join(lines).encode(), name="events.ndjson")
+    assert str(err.value) == "events.ndjson line 3 ($given): prev_events[0] is not a string"
+
+
+def test_pretty_native_file_with_trailing_garbage_reports_the_garbage() -> None:
+    text = json.dumps({"events": []}, indent=2) + "\n}"
+    with pytest.raises(RoomFileError, match=r"x.json line 4: not valid JSON \(Extra data"):
+        parse_room_bytes(text.encode(), name="x.json")
+
+
+def test_untrusted_text_in_errors_stays_on_one_line() -> None:
+    event = {"event_id": "$evil\nroomscope: all good\x1b[2J", "type": "x"}
+    with pytest.raises(RoomFileError) as err:
+        parse_room_bytes(json.dumps([event]).encode(), name="x.json")
+    message = str(err.value)
+    assert "\n" not in message and "\x1b" not in message
+    assert message.startswith("x.json: event 0 ($evil\\nroomscope: all good\\x1b[2J): ")
+
+
+def test_state_set_naming_an_absent_event_is_a_finding() -> None:
+    events = make_room(V10)
+    native = {"events": raws(events), "state_sets": {"s": [events[1].event_id, "$nowhere"]}}
+    room = parse_room_bytes(json.dumps(native).encode(), name="x.json")
+    assert [(f.kind, f.event_id) for f in room.findings] == [
+        ("state_set_unknown_event", "$nowhere")
+    ]
