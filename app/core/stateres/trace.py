@@ -507,10 +507,12 @@ class Comparison:
             lines.append(f"  {a} and {b} resolve these state sets the same way.")
             return "\n".join(lines)
         lines.append(f"  {a}: {self.starts_here}; {b}: {self.starts_there}.")
-        if self.only_here:
-            lines.append(f"  Only {a} replays (full conflicted set): " + ", ".join(self.only_here))
-        if self.only_there:
-            lines.append(f"  Only {b} replays (full conflicted set): " + ", ".join(self.only_there))
+        for name, only in ((a, self.only_here), (b, self.only_there)):
+            if only:
+                source = (
+                    "from its conflicted state subgraph" if name == "v2.1" else "in its full set"
+                )
+                lines.append(f"  Only {name} replays ({source}): " + ", ".join(only))
         for mine, theirs in self.explanations:
             key = _key_text(mine.key)
             lines.append(
