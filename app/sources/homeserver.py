@@ -166,6 +166,8 @@ class FetchResult:
     cancelled: bool
     #: one-line remarks for people: what could not be seen, why paging stopped
     notes: tuple[str, ...]
+    #: where the time went (seconds) and how many requests and pages; not saved
+    stats: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -918,6 +920,14 @@ def fetch_room(
         reached_create=job.reached_create,
         cancelled=cancelled,
         notes=tuple(job.notes),
+        stats={
+            "seconds": time.time() - started,
+            "server_seconds": http.server_seconds,
+            "decode_seconds": http.decode_seconds,
+            "check_seconds": job.parse_seconds,
+            "requests": http.requests,
+            "pages": job.pages,
+        },
     )
 
 

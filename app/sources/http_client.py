@@ -187,6 +187,8 @@ class MatrixHttp:
         self.requests = 0
         #: seconds spent waiting for the server (sum over attempts)
         self.server_seconds = 0.0
+        #: seconds spent decoding JSON answers
+        self.decode_seconds = 0.0
 
     def close(self) -> None:
         self._client.close()
@@ -317,6 +319,7 @@ class MatrixHttp:
                 f"{what}: the answer is larger than {self.settings.max_body} bytes",
                 status=resp.status_code,
             )
+        began = time.perf_counter()
         try:
             return resp.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -325,6 +328,8 @@ class MatrixHttp:
                 f"{what}: the answer is not JSON ({_one_line(ctype, 60)})",
                 status=resp.status_code,
             ) from None
+        finally:
+            self.decode_seconds += time.perf_counter() - began
 
     def _error(self, resp: httpx.Response, what: str) -> HomeserverError:
         status = resp.status_code

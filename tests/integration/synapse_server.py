@@ -273,7 +273,8 @@ class SynapseServer:
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "media_store").mkdir(exist_ok=True)
-        _write_signing_key(self.folder / "signing.key")
+        if not (self.folder / "signing.key").exists():  # a kept folder keeps its key
+            _write_signing_key(self.folder / "signing.key")
         level = os.environ.get("ROOMSCOPE_SYNAPSE_LOG", "WARNING").upper()
         (self.folder / "log.config").write_text(_log_config(self.folder, level))
         config_path = self.folder / "homeserver.yaml"
