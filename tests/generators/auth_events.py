@@ -280,10 +280,23 @@ def _pl_candidate(room: _Room, rng: random.Random) -> tuple[dict[str, Any], str]
 
 
 def _member_candidate(
-    room: _Room, rng: random.Random
+    room: _Room, rng: random.Random, force_join: bool = False
 ) -> tuple[str, dict[str, Any], str, str, dict[str, Any] | None, tuple[str, ...]]:
-    membership: Any = rng.choice(
-        ("join", "join", "invite", "leave", "ban", "knock", "knock", "bogus", None, 5)
+    if force_join:
+        rule = (
+            "knock_restricted"
+            if room.v.knock_restricted_join_rule and rng.random() < 0.5
+            else "restricted"
+        )
+        room.put(room.build("m.room.join_rules", "@alice:a", {"join_rule": rule}, ""))
+    membership: Any = (
+        "join"
+        if force_join
+        else rng.choice(
+            ("join", "join", "join", "invite", "invite", "leave", "leave", "ban", "knock", "knock")
+            if rng.random() < 0.9
+            else ("bogus", None, 5)
+        )
     )
     sender = _sender(rng)
     target = (
@@ -300,8 +313,16 @@ def _member_candidate(
             prev = (room.create.event_id,)
             sender = target = rng.choice(("@alice:a", "@alice:a", "@bob:b"))
             label = "member:creator join"
-        if rng.random() < 0.35:
-            content["join_authorised_via_users_server"] = rng.choice((*USERS, "nocolon", 7))
+        rules = room.state.get(("m.room.join_rules", ""))
+        restricted = rules is not None and rules.content.get("join_rule") in (
+            "restricted",
+            "knock_restricted",
+        )
+        if rng.random() < (0.8 if restricted else 0.2):
+            joined = [u for u in USERS if room.membership(u) == "join"]
+            content["join_authorised_via_users_server"] = rng.choice(
+                (*joined, *joined, *USERS, "nocolon", 7)
+            )
             label = "member:restricted join"
             authoriser = content["join_authorised_via_users_server"]
             if isinstance(authoriser, str) and ":" in authoriser and rng.random() < 0.8:
@@ -343,7 +364,8 @@ def _candidate(room: _Room, rng: random.Random) -> tuple[PDU, str]:
     extra: dict[str, Any] | None = None
     redacts = None
     if r < 0.4:
-        sender, content, target, label, extra, prev = _member_candidate(room, rng)
+        force = v.restricted_join_rule and rng.random() < 0.25
+        sender, content, target, label, extra, prev = _member_candidate(room, rng, force)
         etype, state_key = "m.room.member", target
     elif r < 0.6:
         content, label = _pl_candidate(room, rng)
