@@ -208,11 +208,14 @@ def parse_pdu(
             raise fail(f"event_id is missing (room version {version.identifier} needs it)")
     computed = "event_id" not in obj
 
+    # v1-v10: a top-level redacts; v11+ (MSC2174): content.redacts, and a top-level one
+    # means nothing. Synapse's EventBase.redacts reads exactly these and ignores the other.
     redacts: str | None = None
-    if "redacts" in obj:
+    if version.updated_redaction_rules:
+        in_content = content.get("redacts")
+        redacts = in_content if isinstance(in_content, str) else None
+    elif "redacts" in obj:
         redacts = req_str("redacts")
-    elif etype == "m.room.redaction" and isinstance(content.get("redacts"), str):
-        redacts = content["redacts"]  # v11+: redacts moved into content
 
     return PDU(
         event_id=event_id,
