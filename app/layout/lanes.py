@@ -50,6 +50,7 @@ is guaranteed, and tested (``tests/layout/test_lanes.py``):
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EventLike", "Layout", "compute_layout", "events_of"]
+__all__ = ["EventLike", "Layout", "compute_layout", "events_of", "graph_of"]
 
 IntArray = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
@@ -126,100 +127,141 @@ class Layout:
         return int(self.x[self.index[event_id]])
 
 
+# --------------------------------------------------------------------------- input
+
+
+@dataclass(slots=True)
+class _Graph:
+    """The events and placeholders, numbered; edges as parallel lists."""
+
+    ids: list[str]
+    ts: list[int]
+    present: int
+    #: prev edges (parent node, child node), deduplicated, without self-loops
+    src: list[int]
+    dst: list[int]
+    #: auth edges (auth event node, event node)
+    asrc: list[int]
+    adst: list[int]
+    index: dict[str, int]
+
+
+def _read(events: Mapping[str, EventLike]) -> _Graph:
+    ids: list[str] = list(events)
+    index: dict[str, int] = {eid: i for i, eid in enumerate(ids)}
+    evs = list(events.values())
+    ts: list[int] = [int(ev.origin_server_ts) for ev in evs]
+    present = len(ids)
+    missing_ts: dict[int, int] = {}
+    src: list[int] = []
+    dst: list[int] = []
+    asrc: list[int] = []
+    adst: list[int] = []
+    get = index.get
+
+    def missing(ref: str, t: int) -> int:
+        j = len(ids)
+        index[ref] = j
+        ids.append(ref)
+        ts.append(t)
+        missing_ts[j] = t
+        return j
+
+    for refs_of, out_src, out_dst in ((0, src, dst), (1, asrc, adst)):
+        for i, ev in enumerate(evs):
+            refs = ev.prev_events if refs_of == 0 else ev.auth_events
+            t = ts[i]
+            if len(refs) == 1:
+                j = get(refs[0])
+                if j is None:
+                    j = missing(refs[0], t)
+                elif j >= present and t < missing_ts[j]:
+                    missing_ts[j] = t
+                if j != i:
+                    out_src.append(j)
+                    out_dst.append(i)
+                continue
+            seen: set[int] = set()
+            for ref in refs:
+                j = get(ref)
+                if j is None:
+                    j = missing(ref, t)
+                elif j >= present and t < missing_ts[j]:
+                    missing_ts[j] = t
+                if j != i and j not in seen:
+                    seen.add(j)
+                    out_src.append(j)
+                    out_dst.append(i)
+    for j, t in missing_ts.items():
+        ts[j] = t
+    return _Graph(ids, ts, present, src, dst, asrc, adst, index)
+
+
 # --------------------------------------------------------------------------- order
 
 
-def _nodes(
-    events: Mapping[str, EventLike],
-) -> tuple[list[str], dict[str, int], list[int], list[list[int]], list[list[int]], int]:
-    """Number the events and the missing ones; return ids, index, ts, parents, auths.
-
-    Parents are deduplicated; a self-reference is dropped (it cannot be drawn).
-    """
-    ids: list[str] = list(events)
-    index: dict[str, int] = {eid: i for i, eid in enumerate(ids)}
-    ts: list[int] = [int(events[eid].origin_server_ts) for eid in ids]
-    present = len(ids)
-    missing_ts: dict[int, int] = {}
-    parents: list[list[int]] = []
-    auths: list[list[int]] = []
-
-    def ref(ref_id: str, child_ts: int) -> int:
-        j = index.get(ref_id)
-        if j is None:
-            j = len(ids)
-            index[ref_id] = j
-            ids.append(ref_id)
-            ts.append(child_ts)
-        if j >= present:
-            missing_ts[j] = min(missing_ts.get(j, child_ts), child_ts)
-        return j
-
-    for i in range(present):
-        ev = events[ids[i]]
-        seen: set[int] = set()
-        row: list[int] = []
-        for pid in ev.prev_events:
-            j = ref(pid, ts[i])
-            if j != i and j not in seen:
-                seen.add(j)
-                row.append(j)
-        parents.append(row)
-        arow: list[int] = []
-        aseen: set[int] = set()
-        for aid in ev.auth_events:
-            j = ref(aid, ts[i])
-            if j != i and j not in aseen:
-                aseen.add(j)
-                arow.append(j)
-        auths.append(arow)
-    for j, t in missing_ts.items():
-        ts[j] = t
-    parents.extend([] for _ in range(len(ids) - present))
-    auths.extend([] for _ in range(len(ids) - present))
-    return ids, index, ts, parents, auths, present
+def _ranks(g: _Graph) -> npt.NDArray[np.int64]:
+    """Each node's rank in the (origin_server_ts, event_id) order."""
+    by_key = np.lexsort((np.array(g.ids), np.array(g.ts, dtype=np.int64)))
+    rank = np.empty(len(g.ids), dtype=np.int64)
+    rank[by_key] = np.arange(len(g.ids))
+    return rank
 
 
-def _topological(
-    nodes: Sequence[int],
-    ts: Sequence[int],
-    ids: Sequence[str],
-    parents: Sequence[Sequence[int]],
-    children: Sequence[Sequence[int]],
-    member: Sequence[bool] | None = None,
+def _order(
+    nodes: npt.NDArray[np.int64],
+    rank: npt.NDArray[np.int64],
+    src: npt.NDArray[np.int64],
+    dst: npt.NDArray[np.int64],
+    n_all: int,
 ) -> list[int]:
-    """Kahn's algorithm taking the least (ts, id) ready node; cycles are broken.
+    """Kahn's algorithm over ``nodes`` taking the least-ranked ready node; cycles broken.
 
-    Only edges between nodes of ``nodes`` count (``member`` marks them).
+    Only edges with both ends in ``nodes`` count. When the rank order is itself
+    topological (timestamps grow along every edge) it is the answer, found without
+    the heap.
     """
-    inside = member
-    indeg: dict[int, int] = {}
-    for n in nodes:
-        indeg[n] = sum(1 for p in parents[n] if inside is None or inside[p])
-    heap: list[tuple[int, str, int]] = [(ts[n], ids[n], n) for n in nodes if indeg[n] == 0]
+    if not len(nodes):
+        return []
+    member = np.zeros(n_all, dtype=np.bool_)
+    member[nodes] = True
+    keep = member[src] & member[dst]
+    s, d = src[keep], dst[keep]
+    by_rank = nodes[np.argsort(rank[nodes], kind="stable")]
+    if not len(s) or bool(np.all(rank[s] < rank[d])):
+        return [int(v) for v in by_rank]
+    # general case: a heap of ranks
+    o = np.argsort(s, kind="stable")
+    s, d = s[o], d[o]
+    starts = np.searchsorted(s, np.arange(n_all + 1)).tolist()
+    kids = d.tolist()
+    indeg = np.bincount(d, minlength=n_all).tolist()
+    node_at = {int(rank[v]): int(v) for v in nodes}
+    rank_l = rank.tolist()
+    heap = [rank_l[v] for v in nodes.tolist() if indeg[v] == 0]
     heapq.heapify(heap)
-    by_key = sorted(nodes, key=lambda n: (ts[n], ids[n]))
+    rank_sorted = sorted(node_at)
     cursor = 0
-    placed: set[int] = set()
+    placed = [False] * n_all
     out: list[int] = []
-    while len(out) < len(nodes):
+    total = len(nodes)
+    while len(out) < total:
         if not heap:
-            # a cycle: force the least node not yet placed
-            while by_key[cursor] in placed:
+            # a cycle: place the least node not yet placed
+            while placed[node_at[rank_sorted[cursor]]]:
                 cursor += 1
-            n = by_key[cursor]
-            indeg[n] = 0
-            heapq.heappush(heap, (ts[n], ids[n], n))
-        _, _, n = heapq.heappop(heap)
-        if n in placed:
+            heap.append(rank_sorted[cursor])
+        v = node_at[heapq.heappop(heap)]
+        if placed[v]:
             continue
-        placed.add(n)
-        out.append(n)
-        for c in children[n]:
-            if (inside is None or inside[c]) and c not in placed:
+        placed[v] = True
+        out.append(v)
+        for k in range(starts[v], starts[v + 1]):
+            c = kids[k]
+            if not placed[c]:
                 indeg[c] -= 1
                 if indeg[c] == 0:
-                    heapq.heappush(heap, (ts[c], ids[c], c))
+                    heapq.heappush(heap, rank_l[c])
     return out
 
 
@@ -227,84 +269,104 @@ def _topological(
 
 
 class _Lanes:
-    """Lane occupancy: ``busy[l]`` is the last row (in the pass's direction) where
-    lane ``l`` is occupied; ``_RESERVED`` while a child is still expected."""
+    """Lane occupancy in one pass: ``busy[l]`` is the last coordinate where lane ``l``
+    is occupied, ``RESERVED`` while a child is still expected. Coordinates grow in the
+    pass's direction (rows top-down, or minus rows bottom-up)."""
 
     RESERVED = 1 << 60
 
     def __init__(self, busy: list[int] | None = None) -> None:
         self.busy: list[int] = list(busy or [])
-        self.free: list[int] = []  # lanes free from the current row on (a heap)
-        self.pending: list[tuple[int, int]] = []  # (busy, lane) not yet free
+        self.free: list[int] = []  # lanes free from the last coordinate asked, sorted
+        self.pending: list[tuple[int, int]] = [
+            (b, lane) for lane, b in enumerate(self.busy) if b != self.RESERVED
+        ]
+        heapq.heapify(self.pending)
 
-    def allocate(self, row: int) -> int:
-        """The lowest lane free from ``row`` on; reserved until :meth:`release`."""
-        while self.pending and self.pending[0][0] < row:
-            _, lane = heapq.heappop(self.pending)
-            if self.busy[lane] < row:
-                heapq.heappush(self.free, lane)
-        while self.free:
-            lane = heapq.heappop(self.free)
-            if self.busy[lane] < row:
-                self.busy[lane] = self.RESERVED
+    def allocate(self, at: int, near: int = 0) -> int:
+        """The free lane nearest to ``near`` (the lower on a tie) from coordinate ``at``
+        on, or a new lane; it stays reserved until :meth:`release`.
+
+        Calls must come with non-decreasing ``at``. Nearest, not lowest: a fork's
+        branch then opens beside its parent instead of across the whole graph.
+        """
+        pending, free, busy = self.pending, self.free, self.busy
+        while pending and pending[0][0] < at:
+            bisect.insort(free, heapq.heappop(pending)[1])
+        while free:
+            j = bisect.bisect_left(free, near)
+            if j == len(free) or (j > 0 and near - free[j - 1] <= free[j] - near):
+                j -= 1
+            lane = free.pop(j)
+            if busy[lane] < at:
+                busy[lane] = self.RESERVED
                 return lane
-        lane = len(self.busy)
-        self.busy.append(self.RESERVED)
-        return lane
+        busy.append(self.RESERVED)
+        return len(busy) - 1
 
-    def release(self, lane: int, last_row: int) -> None:
-        self.busy[lane] = last_row
-        heapq.heappush(self.pending, (last_row, lane))
-
-    def seed(self) -> None:
-        """Make every lane with a finite ``busy`` a candidate for reuse."""
-        for lane, b in enumerate(self.busy):
-            if b != self.RESERVED:
-                heapq.heappush(self.pending, (b, lane))
+    def release(self, lane: int, last: int) -> None:
+        self.busy[lane] = last
+        heapq.heappush(self.pending, (last, lane))
 
 
-def _assign_lanes(
-    order: Sequence[int],
-    rows: Mapping[int, int] | Sequence[int],
-    parents: Sequence[Sequence[int]],
-    children: Sequence[Sequence[int]],
+def _lane_pass(
+    seq: Sequence[int],
+    coord: Sequence[int],
+    boundary: Sequence[bool] | None,
+    starts: Sequence[int],
+    kids: Sequence[int],
+    kid_edge: Sequence[int],
     lanes: _Lanes,
-    lane_of: dict[int, int],
-    route: dict[tuple[int, int], int],
+    lane_of: list[int],
+    route: list[int],
 ) -> None:
-    """Place ``order`` (increasing ``rows``) into lanes, reserving children's lanes.
+    """Give each row of ``seq`` a lane, reserving lanes for its children.
 
-    ``parents``/``children`` may be the reversed graph (for a bottom-up pass);
-    ``route[(parent, child)]`` records the lane of each edge's vertical run,
-    keyed in the pass's own direction.
+    ``seq`` is in increasing ``coord``; ``kids[starts[r]:starts[r+1]]`` are the
+    children of row ``r`` in this pass (sorted by coordinate, only those after
+    ``r``), ``kid_edge`` the index of each such edge, whose vertical-run lane is
+    written to ``route``. A ``boundary`` row was placed by an earlier layout: it
+    keeps its lane and only opens lanes for its children.
     """
     reserved: dict[int, int] = {}
-    for n in order:
-        r = rows[n]
-        lane = reserved.pop(n, None)
-        if lane is None:
-            lane = lanes.allocate(r)
-        lane_of[n] = lane
-        kids = sorted(
-            (c for c in children[n] if c in rows and rows[c] > r and c not in lane_of),
-            key=lambda c: rows[c],
-        )
-        continued = False
-        for c in kids:
-            if c in reserved:
-                route[(n, c)] = reserved[c]
+    for r in seq:
+        at = coord[r]
+        is_boundary = boundary is not None and boundary[r]
+        if is_boundary:
+            lane = lane_of[r]
+        else:
+            lane = reserved.pop(r, -1)
+            if lane < 0:
+                lane = lanes.allocate(at)
+            lane_of[r] = lane
+        continued = is_boundary
+        for k in range(starts[r], starts[r + 1]):
+            c = kids[k]
+            have = reserved.get(c, -1)
+            if have >= 0:
+                route[kid_edge[k]] = have
             elif not continued:
                 reserved[c] = lane
-                route[(n, c)] = lane
+                route[kid_edge[k]] = lane
                 continued = True
             else:
-                new = lanes.allocate(r + 1)
+                new = lanes.allocate(at + 1, lane)
                 reserved[c] = new
-                route[(n, c)] = new
+                route[kid_edge[k]] = new
         if not continued:
-            lanes.release(lane, r)
-    for c, lane in reserved.items():  # children outside the pass
-        lanes.release(lane, rows[c])
+            lanes.release(lane, at)
+    for c, lane in reserved.items():  # children never reached (not in the pass)
+        lanes.release(lane, coord[c])
+
+
+def _csr(
+    a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], n: int, *, descending: bool = False
+) -> tuple[list[int], list[int], list[int]]:
+    """Adjacency a -> b as (starts, targets, edge index), targets sorted by row."""
+    key_b = -b if descending else b
+    o = np.lexsort((key_b, a))
+    starts = np.searchsorted(a[o], np.arange(n + 1))
+    return starts.tolist(), b[o].tolist(), o.tolist()
 
 
 # --------------------------------------------------------------------------- layout
@@ -316,211 +378,230 @@ def compute_layout(events: Mapping[str, EventLike], *, previous: Layout | None =
     With ``previous`` (a layout of a subset of these events, plus placeholders)
     the old placement is kept and new events are added above and below it.
     """
-    ids, _index, ts, parents, auths, present = _nodes(events)
-    n_nodes = len(ids)
-    children: list[list[int]] = [[] for _ in range(n_nodes)]
-    for c in range(n_nodes):
-        for p in parents[c]:
-            children[p].append(c)
-
-    lane_of: dict[int, int] = {}
-    route: dict[tuple[int, int], int] = {}
-    row_of: dict[int, int]
-
-    if previous is None or not any(i in _index for i in previous.ids):
-        order = _topological(range(n_nodes), ts, ids, parents, children)
-        row_of = {n: r for r, n in enumerate(order)}
-        _assign_lanes(order, row_of, parents, children, _Lanes(), lane_of, route)
-        final = order
+    g = _read(events)
+    n = len(g.ids)
+    rank = _ranks(g)
+    src = np.array(g.src, dtype=np.int64)
+    dst = np.array(g.dst, dtype=np.int64)
+    node_of = g.index
+    old: dict[str, int] = {}
+    if previous is not None:
+        old = {eid: r for r, eid in enumerate(previous.ids) if eid in node_of}
+    if not old:
+        order = _order(np.arange(n, dtype=np.int64), rank, src, dst, n)
+        row = np.empty(n, dtype=np.int64)
+        row[np.array(order, dtype=np.int64)] = np.arange(n)
+        prow, crow = row[src], row[dst]
+        route = [-1] * len(prow)
+        lane_of = [0] * n
+        _pass(prow, crow, prow < crow, None, range(n), 1, _Lanes(), lane_of, route)
     else:
-        final, row_of = _extend(previous, ids, _index, ts, parents, children, lane_of, route)
+        assert previous is not None
+        order, row, lane_of, route = _extend(previous, old, node_of, g, rank, src, dst)
+        prow, crow = row[src], row[dst]
+    for e, lane in enumerate(route):
+        if lane < 0:  # upward edges and edges between old rows not in the old layout
+            route[e] = lane_of[int(crow[e])]
+    return _build(g, order, row, prow, crow, route, lane_of)
 
-    return _build(final, row_of, ids, parents, auths, present, lane_of, route)
+
+def _pass(
+    prow: npt.NDArray[np.int64],
+    crow: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.bool_],
+    boundary: list[bool] | None,
+    seq: Sequence[int],
+    direction: int,
+    lanes: _Lanes,
+    lane_of: list[int],
+    route: list[int],
+) -> None:
+    """Run :func:`_lane_pass` over ``edges`` (a mask), top-down (``direction`` 1) or
+    bottom-up on the reversed graph (-1)."""
+    n = len(lane_of)
+    a, b = (prow, crow) if direction > 0 else (crow, prow)
+    starts, kids, kedge = _csr(a[edges], b[edges], n, descending=direction < 0)
+    ids = np.flatnonzero(edges).tolist()
+    kedge = [ids[k] for k in kedge]
+    coord = range(n) if direction > 0 else [-r for r in range(n)]
+    _lane_pass(seq, coord, boundary, starts, kids, kedge, lanes, lane_of, route)
+
+
+def _occupancy(
+    rows: npt.NDArray[np.int64],
+    lane_of: Sequence[int],
+    prow: npt.NDArray[np.int64],
+    crow: npt.NDArray[np.int64],
+    route: Sequence[int],
+    edges: npt.NDArray[np.bool_],
+    n_lanes: int,
+) -> tuple[list[int], list[int]]:
+    """First and last row each lane is used in, by ``rows`` and the runs of ``edges``."""
+    big = 1 << 60
+    first = np.full(n_lanes, big, dtype=np.int64)
+    last = np.full(n_lanes, -1, dtype=np.int64)
+    lanes = np.array(lane_of, dtype=np.int64)[rows]
+    np.minimum.at(first, lanes, rows)
+    np.maximum.at(last, lanes, rows)
+    e = np.flatnonzero(edges)
+    r = np.array(route, dtype=np.int64)[e]
+    ok = r >= 0
+    lo = np.minimum(prow[e], crow[e])[ok]
+    hi = np.maximum(prow[e], crow[e])[ok]
+    np.minimum.at(first, r[ok], lo)
+    np.maximum.at(last, r[ok], hi)
+    return first.tolist(), last.tolist()
 
 
 def _extend(
     previous: Layout,
-    ids: list[str],
-    index: dict[str, int],
-    ts: list[int],
-    parents: list[list[int]],
-    children: list[list[int]],
-    lane_of: dict[int, int],
-    route: dict[tuple[int, int], int],
-) -> tuple[list[int], dict[int, int]]:
+    old: Mapping[str, int],
+    node_of: Mapping[str, int],
+    g: _Graph,
+    rank: npt.NDArray[np.int64],
+    src: npt.NDArray[np.int64],
+    dst: npt.NDArray[np.int64],
+) -> tuple[list[int], npt.NDArray[np.int64], list[int], list[int]]:
     """Keep ``previous``'s rows and lanes; put older history above, newer events below."""
-    n_nodes = len(ids)
-    old_nodes: list[int] = []
-    for i, eid in enumerate(previous.ids):
-        n = index.get(eid)
-        if n is not None:
-            old_nodes.append(n)
-            lane_of[n] = int(previous.x[i])
-    is_old = [False] * n_nodes
-    for n in old_nodes:
-        is_old[n] = True
-    # Older history: new nodes that are ancestors of an old node (walk up, iteratively).
-    above = [False] * n_nodes
-    stack = [p for n in old_nodes for p in parents[n] if not is_old[p]]
+    n = len(g.ids)
+    old_nodes = sorted((node_of[e] for e in old), key=lambda v: old[g.ids[v]])
+    is_old = [False] * n
+    for v in old_nodes:
+        is_old[v] = True
+    # Older history: new nodes that are ancestors of an old node (an iterative walk up),
+    # and new nodes all of whose parents are older history.
+    o = np.argsort(dst, kind="stable")
+    pstarts = np.searchsorted(dst[o], np.arange(n + 1)).tolist()
+    pars = src[o].tolist()
+    above = [False] * n
+    stack = [p for v in old_nodes for p in pars[pstarts[v] : pstarts[v + 1]] if not is_old[p]]
     while stack:
         p = stack.pop()
-        if above[p] or is_old[p]:
+        if above[p]:
             continue
         above[p] = True
-        stack.extend(q for q in parents[p] if not above[q] and not is_old[q])
-    below = [not is_old[n] and not above[n] for n in range(n_nodes)]
-    top = [n for n in range(n_nodes) if above[n]]
-    bottom = [n for n in range(n_nodes) if below[n]]
-
-    # Rows: top block (its own order), then the old rows in their old order, then bottom.
-    top_order = _topological(top, ts, ids, parents, children, above)
-    bottom_order = _topological(bottom, ts, ids, parents, children, below)
-    old_order = sorted(old_nodes, key=lambda n: previous.index[ids[n]])
-    k = len(top_order)
-    final = top_order + old_order + bottom_order
-    row_of = {n: r for r, n in enumerate(final)}
-
+        stack.extend(q for q in pars[pstarts[p] : pstarts[p + 1]] if not is_old[q])
+    new_nodes = np.array([v for v in range(n) if not is_old[v]], dtype=np.int64)
+    for v in _order(new_nodes, rank, src, dst, n):
+        ps = pars[pstarts[v] : pstarts[v + 1]]
+        if not above[v] and ps and all(above[q] for q in ps):
+            above[v] = True
+    top = _order(np.array([v for v in range(n) if above[v]], dtype=np.int64), rank, src, dst, n)
+    bottom = _order(
+        np.array([v for v in range(n) if not above[v] and not is_old[v]], dtype=np.int64),
+        rank,
+        src,
+        dst,
+        n,
+    )
+    order = top + old_nodes + bottom
+    row = np.empty(n, dtype=np.int64)
+    row[np.array(order, dtype=np.int64)] = np.arange(n)
+    k = len(top)
+    old_end = k + len(old_nodes)
+    prow, crow = row[src], row[dst]
+    route = [-1] * len(src)
+    lane_of = [0] * n
+    for v in old_nodes:
+        lane_of[int(row[v])] = int(previous.x[old[g.ids[v]]])
+    # the old edges keep their routes
+    new_row = {eid: int(row[node_of[eid]]) for eid in old}
+    old_route = {
+        (new_row[previous.ids[p]], new_row[previous.ids[c]]): lane
+        for (p, c), lane in zip(previous.prev_edges.tolist(), previous.route.tolist(), strict=True)
+        if previous.ids[p] in new_row and previous.ids[c] in new_row
+    }
+    for e, (rp, rc) in enumerate(zip(prow.tolist(), crow.tolist(), strict=True)):
+        route[e] = old_route.get((rp, rc), -1)
     n_lanes = previous.lane_count
-    # Old lanes' first and last occupied rows (in the new numbering), counting the
-    # vertical runs of old edges.
-    first = [1 << 60] * n_lanes
-    last = [-1] * n_lanes
-    for n in old_nodes:
-        lane, r = lane_of[n], row_of[n]
-        first[lane] = min(first[lane], r)
-        last[lane] = max(last[lane], r)
-    for (p, c), lane in zip(previous.prev_edges.tolist(), previous.route.tolist(), strict=True):
-        rp, rc = p + k, c + k
-        lo, hi = min(rp, rc), max(rp, rc)
-        first[lane] = min(first[lane], lo)
-        last[lane] = max(last[lane], hi)
-        pid, cid = previous.ids[p], previous.ids[c]
-        if pid in index and cid in index:
-            route[(index[pid], index[cid])] = lane
+    old_rows = np.arange(k, old_end, dtype=np.int64)
+    old_edges = (prow >= k) & (prow < old_end) & (crow >= k) & (crow < old_end)
+    first, _ = _occupancy(old_rows, lane_of, prow, crow, route, old_edges, n_lanes)
 
-    # Bottom block, top-down: lanes are free after their last old row.
-    down = _Lanes(last)
-    down.seed()
-    # Old parents of bottom nodes start the pass: process them as "already placed"
-    # by reserving lanes for their new children.
-    boundary = sorted({p for c in bottom for p in parents[c] if is_old[p]}, key=lambda n: row_of[n])
-    pass_rows = {n: row_of[n] for n in bottom}
-    for p in boundary:
-        pass_rows[p] = row_of[p]
-    _assign_lanes_from(boundary, bottom_order, pass_rows, children, down, lane_of, route)
-
-    # Top block, bottom-up on the reversed graph: lanes are free above their first row.
+    # Older history, bottom-up on the reversed graph, starting from its old children.
+    down = prow < crow
+    up_edges = down & (prow < k) & (crow < old_end)
+    seeds = sorted(set(crow[up_edges].tolist()) - set(range(k)), reverse=True)
+    boundary = [False] * n
+    for r in seeds:
+        boundary[r] = True
     up = _Lanes([-f for f in first])
-    up.seed()
-    rev_rows = {n: -row_of[n] for n in top}
-    boundary_up = sorted(
-        {c for p in top for c in children[p] if is_old[c]}, key=lambda n: -row_of[n]
+    _pass(
+        prow, crow, up_edges, boundary, seeds + list(range(k - 1, -1, -1)), -1, up, lane_of, route
     )
-    for c in boundary_up:
-        rev_rows[c] = -row_of[c]
-    rev_route: dict[tuple[int, int], int] = {}
-    _assign_lanes_from(
-        boundary_up, list(reversed(top_order)), rev_rows, parents, up, lane_of, rev_route
+
+    # Newer events, top-down, starting from their parents above.
+    n_lanes = max([n_lanes, *(lane + 1 for lane in lane_of[:old_end])], default=0)
+    n_lanes = max(n_lanes, max((r + 1 for r in route if r >= 0), default=0))
+    placed = np.arange(old_end, dtype=np.int64)
+    _, last = _occupancy(placed, lane_of, prow, crow, route, route_known(route), n_lanes)
+    down_edges = down & (crow >= old_end)
+    seeds = sorted(set(prow[down_edges].tolist()) - set(range(old_end, n)))
+    boundary = [False] * n
+    for r in seeds:
+        boundary[r] = True
+    _pass(
+        prow,
+        crow,
+        down_edges,
+        boundary,
+        seeds + list(range(old_end, n)),
+        1,
+        _Lanes(last),
+        lane_of,
+        route,
     )
-    for (c, p), lane in rev_route.items():
-        route[(p, c)] = lane
-    return final, row_of
+    return order, row, lane_of, route
 
 
-def _assign_lanes_from(
-    boundary: Sequence[int],
-    order: Sequence[int],
-    rows: dict[int, int],
-    children: Sequence[Sequence[int]],
-    lanes: _Lanes,
-    lane_of: dict[int, int],
-    route: dict[tuple[int, int], int],
-) -> None:
-    """Like :func:`_assign_lanes`, after already-placed ``boundary`` nodes reserve
-    lanes for their children in the pass (they never continue their own lane)."""
-    reserved: dict[int, int] = {}
-    events: list[tuple[int, int, int]] = []  # (row, kind, node): boundary first at a row
-    for b in boundary:
-        events.append((rows[b], 0, b))
-    for n in order:
-        events.append((rows[n], 1, n))
-    events.sort()
-    for r, kind, n in events:
-        if kind == 1:
-            lane = reserved.pop(n, None)
-            if lane is None:
-                lane = lanes.allocate(r)
-            lane_of[n] = lane
-        else:
-            lane = lane_of[n]
-        kids = sorted(
-            (c for c in children[n] if c in rows and rows[c] > r and c not in lane_of),
-            key=lambda c: rows[c],
-        )
-        continued = False
-        for c in kids:
-            if c in reserved:
-                route[(n, c)] = reserved[c]
-            elif not continued and kind == 1:
-                reserved[c] = lane
-                route[(n, c)] = lane
-                continued = True
-            else:
-                new = lanes.allocate(r + 1)
-                reserved[c] = new
-                route[(n, c)] = new
-        if kind == 1 and not continued:
-            lanes.release(lane, r)
-    for c, lane in reserved.items():
-        lanes.release(lane, rows[c])
+def route_known(route: Sequence[int]) -> npt.NDArray[np.bool_]:
+    return np.array(route, dtype=np.int64) >= 0
 
 
 def _build(
-    final: Sequence[int],
-    row_of: Mapping[int, int],
-    ids: Sequence[str],
-    parents: Sequence[Sequence[int]],
-    auths: Sequence[Sequence[int]],
-    present: int,
-    lane_of: Mapping[int, int],
-    route: Mapping[tuple[int, int], int],
+    g: _Graph,
+    order: Sequence[int],
+    row: npt.NDArray[np.int64],
+    prow: npt.NDArray[np.int64],
+    crow: npt.NDArray[np.int64],
+    route: Sequence[int],
+    lane_of: Sequence[int],
 ) -> Layout:
-    n = len(final)
-    x = np.empty(n, dtype=np.int32)
-    placeholder = np.zeros(n, dtype=np.bool_)
-    for r, node in enumerate(final):
-        x[r] = lane_of[node]
-        placeholder[r] = node >= present
-    pe: list[tuple[int, int]] = []
-    ro: list[int] = []
-    for node in final:
-        rc = row_of[node]
-        for p in parents[node]:
-            rp = row_of[p]
-            pe.append((rp, rc))
-            ro.append(route.get((p, node), lane_of[node]))
-    ae: list[tuple[int, int]] = [(row_of[a], row_of[node]) for node in final for a in auths[node]]
-    prev_edges = np.array(pe, dtype=np.int32).reshape(-1, 2)
-    upward = (
-        prev_edges[:, 0] >= prev_edges[:, 1] if len(pe) else np.zeros(0, dtype=np.bool_)
-    ).astype(np.bool_)
+    n = len(order)
+    x = np.array(lane_of, dtype=np.int32)
+    order_a = np.array(order, dtype=np.int64)
+    placeholder = order_a >= g.present if n else np.zeros(0, dtype=np.bool_)
+    o = np.lexsort((prow, crow))
+    prev_edges = np.stack([prow[o], crow[o]], axis=1).astype(np.int32).reshape(-1, 2)
+    route_a = np.array(route, dtype=np.int32)[o] if len(o) else np.zeros(0, dtype=np.int32)
+    asrc = row[np.array(g.asrc, dtype=np.int64)]
+    adst = row[np.array(g.adst, dtype=np.int64)]
+    ao = np.lexsort((asrc, adst))
+    auth_edges = np.stack([asrc[ao], adst[ao]], axis=1).astype(np.int32).reshape(-1, 2)
+    ids = tuple(g.ids[v] for v in order)
     return Layout(
-        ids=tuple(ids[node] for node in final),
-        index={ids[node]: r for r, node in enumerate(final)},
+        ids=ids,
+        index={eid: r for r, eid in enumerate(ids)},
         x=_frozen(x),
         y=_frozen(np.arange(n, dtype=np.int32)),
         prev_edges=_frozen(prev_edges),
-        route=_frozen(np.array(ro, dtype=np.int32)),
-        upward=_frozen(upward),
-        auth_edges=_frozen(np.array(ae, dtype=np.int32).reshape(-1, 2)),
-        placeholder=_frozen(placeholder),
+        route=_frozen(route_a),
+        upward=_frozen(prev_edges[:, 0] >= prev_edges[:, 1]),
+        auth_edges=_frozen(auth_edges),
+        placeholder=_frozen(placeholder.astype(np.bool_)),
         lane_count=int(x.max()) + 1 if n else 0,
     )
 
 
+def graph_of(room_or_graph: Any) -> Any:
+    """The ``EventGraph`` of a ``Room`` (its ``.graph``); anything else as it is."""
+    graph = getattr(room_or_graph, "graph", None)
+    return room_or_graph if graph is None else graph
+
+
 def events_of(graph_or_events: Any) -> Mapping[str, EventLike]:
-    """The event map of an ``EventGraph`` (its ``.events``) or of a plain mapping."""
-    events = getattr(graph_or_events, "events", graph_or_events)
+    """The event map of a ``Room``, an ``EventGraph`` (``.events``) or a plain mapping."""
+    events = getattr(graph_of(graph_or_events), "events", graph_or_events)
     if not isinstance(events, Mapping):
         raise TypeError("expected an EventGraph or a mapping of event ID to event")
     return events

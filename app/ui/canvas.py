@@ -5,8 +5,8 @@ API (stable; the main window, the inspector and the stepper use only this):
 ``GraphCanvas(parent=None)`` — a ``QWidget``.
 
 * ``set_room(graph, *, rejected=frozenset(), soft_failed=frozenset())`` — show
-  ``graph`` (an ``EventGraph``, or any mapping of event ID -> PDU; anything
-  with ``.events`` works). If the new room contains every event of the room
+  ``graph`` (an ``EventGraph``, a ``Room`` (its ``.graph``), or any mapping of
+  event ID -> PDU). If the new room contains every event of the room
   shown, the old placement is kept (fetched history goes above, new events
   below: see :mod:`app.layout.lanes`).
 * ``set_status(*, rejected=None, soft_failed=None)`` — replace the overlay sets
@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.layout.lanes import Layout, compute_layout, events_of
+from app.layout.lanes import Layout, compute_layout, events_of, graph_of
 from app.ui.style import SHAPE_GLYPH, SHAPE_NAME, Shape, Theme, server_colours, server_of
 from app.ui.style import shape_of as _shape_of
 from app.ui.style import theme as _theme
@@ -97,6 +98,7 @@ class _Room:
         rejected: Collection[str],
         soft_failed: Collection[str],
     ) -> None:
+        graph = graph_of(graph)
         events: Mapping[str, Any] = events_of(graph)
         self.events = events
         self.layout = layout
@@ -272,15 +274,14 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         super().__init__()
         self._canvas = canvas
         self.room: _Room | None = None
-        self._density: QImage | None = None
-        self._density_buf: npt.NDArray[np.uint8] | None = None
+        self._density_cache: dict[int, tuple[QImage, npt.NDArray[np.uint8], int]] = {}
         self.font = QFont("DejaVu Sans", 8)
         self.last_stats: dict[str, int] = {}
 
     def set_room(self, room: _Room | None) -> None:
         self.prepareGeometryChange()
         self.room = room
-        self._density = None
+        self._density_cache = {}
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -291,47 +292,118 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
 
     # ---------------------------------------------------------------- density
 
-    def density_image(self) -> QImage:
-        """Lanes x row-bins, coloured by the servers of the events in each bin."""
-        if self._density is not None:
-            return self._density
+    def density_image(self, rows_per_px: float | None = None) -> QImage:
+        """The room as lane ribbons, one image row per ``2**level`` rows.
+
+        Each lane is a thin line where it is in use (an event or an edge running
+        down it) and a wider band where events are dense; a band takes the colour
+        of the server that sent most of its events when one server dominates, and
+        stays neutral when they mix (an average of colours would read as a colour
+        of its own). ``rows_per_px`` picks the level (about one image row per
+        pixel); None gives the coarsest, for the minimap.
+        """
         room = self.room
         assert room is not None
-        n, lanes = room.n, max(1, room.layout.lane_count)
-        bins = max(1, min(n, 4096))
-        b = (np.arange(n, dtype=np.int64) * bins) // max(1, n)
-        col = room.layout.x.astype(np.int64)
-        cell = b * lanes + col
-        total = np.bincount(cell, minlength=bins * lanes).astype(np.float64)
-        rgb = np.zeros((bins * lanes, 3))
-        palette = [QColor(h) for h in room.server_hex]
-        grey = QColor(self._canvas.theme.missing)
-        for s in range(-1, len(palette)):
-            mask = room.server == s
-            if not mask.any():
-                continue
-            c = palette[s] if s >= 0 else grey
-            w = np.bincount(cell[mask], minlength=bins * lanes).astype(np.float64)
-            rgb += np.outer(w, [c.red(), c.green(), c.blue()])
-        nz = total > 0
-        rgb[nz] /= total[nz, None]
-        alpha = np.zeros(bins * lanes)
-        if nz.any():
-            alpha[nz] = 0.45 + 0.55 * np.log1p(total[nz]) / np.log1p(total.max())
-        # each lane: 1 px gap, 3 px ribbon
-        img = np.zeros((bins, lanes, 4, 4), dtype=np.uint8)
-        rgba = np.concatenate([rgb, (alpha * 255)[:, None]], axis=1).reshape(bins, lanes, 4)
-        for k in (1, 2, 3):
-            img[:, :, k, :] = rgba.astype(np.uint8)
-        buf = np.ascontiguousarray(img.reshape(bins, lanes * 4, 4))
-        self._density_buf = buf
-        qimg = QImage(buf.data, lanes * 4, bins, lanes * 16, QImage.Format.Format_RGBA8888)
-        self._density = qimg
+        n = max(1, room.n)
+        min_level = max(0, math.ceil(math.log2(n / 16384))) if n > 16384 else 0
+        max_level = max(min_level, math.ceil(math.log2(n / 512)) if n > 512 else 0)
+        if rows_per_px is None:
+            level = max_level
+        else:
+            level = int(np.clip(math.floor(math.log2(max(rows_per_px, 1.0))), min_level, max_level))
+        cached = self._density_cache.get(level)
+        if cached is not None:
+            return cached[0]
+        th = self._canvas.theme
+        lanes = max(1, room.layout.lane_count)
+        bins = (n + (1 << level) - 1) >> level
+        rows = np.arange(room.n, dtype=np.int64)
+        b = rows >> level
+        lane = room.layout.x.astype(np.int64)
+        cell = b * lanes + lane
+        size = bins * lanes
+        nodes = np.bincount(cell, minlength=size).astype(np.float64)
+        # smooth along each lane ([1, 2, 1]), so single events do not read as stripes
+        grid = nodes.reshape(bins, lanes)
+        sm = grid * 2
+        sm[1:] += grid[:-1]
+        sm[:-1] += grid[1:]
+        smooth = (sm / 4).ravel()
+        # lane use by edge runs: +1/-1 at the ends of each run, then a running sum
+        pe = room.layout.prev_edges
+        use = np.zeros((bins + 1) * lanes, dtype=np.int64)
+        if len(pe):
+            lo = np.minimum(pe[:, 0], pe[:, 1]).astype(np.int64) >> level
+            hi = np.maximum(pe[:, 0], pe[:, 1]).astype(np.int64) >> level
+            r = room.layout.route.astype(np.int64)
+            np.add.at(use, lo * lanes + r, 1)
+            np.add.at(use, (hi + 1) * lanes + r, -1)
+        busy = (np.cumsum(use.reshape(bins + 1, lanes), axis=0)[:bins].ravel() > 0) | (nodes > 0)
+        # the dominant server of each cell
+        best = np.zeros(size)
+        best_s = np.full(size, -1, dtype=np.int64)
+        for srv in range(len(room.servers)):
+            w = np.bincount(cell[room.server == srv], minlength=size).astype(np.float64)
+            better = w > best
+            best[better] = w[better]
+            best_s[better] = srv
+        share = np.divide(best, nodes, out=np.zeros(size), where=nodes > 0)
+        palette = np.array(
+            [[QColor(h).red(), QColor(h).green(), QColor(h).blue()] for h in room.server_hex]
+            + [[0, 0, 0]],
+            dtype=np.float64,
+        )
+        neutral = QColor(th.edge)
+        neutral_rgb = np.array([neutral.red(), neutral.green(), neutral.blue()], dtype=np.float64)
+        mix = np.clip((share - 0.6) / 0.3, 0.0, 1.0)[:, None]
+        band_rgb = neutral_rgb * (1 - mix) + palette[best_s] * mix
+        per_row = smooth / (1 << level)  # events per row in this lane (0..1)
+        strength = np.clip(np.sqrt(per_row * 2.0), 0.0, 1.0)
+        img = np.zeros((size, 8, 4), dtype=np.float64)
+        # the lane line (2 px of 8) wherever the lane is in use
+        img[busy, 3:5, :3] = neutral_rgb[None, None, :]
+        img[busy, 3:5, 3] = 150
+        # the band: wider and more opaque with density
+        for col, need in ((2, 0.15), (5, 0.15), (1, 0.4), (6, 0.4), (0, 0.75), (7, 0.75)):
+            on = (smooth > 0) & (strength > need)
+            img[on, col, :3] = band_rgb[on]
+            img[on, col, 3] = 60 + 150 * strength[on]
+        core = smooth > 0
+        img[core, 3:5, :3] = band_rgb[core][:, None, :]
+        img[core, 3:5, 3] = (150 + 105 * strength[core])[:, None]
+        buf = np.ascontiguousarray(
+            img.reshape(bins, lanes, 8, 4).reshape(bins, lanes * 8, 4).astype(np.uint8)
+        )
+        qimg = QImage(buf.data, lanes * 8, bins, lanes * 32, QImage.Format.Format_RGBA8888)
+        self._density_cache[level] = (qimg, buf, 1 << level)
         return qimg
+
+    def density_rows_per_line(self, rows_per_px: float | None) -> int:
+        """How many rows one line of :meth:`density_image` covers at that zoom."""
+        self.density_image(rows_per_px)
+        room = self.room
+        assert room is not None
+        n = max(1, room.n)
+        min_level = max(0, math.ceil(math.log2(n / 16384))) if n > 16384 else 0
+        max_level = max(min_level, math.ceil(math.log2(n / 512)) if n > 512 else 0)
+        if rows_per_px is None:
+            return 1 << max_level
+        return 1 << int(np.clip(math.floor(math.log2(max(rows_per_px, 1.0))), min_level, max_level))
 
     # ---------------------------------------------------------------- paint
 
     def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        # An exception escaping a paint override aborts the process: contain it.
+        painter.save()
+        try:
+            self._paint(painter)
+        except Exception as exc:  # a bug must not take the window down
+            self.last_stats = {"error": 1}
+            print(f"roomscope: the graph could not be drawn: {exc!r}", file=sys.stderr)
+        finally:
+            painter.restore()
+
+    def _paint(self, painter: QPainter) -> None:
         room = self.room
         canvas = self._canvas
         if room is None or room.n == 0:
@@ -355,11 +427,15 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
             return
         if abs(sy) < DENSITY_BELOW_PX:
             stats["mode"] = 2
-            img = self.density_image()
+            img = self.density_image(3.0 / abs(sy))
+            per_line = self.density_rows_per_line(3.0 / abs(sy))
             target = QRectF(
-                dx + sx * -0.5, dy + sy * -0.5, sx * room.layout.lane_count, sy * room.n
+                dx + sx * -0.5,
+                dy + sy * -0.5,
+                sx * room.layout.lane_count,
+                sy * img.height() * per_line,
             )
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             painter.drawImage(target, img)
             self._draw_selection(painter, room, r0, r1, sx, sy, dx, dy, th)
             self.last_stats = stats
@@ -423,13 +499,9 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         at_child = route == xc
         # bend point: one row below the parent into the child's lane, or one row
         # above the child out of the parent's lane
-        bx = np.where(at_child, route, xp)
-        by = np.where(at_child, np.minimum(yp + 1, yc), np.maximum(yc - 1, yp))
-        bx = np.where(up, xp, bx)
-        by = np.where(up, yp, by)
-        # three points per edge; a curve would need a Python loop, the bend reads well
-        pts_x = np.stack([xp, bx, xc], axis=1) * sx + dx
-        pts_y = np.stack([yp, by, yc], axis=1) * sy + dy
+        pts_x, pts_y = _edge_points(xp, yp, xc, yc, route, at_child, up)
+        pts_x = pts_x * sx + dx
+        pts_y = pts_y * sy + dy
         dashed = room.edge_dashed[idx]
         faded = np.zeros(len(idx), dtype=bool) if fade is None else (fade[p] | fade[c])
         width = 1.6 if size >= 6 else 1.1
@@ -628,6 +700,47 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         painter.setOpacity(1.0)
 
 
+_T = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
+_S = _T * _T * (3 - 2 * _T)  # smoothstep: the lane change is an S, not a kink
+
+
+def _edge_points(
+    xp: F64,
+    yp: F64,
+    xc: F64,
+    yc: F64,
+    route: F64,
+    at_child: npt.NDArray[np.bool_],
+    up: npt.NDArray[np.bool_],
+) -> tuple[F64, F64]:
+    """Seven points per edge: the lane change as an S over one row, a straight run.
+
+    ``at_child`` edges change lane just below the parent and run down the child's
+    lane (``route``); the others run down the parent's lane and change lane just
+    above the child. Upward edges (cycles) are straight lines.
+    """
+    # lane change below the parent: P, S(P -> (route, yp+1)), C
+    by1 = np.minimum(yp + 1, yc)
+    ax = np.concatenate(
+        [xp[:, None], xp[:, None] + (route - xp)[:, None] * _S, xc[:, None]], axis=1
+    )
+    ay = np.concatenate([yp[:, None], yp[:, None] + (by1 - yp)[:, None] * _T, yc[:, None]], axis=1)
+    # lane change above the child: P, (xp, yc-1), S(-> C)
+    by2 = np.maximum(yc - 1, yp)
+    bx = np.concatenate([xp[:, None], xp[:, None], xp[:, None] + (xc - xp)[:, None] * _S], axis=1)
+    byy = np.concatenate(
+        [yp[:, None], by2[:, None], by2[:, None] + (yc - by2)[:, None] * _T], axis=1
+    )
+    lin = np.linspace(0.0, 1.0, 7)[None, :]
+    ux = xp[:, None] + (xc - xp)[:, None] * lin
+    uy = yp[:, None] + (yc - yp)[:, None] * lin
+    xs = np.where(at_child[:, None], ax, bx)
+    ys = np.where(at_child[:, None], ay, byy)
+    xs = np.where(up[:, None], ux, xs)
+    ys = np.where(up[:, None], uy, ys)
+    return xs, ys
+
+
 def _polylines(xs: F64, ys: F64) -> QPainterPath:
     """One path of many polylines (one per row of ``xs``/``ys``)."""
     k = xs.shape[1]
@@ -730,8 +843,14 @@ class _Overlay(QWidget):
         room = self._canvas._room
         if room is None:
             return
-        th = self._canvas.theme
         p = QPainter(self)
+        try:
+            self._paint(p)
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter) -> None:
+        th = self._canvas.theme
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         bg = QColor(th.panel)
         bg.setAlphaF(0.9)
@@ -752,7 +871,6 @@ class _Overlay(QWidget):
                 p.setPen(QColor(th.muted))
                 p.drawText(QPointF(9, y + fm.ascent()), text)
             y += fm.height() + 3
-        p.end()
 
 
 class _Minimap(QWidget):
@@ -764,12 +882,18 @@ class _Minimap(QWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        canvas = self._canvas
-        room = canvas._room
+        room = self._canvas._room
         if room is None or room.n == 0:
             return
-        th = canvas.theme
         p = QPainter(self)
+        try:
+            self._paint(p, room)
+        finally:
+            p.end()
+
+    def _paint(self, p: QPainter, room: _Room) -> None:
+        canvas = self._canvas
+        th = canvas.theme
         bg = QColor(th.panel)
         bg.setAlphaF(0.92)
         p.fillRect(self.rect(), bg)
@@ -784,7 +908,6 @@ class _Minimap(QWidget):
         p.fillRect(QRectF(0, top, self.width(), max(3.0, bottom - top)), box)
         p.setPen(QPen(QColor(th.ink), 1))
         p.drawRect(QRectF(0.5, top, self.width() - 1, max(3.0, bottom - top)))
-        p.end()
 
     def _go(self, y: float) -> None:
         room = self._canvas._room
@@ -880,13 +1003,13 @@ class GraphCanvas(QWidget):
         self._fade_mask = None
         self._selected = [layout.index[e] for e in old_ids if e in layout.index]
         self._item.set_room(self._room)
-        self._legend.resize(self._legend.sizeHint())
+        self._minimap.setVisible(layout.row_count > 60)
+        self._minimap.setVisible(layout.row_count > 60)
         self._place_overlays()
         if keep_view:
             self._view.setRange(old_rect.translated(0, shift), padding=0)
         else:
             self._initial_view()
-        self._minimap.setVisible(layout.row_count > 60)
         self._legend.update()
         self._minimap.update()
 
@@ -1030,10 +1153,12 @@ class GraphCanvas(QWidget):
         return g.width() / vr.width(), g.height() / vr.height()
 
     def _lane_px(self, row_px: float, width_px: float) -> float:
+        """Lanes share the width (leaving room for labels when they are drawn)."""
         room = self._room
         lanes = max(1, room.layout.lane_count if room else 1)
-        fit = (width_px - 40) / (lanes + 1)
-        return float(min(MAX_LANE_PX, max(min(14.0, fit), row_px * 1.5), max(fit, 3.0)))
+        spare = 300.0 if row_px >= LABELS_FROM_PX else 90.0
+        fit = (width_px - spare) / (lanes + 1)
+        return float(min(MAX_LANE_PX, max(fit, 3.0)))
 
     def _set_view(self, top: float, bottom: float, centre_x: float | None) -> None:
         room = self._room
@@ -1101,10 +1226,9 @@ class GraphCanvas(QWidget):
 
     def _place_overlays(self) -> None:
         hint = self._legend.sizeHint()
-        self._legend.setGeometry(
-            10, self.height() - hint.height() - 10, hint.width(), hint.height()
-        )
         mm_w = 46
+        right = self.width() - 10 - (mm_w + 10 if self._minimap.isVisibleTo(self) else 0)
+        self._legend.setGeometry(right - hint.width(), 10, hint.width(), hint.height())
         self._minimap.setGeometry(self.width() - mm_w - 10, 10, mm_w, max(40, self.height() - 20))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -1118,7 +1242,7 @@ class GraphCanvas(QWidget):
             f"QLabel {{ background: {th.panel}; color: {th.ink}; border: 1px solid {th.muted};"
             " padding: 4px; font-family: 'DejaVu Sans'; font-size: 8pt; }"
         )
-        self._item._density = None
+        self._item._density_cache = {}
         self._item.update()
         self._legend.update()
         self._minimap.update()
