@@ -254,20 +254,17 @@ def synthetic_state_sets(
 
 
 def _per_event_comparer() -> Callable[[GeneratedRoom, RoomStates], list[tuple[str, str]]] | None:
-    """Compares roomscope's state at every event with Synapse's, when roomstate exists."""
+    """Compares roomscope's state at every event with Synapse's (``app.core.roomstate``)."""
     try:
-        from app.core import roomstate  # type: ignore[attr-defined]
+        from app.core.graph import EventGraph
+        from app.core.roomstate import compute_room_states as roomscope_room_states
     except ImportError:
-        return None
-    compute = getattr(roomstate, "compute_room_state", None) or getattr(
-        roomstate, "RoomState", None
-    )
-    if compute is None:
         return None
 
     def compare(room: GeneratedRoom, states: RoomStates) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        ours = _roomstate_adapter(roomstate, room)
+        graph = EventGraph.build(room.events, room_version=room.version, check_event_ids=False)
+        ours = roomscope_room_states(graph)
         by_id = room.by_id
         for event_id in states.order:
             rejected_theirs = event_id in states.rejected
@@ -276,20 +273,20 @@ def _per_event_comparer() -> Callable[[GeneratedRoom, RoomStates], list[tuple[st
                 out.append(
                     (
                         f"rejection {event_id}",
-                        f"roomscope rejected={rejected_ours} synapse "
-                        f"rejected={rejected_theirs} ({states.rejected.get(event_id)})",
+                        f"roomscope rejected={rejected_ours} ({ours.verdict(event_id).reason}) "
+                        f"synapse rejected={rejected_theirs} ({states.rejected.get(event_id)})",
                     )
                 )
-            before = ours.state_before(event_id)
-            if dict(before) != states.state_before[event_id]:
+            before = dict(ours.state_before(event_id))
+            if before != states.state_before[event_id]:
                 out.append(
                     (
                         f"state before {event_id}",
                         _diff(before, states.state_before[event_id], by_id),
                     )
                 )
-            after = ours.state_after(event_id)
-            if dict(after) != states.state_after[event_id]:
+            after = dict(ours.state_after(event_id))
+            if after != states.state_after[event_id]:
                 out.append(
                     (f"state after {event_id}", _diff(after, states.state_after[event_id], by_id))
                 )
@@ -298,28 +295,6 @@ def _per_event_comparer() -> Callable[[GeneratedRoom, RoomStates], list[tuple[st
         return out
 
     return compare
-
-
-class _OurStates:
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def is_rejected(self, event_id: str) -> bool:
-        return bool(self.obj.is_rejected(event_id))
-
-    def state_before(self, event_id: str) -> StateMap:
-        return dict(self.obj.state_before(event_id))
-
-    def state_after(self, event_id: str) -> StateMap:
-        return dict(self.obj.state_after(event_id))
-
-
-def _roomstate_adapter(roomstate: Any, room: GeneratedRoom) -> _OurStates:
-    """roomscope's per-event states for ``room`` (adapted to H4's roomstate API)."""
-    compute = getattr(roomstate, "compute_room_state", None)
-    if compute is not None:
-        return _OurStates(compute(room.version, room.events))
-    return _OurStates(roomstate.RoomState(room.version, room.events))
 
 
 # -- the tests ---------------------------------------------------------------------

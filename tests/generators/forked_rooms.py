@@ -32,8 +32,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.core.builder import build_event, room_id_for
-from app.core.events import PDU, StateKey
+from signedjson.sign import sign_json
+
+from app.core.builder import SigningKey, build_event, generate_signing_key, room_id_for
+from app.core.events import PDU, StateKey, parse_pdu
+from app.core.hashing import redact
 from app.core.versions import RoomVersion
 
 __all__ = [
@@ -165,6 +168,7 @@ class _Generator:
         ]
         self.additional_creators: list[str] = []
         self.room_id = f"!r{seed}v{version.identifier}:{self.servers[0]}"
+        self.keys: dict[str, SigningKey] = {}
         self.next_family = 1
 
     # -- the model -------------------------------------------------------------
@@ -229,8 +233,13 @@ class _Generator:
         auth_override: Callable[[list[str]], list[str]] | None = None,
         apply: bool = True,
         redacts: str | None = None,
+        also_signed_by: str | None = None,
     ) -> PDU:
-        """Build an event on branch ``b`` (state before = the branch's model state)."""
+        """Build an event on branch ``b`` (state before = the branch's model state).
+
+        Every event is signed by its sender's server; ``also_signed_by`` adds the
+        signature of another server (the authorising server of a restricted join).
+        """
         room_id = None if self.v.room_id_from_create_event and not self.events else self.room_id
         auth = self.select_auth_events(b, type, sender, content, state_key)
         if auth_override is not None:
@@ -254,7 +263,10 @@ class _Generator:
             event_id=event_id,
             redacts=redacts,
             known_events=self.by_id,
+            signing_key=self.key(sender.partition(":")[2]),
         )
+        if also_signed_by is not None and also_signed_by != sender.partition(":")[2]:
+            pdu = self.cosign(pdu, also_signed_by)
         if not self.events and self.v.room_id_from_create_event:
             self.room_id = room_id_for(pdu)
         self.events.append(pdu)
@@ -272,6 +284,21 @@ class _Generator:
         if apply and state_key is not None:
             b.state[(type, state_key)] = pdu
         return pdu
+
+    def key(self, server: str) -> SigningKey:
+        key = self.keys.get(server)
+        if key is None:
+            key = self.keys[server] = generate_signing_key(server.encode(), version="1")
+        return key
+
+    def cosign(self, pdu: PDU, server: str) -> PDU:
+        """``pdu`` with ``server``'s signature added (IDs and hashes do not cover signatures)."""
+        obj = dict(pdu.raw)
+        signed = sign_json(redact(obj, self.v), server, self.key(server))
+        signatures = {k: dict(v) for k, v in obj.get("signatures", {}).items()}
+        signatures.update(signed["signatures"])
+        obj["signatures"] = signatures
+        return parse_pdu(obj, self.v, event_id=pdu.event_id)
 
     def select_auth_events(
         self,
@@ -567,13 +594,7 @@ class _Generator:
         elif rule in ("restricted", "knock_restricted"):
             user = self.pick(outside)
             need = self.needed(b, "invite", 0)
-            via = self.pick(
-                [
-                    u
-                    for u in self.joined(b)
-                    if self.level(b, u) >= need and u.partition(":")[2] == self.servers[0]
-                ]
-            )
+            via = self.pick([u for u in self.joined(b) if self.level(b, u) >= need])
             if via is None:
                 return False
             content["join_authorised_via_users_server"] = via
@@ -583,7 +604,18 @@ class _Generator:
             return False
         if self.rng.random() < 0.15:
             content["displayname"] = user[1:].partition(":")[0].upper()
-        self.emit(b, type="m.room.member", sender=user, content=content, state_key=user)
+        via = content.get("join_authorised_via_users_server")
+        unsigned = via is not None and self.rng.random() < 0.1
+        self.emit(
+            b,
+            type="m.room.member",
+            sender=user,
+            content=content,
+            state_key=user,
+            # the authorising server signs restricted joins; now and then it did not
+            also_signed_by=None if via is None or unsigned else via.partition(":")[2],
+            invalid=unsigned and via.partition(":")[2] != user.partition(":")[2],
+        )
         return True
 
     def leave(self, b: _Branch, _s: Sequence[_Branch]) -> bool:

@@ -36,8 +36,11 @@ state before it) and the state after it (a rejected event's state after is the
 state before it). :func:`state_at_extremities` resolves the states after the
 forward extremities, as if a new event had them all as ``prev_events``.
 
-Not modelled (federation matters, not authorization rules): signature and size
-checks (``validate_event_for_room_version``), soft failure, fetching missing events.
+Also applied, as Synapse does: ``validate_event_for_room_version`` (size limits,
+and the *presence* of the sender's server's signature and, for restricted joins,
+of the authorising server's; nothing is verified, there are no keys). Not
+modelled (federation matters): signature verification, soft failure, fetching
+missing events.
 """
 
 from __future__ import annotations
@@ -292,6 +295,12 @@ class SynapseRoom:
         events the state before would select differ, the rules against those.
         """
         store = self._store()
+        try:
+            # Signatures are not verified (no keys), only required to be there: the
+            # sender's server's and, for restricted joins, the authorising server's.
+            event_auth.validate_event_for_room_version(ev)
+        except SynapseError as exc:
+            return f"event: {exc.msg}"
         try:
             run_sync(event_auth.check_state_independent_auth_rules(store, ev))  # type: ignore[arg-type]
             claimed = list(
