@@ -13,30 +13,28 @@ The fetching itself is :func:`app.sources.homeserver.fetch_room`.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from app.core.errors import RoomscopeError
 from app.sources.homeserver import (
+    TOKEN_ENV,
     Credentials,
     FetchOptions,
     FetchProgress,
     FetchResult,
     fetch_room,
+    read_native_file,
+    write_native_file,
 )
 from app.sources.http_client import CancelToken
 
-__all__ = ["add_arguments", "read_native_file", "run", "write_native_file"]
-
-TOKEN_ENV = "ROOMSCOPE_ACCESS_TOKEN"
+__all__ = ["TOKEN_ENV", "add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,42 +84,6 @@ def _credentials(args: argparse.Namespace, stdin: TextIO) -> Credentials:
             f"no credentials: give --token, set {TOKEN_ENV}, or --user with --password-stdin"
         )
     return Credentials(access_token=token)
-
-
-def read_native_file(path: Path) -> dict[str, Any]:
-    """A native room file as a JSON object (gzip when the name ends in ``.gz``)."""
-    try:
-        data = path.read_bytes()
-        if path.suffix == ".gz":
-            data = gzip.decompress(data)
-        doc = json.loads(data)
-    except OSError as exc:
-        raise RoomscopeError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (ValueError, EOFError) as exc:
-        raise RoomscopeError(f"{path}: not a JSON room file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != "roomscope.room":
-        raise RoomscopeError(f"{path}: --extend needs a native roomscope room file")
-    return doc
-
-
-def write_native_file(doc: Mapping[str, Any], path: Path) -> None:
-    """Write the native room object atomically (gzip when the name ends in ``.gz``).
-
-    A small stand-in until every caller goes through ``app.sources.files``:
-    the fetcher writes PDUs exactly as served, which that module's
-    ``save_room`` also does.
-    """
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    if path.suffix == ".gz":
-        data = gzip.compress(data, compresslevel=6)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise RoomscopeError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 class _ProgressLine:

@@ -43,10 +43,14 @@ a cancel, a limit or a server that stops making progress is kept.
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -68,6 +72,7 @@ from app.sources.http_client import (
 )
 
 __all__ = [
+    "TOKEN_ENV",
     "Credentials",
     "FetchOptions",
     "FetchProgress",
@@ -76,7 +81,12 @@ __all__ = [
     "NotFullPDUsError",
     "fetch_room",
     "normalize_homeserver",
+    "read_native_file",
+    "write_native_file",
 ]
+
+#: The environment variable the CLI and the window read an access token from.
+TOKEN_ENV = "ROOMSCOPE_ACCESS_TOKEN"
 
 CLIENT = "/_matrix/client/v3"
 ADMIN = "/_synapse/admin/v1"
@@ -946,3 +956,39 @@ def _load_existing(job: _Fetch, existing: Mapping[str, Any]) -> Mapping[str, Any
         job.add(ev, f"the file to extend: events[{i}]", trusted=True)
     source = existing.get("source")
     return source if isinstance(source, Mapping) else {}
+
+
+def read_native_file(path: Path) -> dict[str, Any]:
+    """A native room file as a JSON object (gzip when the name ends in ``.gz``)."""
+    try:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        doc = json.loads(data)
+    except OSError as exc:
+        raise RoomscopeError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, EOFError) as exc:
+        raise RoomscopeError(f"{path}: not a JSON room file ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != "roomscope.room":
+        raise RoomscopeError(f"{path}: --extend needs a native roomscope room file")
+    return doc
+
+
+def write_native_file(doc: Mapping[str, Any], path: Path) -> None:
+    """Write the native room object atomically (gzip when the name ends in ``.gz``).
+
+    A small stand-in until every caller goes through ``app.sources.files``:
+    the fetcher writes PDUs exactly as served, which that module's
+    ``save_room`` also does.
+    """
+    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data, compresslevel=6)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise RoomscopeError(f"{path}: cannot write ({exc.strerror or exc})") from None

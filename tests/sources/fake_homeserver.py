@@ -68,6 +68,8 @@ class FakeHomeserver:
     unknown: set[str] = field(default_factory=set)
     in_sync: bool = True
     sync_limit: int = 3
+    #: the most events one /messages page holds (Synapse: 1000)
+    page_cap: int = 1000
     key_response: dict[str, Any] | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     overrides: list[tuple[str, Handler]] = field(default_factory=list)
@@ -182,7 +184,7 @@ class FakeHomeserver:
         params = request.url.params
         vis = self.visible()
         start = int(params.get("from", f"t{len(vis)}")[1:])
-        limit = int(params.get("limit", "10"))
+        limit = min(int(params.get("limit", "10")), self.page_cap)
         lo = max(start - limit, 0)
         chunk = list(reversed(vis[lo:start]))
         body: dict[str, Any] = {"chunk": chunk, "start": f"t{start}"}
