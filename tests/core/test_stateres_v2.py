@@ -1,0 +1,316 @@
+"""Unit tests of state resolution v2/v2.1's pieces, with expectations from published tests.
+
+* auth difference: Synapse ``tests/state/test_v2.py`` ``AuthChainDifferenceTestCase``
+  (its chains A <- B <- C ... and expected differences; Synapse's chains include
+  the state events themselves, as ours do);
+* conflicted state subgraph and full auth chains: gomatrixserverlib
+  ``stateresolutionv2_test.go`` ``TestCalculateFullAuthChainAndConflictedSubgraph``
+  (Apache-2.0, The Matrix.org Foundation) and the example in Synapse's
+  ``_get_auth_chain_difference_using_cover_index_txn`` comment;
+* the sender's power level: Synapse ``test_get_power_level_for_sender``;
+* the v12 creator-sorts-first case: MSC4289 (creators have infinite power),
+  checked against Synapse 1.163's resolver as an oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from app.core.builder import build_event, room_id_for
+from app.core.events import PDU
+from app.core.stateres import MappingSource, chain_index_for, resolve_state
+from app.core.stateres.common import AuthChainIndex, auth_event_ids
+from app.core.stateres.v2 import (
+    CREATOR_POWER_LEVEL,
+    auth_difference,
+    conflicted_state_subgraph,
+    is_power_event,
+    sender_power_level,
+)
+from app.core.versions import room_version
+
+ALICE = "@alice:example.com"
+BOB = "@bob:example.com"
+CHARLIE = "@charlie:example.com"
+
+
+def auth_graph(graph: Mapping[str, Sequence[str]]) -> dict[str, PDU]:
+    """PDUs (room v1, readable IDs) that only carry the given auth events."""
+    out: dict[str, PDU] = {}
+    pending = list(graph)
+    while pending:
+        name = pending.pop(0)
+        if any(a not in out for a in graph[name]):
+            pending.append(name)
+            continue
+        out[name] = build_event(
+            room_version("1"),
+            type="m.room.member",
+            state_key="",
+            sender=ALICE,
+            content={},
+            event_id=name,
+            auth_events=list(graph[name]),
+        )
+    return out
+
+
+def index_of(events: Mapping[str, PDU]) -> AuthChainIndex:
+    return AuthChainIndex(MappingSource(events))
+
+
+@pytest.mark.parametrize(
+    ("graph", "sets", "published"),
+    [
+        # test_simple: C -> B -> A; sets {A, B} and {C}
+        ({"A": [], "B": ["A"], "C": ["B"]}, [["A", "B"], ["C"]], {"C"}),
+        # test_multiple_unpersisted_chain: D -> C -> B -> A; sets {A, B} and {C, D}
+        ({"A": [], "B": ["A"], "C": ["B"], "D": ["C"]}, [["A", "B"], ["C", "D"]], {"C", "D"}),
+        # test_unpersisted_events_different_sets: E -> C, B; sets {A, B, E} and {C, D}
+        (
+            {"A": [], "B": ["A"], "C": ["B"], "D": ["C"], "E": ["C", "B"]},
+            [["A", "B", "E"], ["C", "D"]],
+            {"D", "E"},
+        ),
+    ],
+)
+def test_auth_difference_published(
+    graph: Mapping[str, Sequence[str]], sets: list[list[str]], published: set[str]
+) -> None:
+    index = index_of(auth_graph(graph))
+    chains = [index.chain_of_all(s) for s in sets]
+    assert set(index.ids_of(auth_difference(chains))) == published
+
+
+# gomatrixserverlib TestCalculateFullAuthChainAndConflictedSubgraph:
+#             .- D < D2 -.
+# A < B < C <-+          +-- F < G
+#             `- E < E2 -`
+GMSL_GRAPH = {
+    "A": [],
+    "B": ["A"],
+    "C": ["B"],
+    "D": ["C"],
+    "E": ["C"],
+    "D2": ["D"],
+    "E2": ["E"],
+    "F": ["D2", "E2"],
+    "G": ["F"],
+}
+
+
+@pytest.mark.parametrize(
+    ("starts", "conflicted", "want_chain", "want_subgraph"),
+    [
+        (["B", "D"], ["B", "D"], {"A", "B", "C"}, {"B", "C", "D"}),
+        (
+            ["F", "B"],
+            ["F", "B"],
+            {"A", "B", "C", "D", "D2", "E", "E2"},
+            {"F", "E2", "E", "D2", "D", "C", "B"},
+        ),
+        (
+            ["G", "F", "C", "A"],
+            ["C", "A"],
+            {"A", "B", "C", "D", "D2", "E", "E2", "F"},
+            {"C", "B", "A"},
+        ),
+    ],
+)
+def test_conflicted_subgraph_gomatrixserverlib(
+    starts: list[str], conflicted: list[str], want_chain: set[str], want_subgraph: set[str]
+) -> None:
+    index = index_of(auth_graph(GMSL_GRAPH))
+    # Their full auth chain counts what the start events reach, not the events themselves.
+    chain = 0
+    for s in starts:
+        chain |= index.chain(s) & ~index.bit(s)
+    assert set(index.ids_of(chain)) == want_chain
+    assert set(index.ids_of(conflicted_state_subgraph(index, conflicted))) == want_subgraph
+
+
+def test_conflicted_subgraph_synapse_comment_example() -> None:
+    # A <- B <- C <- D <- E with B and D conflicted: {B, C, D} (Synapse's
+    # _get_auth_chain_difference_using_cover_index_txn).
+    index = index_of(auth_graph({"A": [], "B": ["A"], "C": ["B"], "D": ["C"], "E": ["D"]}))
+    assert set(index.ids_of(conflicted_state_subgraph(index, ["B", "D"]))) == {"B", "C", "D"}
+
+
+def test_auth_chains_survive_deep_graphs_and_cycles() -> None:
+    # 5,000 events deep (five times the recursion limit): no recursion. And a
+    # hand-made cycle does not hang.
+    graph: dict[str, list[str]] = {"e0": []}
+    for i in range(1, 5_000):
+        graph[f"e{i}"] = [f"e{i - 1}"]
+    events = {
+        name: build_event(
+            room_version("1"),
+            type="m.room.member",
+            state_key="",
+            sender=ALICE,
+            content={},
+            event_id=name,
+            auth_events=auth,
+        )
+        for name, auth in graph.items()
+    }
+    index = index_of(events)
+    assert index.chain("e4999").bit_count() == 5_000
+    cyclic = auth_graph({"A": []})
+    cyclic["B"] = build_event(
+        room_version("1"),
+        type="x",
+        state_key="",
+        sender=ALICE,
+        content={},
+        event_id="B",
+        auth_events=["C"],
+    )
+    cyclic["C"] = build_event(
+        room_version("1"),
+        type="x",
+        state_key="",
+        sender=ALICE,
+        content={},
+        event_id="C",
+        auth_events=["B", "A"],
+    )
+    index = index_of(cyclic)
+    assert set(index.ids_of(index.chain("C"))) == {"A", "B", "C"}
+
+
+def test_chain_index_is_memoised_per_source_and_rebuilt_when_missing_events_appear() -> None:
+    events = auth_graph({"A": [], "B": ["A"]})
+    partial = {"B": events["B"]}
+    index = chain_index_for(MappingSource(partial), key=partial)
+    assert set(index.ids_of(index.chain("B"))) == {"A", "B"}
+    assert chain_index_for(MappingSource(partial), key=partial) is index
+    partial["A"] = events["A"]  # the missing event arrives
+    assert chain_index_for(MappingSource(partial), key=partial) is not index
+
+
+def _make(
+    version_id: str,
+    sender: str,
+    etype: str,
+    state_key: str | None,
+    content: dict,
+    auth: Sequence[PDU] = (),
+    room_id: str | None = None,
+) -> PDU:
+    return build_event(
+        room_version(version_id),
+        type=etype,
+        sender=sender,
+        state_key=state_key,
+        content=content,
+        room_id=room_id or "!room:example.com",
+        auth_events=[a.event_id for a in auth],
+    )
+
+
+@pytest.mark.parametrize("version_id", ["10", "11"])
+def test_sender_power_level_published(version_id: str) -> None:
+    # Synapse test_get_power_level_for_sender.
+    extra: dict[str, Any] = {} if version_id == "11" else {"creator": ALICE}
+    create = _make(version_id, ALICE, "m.room.create", "", {"room_version": version_id, **extra})
+    member = _make(version_id, ALICE, "m.room.member", ALICE, {"membership": "join"}, [create])
+    pl = _make(
+        version_id,
+        ALICE,
+        "m.room.power_levels",
+        "",
+        {"users": {ALICE: 100, BOB: 50}, "users_default": 10},
+        [create, member],
+    )
+    events = {e.event_id: e for e in (create, member, pl)}
+    for user, want in {ALICE: 100, BOB: 50, CHARLIE: 10}.items():
+        topic = _make(version_id, user, "m.room.topic", "", {"topic": "Test"}, [create, member, pl])
+        assert sender_power_level(topic, MappingSource({**events, topic.event_id: topic})) == want
+    # Without the power levels event: the creator 100, everyone else 0.
+    for user, want in {ALICE: 100, BOB: 0, CHARLIE: 0}.items():
+        topic = _make(version_id, user, "m.room.topic", "", {"topic": "Test"}, [create, member, pl])
+        source = MappingSource({create.event_id: create, topic.event_id: topic})
+        assert sender_power_level(topic, source) == want
+
+
+def test_create_event_is_a_power_event_as_in_synapse() -> None:
+    create = _make("10", ALICE, "m.room.create", "", {"creator": ALICE})
+    kick = _make("10", ALICE, "m.room.member", BOB, {"membership": "leave"})
+    leave = _make("10", BOB, "m.room.member", BOB, {"membership": "leave"})
+    topic = _make("10", ALICE, "m.room.topic", "", {})
+    assert is_power_event(create) and is_power_event(kick)
+    assert not is_power_event(leave) and not is_power_event(topic)
+
+
+def _v12_room() -> tuple[dict[str, PDU], dict[str, PDU]]:
+    v = room_version("12")
+    create = build_event(
+        v,
+        type="m.room.create",
+        state_key="",
+        sender=ALICE,
+        content={"room_version": "12"},
+        origin_server_ts=0,
+    )
+    rid = room_id_for(create)
+    n: dict[str, PDU] = {"create": create}
+
+    def add(
+        name: str, sender: str, etype: str, key: str, content: dict, auth: list[str], ts: int
+    ) -> None:
+        n[name] = build_event(
+            v,
+            type=etype,
+            state_key=key,
+            sender=sender,
+            content=content,
+            room_id=rid,
+            auth_events=[n[a].event_id for a in auth],
+            origin_server_ts=ts,
+        )
+
+    add("ma", ALICE, "m.room.member", ALICE, {"membership": "join"}, [], 1)
+    add("pl", ALICE, "m.room.power_levels", "", {"users": {BOB: 100}}, ["ma"], 2)
+    add("jr", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, ["ma", "pl"], 3)
+    add("mb", BOB, "m.room.member", BOB, {"membership": "join"}, ["pl", "jr"], 4)
+    # Concurrent join rules changes: Bob (power 100) early, Alice (creator) later.
+    add("jr_bob", BOB, "m.room.join_rules", "", {"join_rule": "invite"}, ["mb", "pl"], 10)
+    add("jr_alice", ALICE, "m.room.join_rules", "", {"join_rule": "knock"}, ["ma", "pl"], 20)
+    return n, {e.event_id: e for e in n.values()}
+
+
+@pytest.mark.synapse
+def test_v12_creator_sorts_first() -> None:
+    """MSC4289: creators sort before any power level, so a creator's power event is
+    applied first and a concurrent admin's (applied after) wins despite its earlier
+    origin_server_ts."""
+    from tests.oracle.synapse_state import SynapseRoom
+
+    n, events = _v12_room()
+    base = {("m.room.create", ""): n["create"].event_id}
+    for k in ("ma", "pl", "mb"):
+        pdu = n[k]
+        assert pdu.state_key is not None
+        base[(pdu.type, pdu.state_key)] = pdu.event_id
+    sets = [
+        {**base, ("m.room.join_rules", ""): n["jr_bob"].event_id},
+        {**base, ("m.room.join_rules", ""): n["jr_alice"].event_id},
+    ]
+    got = resolve_state(room_version("12"), sets, events, trace=True)
+    assert got.state[("m.room.join_rules", "")] == n["jr_bob"].event_id
+    assert got.trace is not None
+    order = got.trace.orderings[0]
+    assert order.entries[0].event_id == n["jr_alice"].event_id
+    assert order.entries[0].key[0] == CREATOR_POWER_LEVEL
+    oracle = SynapseRoom(room_version("12"), n.values())
+    assert oracle.resolve(sets) == dict(got.state)
+
+
+def test_v12_auth_events_include_the_create_event_implicitly() -> None:
+    n, _ = _v12_room()
+    assert auth_event_ids(n["mb"])[-1] == n["create"].event_id
+    assert n["create"].event_id not in n["mb"].auth_events
