@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import gzip
 import json
 import platform
 import pstats
@@ -240,17 +241,92 @@ ROOM_100K = RoomShape(
 )
 
 
-def bench_room_100k(seed: int, events: int) -> dict[str, Any]:
-    from app.core import roomstate  # helper H4's per-event states
+class _RoomscopeTracker:
+    """roomscope's incremental per-event states, as the generator's view of the true state.
 
-    version = KNOWN_ROOM_VERSIONS["10"]
-    shape = RoomShape(**{**asdict(ROOM_100K), "events": events})
-    t, room = _time(lambda: generate_room(version, seed, shape))
-    print(f"generated {len(room.events)} events ({len(room.merges)} merges) in {t:.1f}s")
-    compute = roomstate.compute_room_state  # type: ignore[attr-defined]
-    t, _states = _time(lambda: compute(version, room.events))
-    print(f"roomscope: state at every event of {len(room.events)} events in {t:.1f}s")
-    return {"events": len(room.events), "merges": len(room.merges), "seconds": t}
+    (For generation only: what is timed is a fresh computation over the finished room.)
+    """
+
+    def __init__(self, version: RoomVersion) -> None:
+        from app.core.roomstate import RoomStates
+
+        self.states = RoomStates(version=version)
+
+    def add(self, pdu: PDU) -> str | None:
+        verdict = self.states.add(pdu)
+        return None if verdict is None else (verdict.reason or "rejected")
+
+    def state_before(self, prev_events: Any) -> StateMap:
+        found = self.states.state_for(list(prev_events))
+        return found if found is not None else {}
+
+
+def _cached_room(path: Path, version: RoomVersion, make: Callable[[], Sequence[PDU]]) -> list[PDU]:
+    from app.core.events import parse_pdu
+
+    if path.exists():
+        with gzip.open(path, "rt") as f:
+            return [parse_pdu(json.loads(line), version) for line in f if line.strip()]
+    events = list(make())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as f:
+        for e in events:
+            obj = dict(e.raw)
+            obj.setdefault("event_id", e.event_id)
+            f.write(json.dumps(obj) + "\n")
+    return events
+
+
+def bench_room_100k(
+    seed: int, events: int, cache: Path | None, room_file: Path | None
+) -> dict[str, Any]:
+    """Time roomscope's state at every event (``app.core.roomstate``) of a big room."""
+    from app.core.graph import EventGraph
+    from app.core.roomstate import compute_room_states
+
+    if room_file is not None:
+        from app.sources.files import load_room
+
+        room = load_room(room_file)
+        version = room.room_version
+        pdus = list(room.events.values())
+        label = str(room_file)
+    else:
+        version = KNOWN_ROOM_VERSIONS["10"]
+        shape = RoomShape(**{**asdict(ROOM_100K), "events": events})
+
+        def make() -> Sequence[PDU]:
+            t0 = time.perf_counter()
+            tracker = _RoomscopeTracker(version)
+            made = generate_room(version, seed, shape, tracker=tracker).events
+            print(f"  generated {len(made)} events in {time.perf_counter() - t0:.1f}s", flush=True)
+            return made
+
+        if cache is not None:
+            pdus = _cached_room(cache / f"forked-v10-{events}-seed{seed}.jsonl.gz", version, make)
+        else:
+            pdus = list(make())
+        label = f"generated (forked_rooms, v10, seed {seed})"
+    merges = sum(1 for e in pdus if len(e.prev_events) > 1)
+    t_graph, graph = _time(
+        lambda: EventGraph.build(pdus, room_version=version, check_event_ids=False)
+    )
+    t_states, states = _time(lambda: compute_room_states(graph))
+    rejected = len(states.rejected)
+    print(
+        f"100k room ({label}): {len(pdus)} events, {merges} merges, "
+        f"{states.resolutions} resolutions, {rejected} rejected: graph {t_graph:.1f}s, "
+        f"state at every event {t_states:.1f}s (total {t_graph + t_states:.1f}s)"
+    )
+    return {
+        "room": label,
+        "events": len(pdus),
+        "merges": merges,
+        "resolutions": states.resolutions,
+        "rejected": rejected,
+        "graph_seconds": t_graph,
+        "states_seconds": t_states,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -262,6 +338,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--room-100k", action="store_true", help="also time a 100k-event room")
     parser.add_argument("--room-events", type=int, default=100_000)
+    parser.add_argument(
+        "--room-file", type=Path, help="time this room file instead (e.g. tools/make_large_room.py)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("/tmp/roomscope-bench-cache"),
+        help="where the generated 100k room is kept between runs",
+    )
+    parser.add_argument("--only-100k", action="store_true", help="skip the resolution table")
     parser.add_argument("--profile", metavar="SIZE", help="cProfile roomscope on one SIZE input")
     args = parser.parse_args(argv)
     sizes = [SIZES[s] for s in args.sizes.split(",")]
@@ -286,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results: list[Result] = []
     print(f"python {platform.python_version()} on {platform.machine()}")
+    if args.only_100k:
+        sizes = []
     for size in sizes:
         for version in versions:
             for seed in range(seeds):
@@ -301,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
     print()
-    rows = print_table(results)
+    rows = print_table(results) if results else []
     out: dict[str, Any] = {
         "benchmark": "stateres",
         "python": platform.python_version(),
@@ -310,8 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": rows,
         "inputs": [asdict(r) for r in results],
     }
-    if args.room_100k:
-        out["room_100k"] = bench_room_100k(0, args.room_events)
+    if args.room_100k or args.only_100k or args.room_file:
+        out["room_100k"] = bench_room_100k(0, args.room_events, args.cache, args.room_file)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2) + "\n")
