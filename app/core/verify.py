@@ -28,7 +28,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from app.core.events import PDU
 from app.core.hashing import (
@@ -53,6 +53,7 @@ __all__ = [
     "FAILURES",
     "EventVerification",
     "VerificationSummary",
+    "strict_json_problem",
     "summarize",
     "verify_event",
     "verify_events",
@@ -154,6 +155,66 @@ def _looks_redacted(sent: Mapping[str, Any], version: RoomVersion) -> bool:
     )
 
 
+# https://spec.matrix.org/v1.16/appendices/#canonical-json: integers in this range only.
+_MAX_SAFE_INT = 2**53 - 1
+
+
+def strict_json_problem(obj: object) -> str | None:
+    """Where ``obj`` breaks the canonical JSON rules of room versions 6+, or None.
+
+    Floats (NaN and infinities too) and integers outside ``[-(2**53)+1, (2**53)-1]``
+    are not allowed (https://spec.matrix.org/v1.16/rooms/v6/#canonical-json). Synapse
+    refuses such PDUs (``validate_canonicaljson``). Iterative: JSON may nest deeply.
+    """
+    # A quick pass without paths (every event is checked); the path only when needed.
+    stack: list[object] = [obj]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str or kind is bool or value is None:
+            continue
+        if kind is dict:
+            stack.extend(cast(dict[str, object], value).values())
+        elif kind is list:
+            stack.extend(cast(list[object], value))
+        elif kind is int:
+            if not -_MAX_SAFE_INT <= cast(int, value) <= _MAX_SAFE_INT:
+                break
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+                break
+        elif not isinstance(value, bool):
+            break  # a float, or something JSON does not have
+    else:
+        return None
+    return _locate_strict_json_problem(obj)
+
+
+def _locate_strict_json_problem(obj: object) -> str | None:
+    paths: list[tuple[str, object]] = [("", obj)]
+    while paths:
+        path, value = paths.pop()
+        where = path or "the top"
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if isinstance(value, int):
+            if not -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+                return f"an integer out of range at {where}"
+        elif isinstance(value, float):
+            return f"a non-integer number at {where}"
+        elif isinstance(value, Mapping):
+            paths.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            paths.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+        else:
+            return f"a {type(value).__name__} at {where}"
+    return None
+
+
 def verify_event(pdu: PDU, keys: VerifyKeys | ServerKeys | None = None) -> EventVerification:
     """Verify one event's ID, content hash and signatures.
 
@@ -184,6 +245,16 @@ def verify_event(pdu: PDU, keys: VerifyKeys | ServerKeys | None = None) -> Event
         )
     if reason:
         reasons.append(reason)
+    if version.strict_canonical_json:
+        problem = strict_json_problem(sent)
+        if problem is not None:
+            # The hashes and signatures of such an event are over JSON that is not
+            # canonical for this version: the event is invalid whatever they say.
+            content_word = "invalid"
+            reasons.append(
+                f"content hash: the event is not canonical JSON, as room version "
+                f"{version.identifier} requires ({problem})"
+            )
 
     id_word: CheckResult = "not_applicable"
     computed: str | None = None

@@ -271,6 +271,44 @@ def test_canonical_json_failure_is_a_finding_not_a_crash() -> None:
     assert r.reasons[0].startswith("event: cannot be encoded as canonical JSON")
 
 
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"v{v.identifier}")
+def test_non_canonical_numbers_are_invalid_from_v6(version: RoomVersion) -> None:
+    """v6+ (https://spec.matrix.org/v1.16/rooms/v6/#canonical-json): no floats, no integers
+    outside [-(2**53)+1, (2**53)-1]. Built with the numbers in, so hashes and signatures
+    match: only the JSON rule can flag them. Synapse agrees (validate_canonicaljson)."""
+    validate = pytest.importorskip("synapse.events.utils").validate_canonicaljson
+    for bad, where in [
+        ({"n": 1.5}, "a non-integer number at content.n"),
+        ({"deep": [0, {"x": 2**53}]}, "an integer out of range at content.deep[1].x"),
+        ({"n": -(2**53)}, "an integer out of range at content.n"),
+    ]:
+        pdu = build_event(
+            version,
+            type="m.room.message",
+            sender=ALICE,
+            content=bad,
+            room_id="!r:a.example",
+            signing_key=KEY_A,
+        )
+        r = verify_event(pdu, KEYS)
+        assert r.signatures == "ok"
+        with pytest.raises(Exception, match="JSON"):
+            validate(dict(pdu.as_sent()))
+        if int(version.identifier) >= 6:
+            assert r.content_hash == "invalid"
+            assert r.reasons == (
+                "content hash: the event is not canonical JSON, as room version "
+                f"{version.identifier} requires ({where})",
+            )
+        else:
+            assert r.content_hash == "ok" and r.reasons == ()
+    edge = {"a": 2**53 - 1, "b": -(2**53) + 1, "c": [True, None, "1.5"]}
+    pdu = build_event(
+        version, type="m.room.message", sender=ALICE, content=edge, room_id="!r:a.example"
+    )
+    assert verify_event(pdu, KEYS).content_hash == "ok"
+
+
 # Synapse as the oracle on randomly tampered events ----------------------------------------
 
 synapse_rv = pytest.importorskip("synapse.api.room_versions")
