@@ -22,6 +22,7 @@ The transport is injectable (``httpx.MockTransport`` in the tests).
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -131,6 +132,14 @@ def quote_path(segment: str) -> str:
     return quote(segment, safe="")
 
 
+def _ca_context(ca_file: str) -> ssl.SSLContext:
+    """A TLS context that trusts the CAs in ``ca_file`` (PEM), verifying as usual."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise HomeserverError(f"CA file {ca_file}: cannot be used ({exc})") from None
+
+
 def _errcode_and_message(resp: httpx.Response) -> tuple[str | None, str]:
     try:
         body = resp.json()
@@ -175,10 +184,11 @@ class MatrixHttp:
         self.cancel = cancel or CancelToken()
         self._sleep = sleep or self.cancel.sleep
         self._access_token = access_token
+        tls: bool | ssl.SSLContext = verify if isinstance(verify, bool) else _ca_context(verify)
         timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
         self._client = httpx.Client(
             transport=transport,
-            verify=verify,
+            verify=tls,
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": "roomscope"},

@@ -232,3 +232,33 @@ def test_notes_from_a_hostile_server_are_printable() -> None:
     result = run(fake)
     assert result.notes
     assert all(n.isprintable() for n in result.notes)
+
+
+def test_tls_is_verified_by_default_and_a_ca_file_is_trusted(tmp_path: Any) -> None:
+    import ssl
+
+    http = MatrixHttp(HS)
+    try:
+        transport = http._client._transport
+        context = transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    finally:
+        http.close()
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(Exception, match="cannot be used"):
+        MatrixHttp(HS, verify=str(bad))
+
+
+def test_a_good_ca_file_makes_a_verifying_context() -> None:
+    import ssl
+
+    bundle = ssl.get_default_verify_paths().cafile
+    if not bundle:
+        pytest.skip("no system CA bundle to use as a CA file")
+    http = MatrixHttp(HS, verify=bundle)
+    try:
+        context = http._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_REQUIRED
+    finally:
+        http.close()
