@@ -14,10 +14,13 @@ flowing down (UI.md), each event in a vertical *lane*:
   reserved: the first child (by row) continues the parent's own lane, the
   other children open new lanes (a fork), and a child already reserved by an
   earlier parent is joined by an edge (a merge), which lets the parent's lane
-  close. Freed lanes are reused, lowest first. A reserved lane stays empty
-  from the reservation down to the child, so an edge never passes through a
-  node: each edge leaves its parent with a one-row diagonal into the child's
-  lane (``route`` says which lane its vertical run uses).
+  close. A fork's new lane is the free lane nearest its parent's (so branches
+  open beside it, not across the graph); freed lanes are reused. A reserved
+  lane stays empty from the reservation down to the child, so an edge never
+  passes through a node: each edge leaves its parent with a one-row lane
+  change into the child's lane (``route`` says which lane its vertical run
+  uses; edges of older history added later run down the parent's lane and
+  change lane just above the child).
 * **Missing** events (referenced by ``prev_events`` or ``auth_events`` but not
   in the room) get placeholder rows, keyed by the earliest timestamp of the
   events referring to them, so they sit just above their first child.
@@ -31,16 +34,17 @@ well under a second, and no recursion limit can be reached.
 Stability when events are added (fetching history, new events arriving). What
 is guaranteed, and tested (``tests/layout/test_lanes.py``):
 
-1. **Incremental growth** (``compute_layout(events, previous=old)``): every
-   event of ``old`` keeps its lane, and rows keep their order and distances:
-   new events that are ancestors of an old event ("older history") go into new
-   rows *above* all old rows, every other new event ("newer events") into new
-   rows *below* them. An old row ``r`` becomes ``r + k`` where ``k`` is the
-   number of new rows above. New rows get lanes that are free for the rows
-   their edges cross, so no edge of the new events runs through an old node.
-   A placeholder of the old layout whose event has now arrived keeps its place
-   (it is no longer drawn as missing); an edge that this arrival adds between
-   two old rows may point upwards and is then flagged in :attr:`Layout.upward`.
+1. **Incremental growth** (``compute_layout(events, previous=old)``, which the
+   canvas uses whenever a room only grew): every event present in ``old`` keeps
+   its lane and the edges between them keep their routes; their rows keep their
+   order. New events that are ancestors of an old event ("older history"), and
+   new events descending only from those, go into new rows *above* all old
+   rows; every other new event ("newer events") into new rows *below* them, so
+   with only newer events every old row keeps its number. A placeholder whose
+   event has arrived becomes an ordinary event of the older history (it leaves
+   its old row), as does a placeholder that the older history refers to; the
+   distances between old rows shrink by exactly those rows. New rows get lanes
+   that are free for every row their edges cross, so no edge runs through a node.
 2. **From scratch**, the row order of any events ``G`` is unchanged in ``G`` plus
    newer events ``N`` (no event of ``G`` has a ``prev_event`` in ``N``): the
    rows of ``G`` keep their relative order. If timestamps never decrease along
@@ -386,7 +390,12 @@ def compute_layout(events: Mapping[str, EventLike], *, previous: Layout | None =
     node_of = g.index
     old: dict[str, int] = {}
     if previous is not None:
-        old = {eid: r for r, eid in enumerate(previous.ids) if eid in node_of}
+        # placeholders whose event has arrived are new events now
+        old = {
+            eid: r
+            for r, eid in enumerate(previous.ids)
+            if eid in node_of and not (previous.placeholder[r] and node_of[eid] < g.present)
+        }
     if not old:
         order = _order(np.arange(n, dtype=np.int64), rank, src, dst, n)
         row = np.empty(n, dtype=np.int64)
@@ -473,6 +482,13 @@ def _extend(
     o = np.argsort(dst, kind="stable")
     pstarts = np.searchsorted(dst[o], np.arange(n + 1)).tolist()
     pars = src[o].tolist()
+    o2 = np.argsort(src, kind="stable")
+    kstarts = np.searchsorted(src[o2], np.arange(n + 1)).tolist()
+    kids_all = dst[o2].tolist()
+
+    def kids_of(v: int) -> list[int]:
+        return kids_all[kstarts[v] : kstarts[v + 1]]
+
     above = [False] * n
     stack = [p for v in old_nodes for p in pars[pstarts[v] : pstarts[v + 1]] if not is_old[p]]
     while stack:
@@ -481,6 +497,13 @@ def _extend(
             continue
         above[p] = True
         stack.extend(q for q in pars[pstarts[p] : pstarts[p + 1]] if not is_old[q])
+    # A placeholder (still missing) that an event of the older history refers to
+    # must be above it: it leaves its old row.
+    for v in range(g.present, n):
+        if is_old[v] and any(above[c] for c in kids_of(v)):
+            is_old[v] = False
+            above[v] = True
+    old_nodes = [v for v in old_nodes if is_old[v]]
     new_nodes = np.array([v for v in range(n) if not is_old[v]], dtype=np.int64)
     for v in _order(new_nodes, rank, src, dst, n):
         ps = pars[pstarts[v] : pstarts[v + 1]]
@@ -505,7 +528,7 @@ def _extend(
     for v in old_nodes:
         lane_of[int(row[v])] = int(previous.x[old[g.ids[v]]])
     # the old edges keep their routes
-    new_row = {eid: int(row[node_of[eid]]) for eid in old}
+    new_row = {g.ids[v]: int(row[v]) for v in old_nodes}
     old_route = {
         (new_row[previous.ids[p]], new_row[previous.ids[c]]): lane
         for (p, c), lane in zip(previous.prev_edges.tolist(), previous.route.tolist(), strict=True)
