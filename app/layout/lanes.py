@@ -487,7 +487,8 @@ def _extend(
     kids_all = dst[o2].tolist()
 
     def kids_of(v: int) -> list[int]:
-        return kids_all[kstarts[v] : kstarts[v + 1]]
+        out: list[int] = kids_all[kstarts[v] : kstarts[v + 1]]
+        return out
 
     above = [False] * n
     stack = [p for v in old_nodes for p in pars[pstarts[v] : pstarts[v + 1]] if not is_old[p]]

@@ -80,11 +80,10 @@ def assert_invariants(layout: Layout, events: Mapping[str, Ev] | Mapping[str, ob
     for (rp, rc), lane in zip(layout.prev_edges.tolist(), layout.route.tolist(), strict=True):
         xp, xc = int(layout.x[rp]), int(layout.x[rc])
         assert lane in (xp, xc), "an edge runs in neither end's lane"
-        if lane == xc:  # changes lane below the parent, runs down the child's lane
-            run = range(rp + 1, rc)
-        else:  # runs down the parent's lane, changes lane above the child
-            run = range(rp + 1, rc - (1 if xp != xc else 0))
-        for r in run:
+        # either it changes lane below the parent and runs down the child's lane, or
+        # it runs down the parent's lane and changes lane just above the child:
+        # both ways the rows strictly between the two ends must be free in that lane
+        for r in range(rp + 1, rc):
             assert (lane, r) not in at, f"edge {rp}->{rc} runs through the node at row {r}"
 
 
