@@ -30,7 +30,7 @@ from app.sources.homeserver import (
     FetchResult,
     fetch_room,
     read_native_file,
-    write_native_file,
+    save_fetched,
 )
 from app.sources.http_client import CancelToken
 
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     result: FetchResult = outcome["result"]
     if not result.events:
         raise RoomscopeError(f"no events fetched from {result.room_id or args.room}; nothing saved")
-    write_native_file(result.to_document(), path)
+    save_fetched(result, path)
     summary = _summary(result, path)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))

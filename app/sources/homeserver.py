@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,7 +54,8 @@ from typing import Any
 import httpx
 
 from app.core.errors import RoomscopeError
-from app.core.hashing import compute_event_id
+from app.core.events import EventFormatError
+from app.core.room import Room, pdu_from_json
 from app.core.versions import RoomVersion, room_version
 from app.sources.http_client import (
     AccessDeniedError,
@@ -82,7 +81,7 @@ __all__ = [
     "fetch_room",
     "normalize_homeserver",
     "read_native_file",
-    "write_native_file",
+    "save_fetched",
 ]
 
 #: The environment variable the CLI and the window read an access token from.
@@ -182,6 +181,21 @@ class FetchResult:
     @property
     def complete(self) -> bool:
         return self.reached_create and not self.missing and not self.cancelled
+
+    def to_room(self, name: str | None = None) -> Room:
+        """The :class:`~app.core.room.Room` of these events (source and keys included).
+
+        Raises :class:`~app.core.events.EventFormatError` only for an event the
+        fetcher could not check (the room version was unknown while fetching).
+        """
+        return Room.from_events(
+            self.events,
+            room_version=self.room_version,
+            room_id=self.room_id,
+            source=self.source,
+            server_keys=self.server_keys,
+            name=name or self.source.get("alias") or self.room_id,
+        )
 
     def to_document(self) -> dict[str, Any]:
         """The native room file object of DESIGN.md ("The room file")."""
@@ -337,11 +351,15 @@ class _Fetch:
                 )
         event_id = obj.get("event_id")
         if not isinstance(event_id, str):
-            if self.version is not None and self.version.event_ids_derived:
-                event_id = compute_event_id(obj, self.version)
-            if not isinstance(event_id, str):
+            if self.version is None or not self.version.event_ids_derived:
                 self.skipped += 1
                 self.note(f"{where}: an event without an event_id was left out")
+                return False
+            try:
+                event_id = pdu_from_json(obj, self.version, where=where).event_id
+            except EventFormatError as exc:
+                self.skipped += 1
+                self.note(f"{where}: left out: {exc}")
                 return False
         if event_id in self.events:
             return False
@@ -385,6 +403,24 @@ class _Fetch:
         ):
             return "room_id is missing"
         return None
+
+    def validate(self) -> None:
+        """Leave out, with a note, every event that is not a well-formed PDU of the version.
+
+        Runs once at the end, when the version is surely known; the file then
+        always loads.
+        """
+        if self.version is None:
+            return
+        began = time.perf_counter()
+        for event_id, obj in list(self.events.items()):
+            try:
+                pdu_from_json(obj, self.version, where=event_id)
+            except EventFormatError as exc:
+                del self.events[event_id]
+                self.skipped += 1
+                self.note(f"left out: {exc}")
+        self.parse_seconds += time.perf_counter() - began
 
     # -- the steps ----------------------------------------------------------
 
@@ -873,6 +909,7 @@ def fetch_room(
                 merged.update(server_keys.get(server, {}))
                 server_keys[server] = merged
 
+    job.validate()
     missing = job.missing()
     if missing and not job.admin:
         job.note(
@@ -974,21 +1011,11 @@ def read_native_file(path: Path) -> dict[str, Any]:
     return doc
 
 
-def write_native_file(doc: Mapping[str, Any], path: Path) -> None:
-    """Write the native room object atomically (gzip when the name ends in ``.gz``).
+def save_fetched(result: FetchResult, path: Path) -> None:
+    """Save a fetch as a native room file through :func:`app.sources.files.save_room`.
 
-    A small stand-in until every caller goes through ``app.sources.files``:
-    the fetcher writes PDUs exactly as served, which that module's
-    ``save_room`` also does.
+    gzip-compressed when the name ends in ``.gz``; written atomically.
     """
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    if path.suffix == ".gz":
-        data = gzip.compress(data, compresslevel=6)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise RoomscopeError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    from app.sources.files import save_room
+
+    save_room(result.to_room(), path)

@@ -55,7 +55,7 @@ from app.sources.homeserver import (
     FetchResult,
     fetch_room,
     read_native_file,
-    write_native_file,
+    save_fetched,
 )
 from app.sources.http_client import CancelToken
 from app.ui.errors import one_line
@@ -259,7 +259,7 @@ class FetchDialog(QDialog):
                 )
                 if result.events:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    write_native_file(result.to_document(), path)
+                    save_fetched(result, path)
                 signals.finished.emit((result, path))
             except Exception as exc:  # shown in the dialog as one line
                 signals.failed.emit(one_line(exc))

@@ -259,3 +259,32 @@ def test_normalize_homeserver(given: str, url: str) -> None:
 def test_normalize_homeserver_refuses_other_schemes() -> None:
     with pytest.raises(Exception, match="not an http"):
         normalize_homeserver("ftp://x.org")
+
+
+def test_saved_file_loads_with_its_source_and_keys(tmp_path: Any) -> None:
+    from app.sources.files import load_room
+    from app.sources.homeserver import save_fetched
+
+    fake = FakeHomeserver()
+    fake.key_response, key_id, key = _signed_keys(SERVER)
+    result = fetch(fake, room=ALIAS)
+    path = tmp_path / "room.json.gz"
+    save_fetched(result, path)
+    room = load_room(path)
+    assert room.room_id == ROOM_ID and room.room_version.identifier == "10"
+    assert len(room.events) == 25
+    assert room.source["alias"] == ALIAS
+    assert room.server_keys[SERVER][key_id] == key
+    assert dict(room.events["$e3"].raw) == fake.events[3]  # exactly as served
+
+
+def test_event_that_is_not_a_pdu_of_the_version_is_left_out() -> None:
+    fake = FakeHomeserver()
+    fake.events[4] = {**fake.events[4], "state_key": 7}
+    fake.events[6] = {**fake.events[6], "content": "text"}
+    result = fetch(fake)
+    ids = {e["event_id"] for e in result.events}
+    assert "$e4" not in ids and "$e6" not in ids
+    assert any("state_key is not a string" in n for n in result.notes)
+    assert any("content is not an object" in n for n in result.notes)
+    result.to_room()  # the rest makes a room
