@@ -81,6 +81,8 @@ _GO_KEYS: dict[str, tuple[Qt.Key, str]] = {
     "end": (Qt.Key.Key_End, ""),
 }
 
+_RESOLVE_TIP = "Step through state resolution at the selected merge or events"
+
 _ROOM_FILTER = "Room files (*.json *.json.gz *.ndjson *.jsonl);;All files (*)"
 
 
@@ -184,6 +186,14 @@ class PlaceholderCanvas(QWidget):
             raise OSError(f"could not write {path}")
 
 
+def _fetch_available() -> bool:
+    try:
+        import app.ui.fetch_dialog  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _make_canvas(parent: QWidget) -> QWidget:
     try:
         from app.ui.canvas import GraphCanvas  # type: ignore[import-not-found, unused-ignore]
@@ -254,6 +264,7 @@ class MainWindow(QMainWindow):
         self._search_index = -1
         self._search_text = ""
         self._loading: Path | None = None
+        self._resolve_handler: Callable[[list[str]], None] | None = None
 
         self.setWindowTitle("roomscope")
         self.setObjectName("MainWindow")
@@ -316,6 +327,19 @@ class MainWindow(QMainWindow):
         )
         return dock
 
+    def set_resolve_handler(self, handler: Callable[[list[str]], None]) -> None:
+        """Enable "Resolve state here" (issue 6): ``handler(selected_event_ids)`` runs it.
+
+        The action is enabled whenever a room is open and an event is selected.
+        """
+        self._resolve_handler = handler
+        self._update_room_actions()
+
+    def resolve_here(self) -> None:
+        selected = list(self.canvas.selected())
+        if self._resolve_handler is not None and selected:
+            self._resolve_handler(selected)
+
     def add_bottom_dock(self, dock: QDockWidget) -> None:
         """Install a dock below the graph (the Resolution stepper of issue 6).
 
@@ -356,18 +380,19 @@ class MainWindow(QMainWindow):
         )
         self.act_fetch = a(
             "&Fetch from homeserver…",
-            self._fetch_unavailable,
-            tip="Fetch a room's event graph from a homeserver (coming: not in this build yet)",
+            self.fetch_dialog,
+            shortcut="Ctrl+Shift+O",
+            tip="Fetch a room's event graph from a homeserver into a room file, then open it",
         )
-        self.act_fetch.setEnabled(False)
+        self.act_fetch.setEnabled(_fetch_available())
         self.act_samples = a(
             "&Samples", self.show_samples, tip="Browse the bundled sample rooms and their lessons"
         )
         self.act_resolve = a(
             "&Resolve state here",
-            None,
+            self.resolve_here,
             shortcut="R",
-            tip="Step through state resolution at the selected merge (coming in a later build)",
+            tip=_RESOLVE_TIP,
         )
         self.act_resolve.setEnabled(False)
         self.act_export = a(
@@ -841,8 +866,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
-    def _fetch_unavailable(self) -> None:
-        self.statusBar().showMessage("Fetching from a homeserver is not in this build yet.", 5000)
+    def fetch_dialog(self) -> None:
+        """Fetch a room from a homeserver (app.ui.fetch_dialog), then open what it saved."""
+        try:
+            from app.ui.fetch_dialog import open_fetch_dialog
+        except ImportError:
+            self.statusBar().showMessage("Fetching from a homeserver is not in this build.", 5000)
+            return
+        path = open_fetch_dialog(self)
+        if path is not None:
+            self.open_file(path)
 
     def _update_room_actions(self) -> None:
         has_room = self.document is not None
@@ -850,6 +883,11 @@ class MainWindow(QMainWindow):
         self.act_zoom_fit.setEnabled(has_room)
         for act in self.go_actions.values():
             act.setEnabled(has_room)
+        self.act_resolve.setEnabled(
+            has_room and self._resolve_handler is not None and bool(self.canvas.selected())
+        )
+        if self._resolve_handler is None:
+            self.act_resolve.setToolTip(f"{_RESOLVE_TIP} (not in this build yet)")
 
     def _update_status(self) -> None:
         doc = self.document

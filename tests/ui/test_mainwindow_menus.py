@@ -1,0 +1,119 @@
+"""Menus, hooks for other panels, and the `roomscope [FILE]` entry point."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDockWidget, QLabel
+from pytestqt.qtbot import QtBot
+
+from app.core.errors import RoomscopeError
+from app.ui.mainwindow import MainWindow
+from tests.ui.ui_rooms import BuiltRoom, write_fork_room
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> BuiltRoom:
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    return write_fork_room(samples)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path, room: BuiltRoom) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, samples_dir=room.path.parent)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_open_sample_menu(qtbot: QtBot, window: MainWindow, room: BuiltRoom) -> None:
+    actions = window.sample_menu.actions()
+    assert [a.text() for a in actions] == ["A fork and a merge"]
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000) as opened:
+        actions[0].trigger()
+    assert opened.args[0].path == room.path
+    window.wait_idle()
+
+
+def test_recent_menu_lists_opened_files(qtbot: QtBot, window: MainWindow, room: BuiltRoom) -> None:
+    window._fill_recent_menu()
+    assert [a.text() for a in window.recent_menu.actions()] == ["No recent files"]
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        window.open_file(room.path)
+    window.wait_idle()
+    window._fill_recent_menu()
+    texts = [a.text() for a in window.recent_menu.actions() if not a.isSeparator()]
+    assert texts == [room.path.name, "Clear recent files"]
+    window.recent_menu.actions()[-1].trigger()
+    assert window.recent_files() == []
+
+
+def test_fetch_opens_what_the_dialog_saved(
+    qtbot: QtBot, window: MainWindow, room: BuiltRoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetch_dialog = pytest.importorskip("app.ui.fetch_dialog")
+    assert window.act_fetch.isEnabled()
+    monkeypatch.setattr(fetch_dialog, "open_fetch_dialog", lambda parent: room.path)
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000) as opened:
+        window.act_fetch.trigger()
+    assert opened.args[0].path == room.path
+    window.wait_idle()
+    monkeypatch.setattr(fetch_dialog, "open_fetch_dialog", lambda parent: None)
+    before = window.document
+    window.act_fetch.trigger()  # cancelled dialog: nothing changes
+    assert window.document is before
+
+
+def test_resolve_here_hook_and_bottom_dock(
+    qtbot: QtBot, window: MainWindow, room: BuiltRoom
+) -> None:
+    assert not window.act_resolve.isEnabled()
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        window.open_file(room.path)
+    window.wait_idle()
+    calls: list[list[str]] = []
+    window.set_resolve_handler(calls.append)
+    window.select_event(room.id("merge"))
+    assert window.act_resolve.isEnabled()
+    window.act_resolve.trigger()
+    assert calls == [[room.id("merge")]]
+
+    dock = QDockWidget("Resolution", window)
+    dock.setObjectName("resolutionDock")
+    dock.setWidget(QLabel("steps"))
+    window.add_bottom_dock(dock)
+    assert dock.toggleViewAction() in window.view_docks_menu.actions()
+    assert window.dockWidgetArea(dock).name == "BottomDockWidgetArea"
+
+
+def test_gui_command_opens_the_default_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.commands import gui, info
+
+    opened: list[Path | None] = []
+    monkeypatch.setattr("app.ui.app.run", lambda path, **kw: opened.append(path) or 0)
+    assert gui.run(argparse.Namespace(file=None)) == 0
+    assert opened == [Path(info.default_sample())]
+    assert opened[0] is not None and opened[0].exists()
+
+
+def test_gui_command_opens_a_file(monkeypatch: pytest.MonkeyPatch, room: BuiltRoom) -> None:
+    from app.commands import gui
+
+    opened: list[Path | None] = []
+    monkeypatch.setattr("app.ui.app.run", lambda path, **kw: opened.append(path) or 0)
+    assert gui.run(argparse.Namespace(file=str(room.path))) == 0
+    assert opened == [room.path]
+
+
+def test_gui_command_refuses_a_missing_file(tmp_path: Path) -> None:
+    from app.commands import gui
+
+    with pytest.raises(RoomscopeError, match="no such file"):
+        gui.run(argparse.Namespace(file=str(tmp_path / "absent.json")))
