@@ -12,7 +12,6 @@ https://spec.matrix.org/v1.16/rooms/ (room versions).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -45,16 +44,14 @@ def pdu_from_json(obj: object, version: RoomVersion, *, where: str | None = None
     and the field.
     """
     if version.event_ids_derived and isinstance(obj, Mapping) and "event_id" not in obj:
-        # Check the fields first, so a malformed event is named for what is wrong
-        # with it rather than for a hash that cannot be computed.
-        pdu = parse_pdu(obj, version, where=where, event_id="$")
         try:
             event_id = compute_event_id(as_sent(obj, version), version)
         except (ValueError, TypeError, RecursionError) as exc:
+            # Name what is wrong with the event's fields first, if anything is.
+            parse_pdu(obj, version, where=where, event_id="$")
             label = f"event {where}" if where else "event"
             raise EventFormatError(f"{label}: the event ID cannot be computed ({exc})") from None
-        assert event_id is not None
-        return dataclasses.replace(pdu, event_id=event_id)
+        return parse_pdu(obj, version, where=where, event_id=event_id)
     return parse_pdu(obj, version, where=where)
 
 
