@@ -938,6 +938,7 @@ class GraphCanvas(QWidget):
         self._selected: list[int] = []
         self._fade_mask: npt.NDArray[np.bool_] | None = None
         self._show_auth = False
+        self._minimap_enabled = True
         self._graphics = pg.GraphicsView(self)
         self._graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._view = _View(self)
@@ -1003,8 +1004,8 @@ class GraphCanvas(QWidget):
         self._fade_mask = None
         self._selected = [layout.index[e] for e in old_ids if e in layout.index]
         self._item.set_room(self._room)
-        self._minimap.setVisible(layout.row_count > 60)
-        self._minimap.setVisible(layout.row_count > 60)
+        self._minimap.setVisible(self._minimap_enabled and layout.row_count > 60)
+        self._minimap.setVisible(self._minimap_enabled and layout.row_count > 60)
         self._place_overlays()
         if keep_view:
             self._view.setRange(old_rect.translated(0, shift), padding=0)
@@ -1023,6 +1024,13 @@ class GraphCanvas(QWidget):
         if self._room is not None:
             self._room.set_status(rejected, soft_failed)
             self._item.update()
+
+    def set_minimap_enabled(self, enabled: bool) -> None:
+        """Show the overview strip for big rooms (on by default)."""
+        self._minimap_enabled = bool(enabled)
+        room = self._room
+        self._minimap.setVisible(self._minimap_enabled and room is not None and room.n > 60)
+        self._place_overlays()
 
     def graph_layout(self) -> Layout | None:
         return self._room.layout if self._room is not None else None
