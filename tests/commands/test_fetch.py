@@ -125,3 +125,19 @@ def test_server_error_is_one_line_and_nothing_written(
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("roomscope: ") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_progress_line_draws_a_bar_and_clears_itself() -> None:
+    from app.sources.homeserver import FetchProgress
+
+    stream = io.StringIO()
+    line = fetch_command._ProgressLine(stream, limit=None)
+    line(
+        FetchProgress("paging", events=500, pages=1, missing=0, newest_depth=1001, oldest_depth=501)
+    )
+    text = stream.getvalue()
+    assert text.startswith("\r") and "[##########----------]  50%" in text
+    assert "500 events, 1 pages, 0 missing" in text
+    line.finish()
+    assert stream.getvalue().endswith("\r")
+    assert "\n" not in stream.getvalue()

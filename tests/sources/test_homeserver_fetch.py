@@ -288,3 +288,9 @@ def test_event_that_is_not_a_pdu_of_the_version_is_left_out() -> None:
     assert any("state_key is not a string" in n for n in result.notes)
     assert any("content is not an object" in n for n in result.notes)
     result.to_room()  # the rest makes a room
+
+
+def test_admin_asking_for_a_room_the_server_does_not_know() -> None:
+    fake = FakeHomeserver(admins={"@admin:hs.test"})
+    with pytest.raises(NotFoundError, match=r"room !nope:hs\.test is not known"):
+        fetch(fake, room="!nope:hs.test", token=ADMIN_TOKEN)
