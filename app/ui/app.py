@@ -127,6 +127,8 @@ QLabel#section {{
     color: {c["heading"]}; font-weight: 700; font-size: 8.5pt; padding-top: 2px;
 }}
 QLabel#factName {{ color: {c["dim"]}; }}
+QLabel#findings {{ color: {c["warn_fg"]}; }}
+QToolButton#findingsButton {{ color: {c["warn_fg"]}; font-weight: 600; padding: 1px 8px; }}
 QLabel#hint {{ color: {c["dim"]}; }}
 QLabel#mono {{ font-family: "DejaVu Sans Mono", monospace; color: {c["dim"]}; }}
 QLabel#inspectorTitle {{ font-size: 13pt; font-weight: 600; }}

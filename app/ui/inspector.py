@@ -194,6 +194,8 @@ class Inspector(QWidget):
             self._verify_values[key] = value
         self.verification.setColumnStretch(1, 1)
         self.verify_note = _plain_label(object_name="hint")
+        self.findings_heading = _plain_label("Findings", object_name="section")
+        self.findings = _plain_label(object_name="findings", selectable=True)
 
         self.prev_links = EventLinks()
         self.auth_links = EventLinks()
@@ -218,6 +220,8 @@ class Inspector(QWidget):
         form.addLayout(self.verification)
         form.addWidget(self.verify_note)
         form.addSpacing(10)
+        form.addWidget(self.findings_heading)
+        form.addWidget(self.findings)
         self.prev_heading = _plain_label("Previous events", object_name="section")
         form.addWidget(self.prev_heading)
         form.addWidget(self.prev_links)
@@ -312,6 +316,7 @@ class Inspector(QWidget):
             self.auth_links.set_links(doc, ())
             self.json_view.setPlainText("")
             self.state_table.set_states(None, None, note="No state: the event is missing.")
+            self._show_findings(event_id)
             return
 
         key = f"  ·  state key “{pdu.state_key}”" if pdu.state_key else ""
@@ -332,6 +337,7 @@ class Inspector(QWidget):
         self._show_auth(event_id)
         self._show_verification(event_id)
         self._show_state(event_id)
+        self._show_findings(event_id)
 
     # -- parts
 
@@ -386,6 +392,14 @@ class Inspector(QWidget):
                 notes.append(analysis.unavailable["verify_keys"])
             self.verify_note.setText("\n".join(notes))
         self.verify_note.setVisible(bool(self.verify_note.text()))
+
+    def _show_findings(self, event_id: str) -> None:
+        """What loading found wrong with this event (duplicate ID, ID mismatch, cycle...)."""
+        doc = self._doc
+        found = [f.message for f in doc.room.findings if f.event_id == event_id] if doc else []
+        self.findings.setText("\n".join(f"• {m}" for m in found))
+        self.findings.setVisible(bool(found))
+        self.findings_heading.setVisible(bool(found))
 
     def _show_state(self, event_id: str) -> None:
         analysis = self._analysis

@@ -42,6 +42,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -539,7 +541,16 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(self._search_text_changed)
         tb.addWidget(self.search)
         self.toolbar = tb
-        self.act_open.setText("Open…")
+        # Short labels on the toolbar; the menus keep the full names.
+        for act, short in (
+            (self.act_open, "Open"),
+            (self.act_fetch, "Fetch"),
+            (self.act_samples, "Samples"),
+            (self.act_resolve, "Resolve here"),
+            (self.act_auth_edges, "Auth edges"),
+            (self.act_zoom_fit, "Fit"),
+        ):
+            act.setIconText(short)
         slash = QShortcut(QKeySequence("/"), self)
         slash.activated.connect(self.focus_search)
         escape = QShortcut(QKeySequence("Escape"), self.search)
@@ -559,6 +570,14 @@ class MainWindow(QMainWindow):
         self.status_labels["room"].setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
+        # What is wrong with the file (cycles, duplicate IDs, ID mismatches...): a
+        # button that lists them, shown only when there are some.
+        self.findings_button = QToolButton(self)
+        self.findings_button.setObjectName("findingsButton")
+        self.findings_button.setAutoRaise(True)
+        self.findings_button.clicked.connect(self.show_findings)
+        self.findings_button.hide()
+        status.addPermanentWidget(self.findings_button)
         self.busy = _BusyIndicator(self.cancel_jobs, self)
         status.addWidget(self.busy)
         self._update_status()
@@ -893,6 +912,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         labels = self.status_labels
         if doc is None:
+            self.findings_button.hide()
             labels["room"].setText("No room open")
             for key in ("version", "events", "forks", "missing", "servers"):
                 labels[key].setText("")
@@ -916,12 +936,53 @@ class MainWindow(QMainWindow):
                 f"{server or '(no server)'}: {n:,} events" for server, n in g.server_counts.items()
             )
         )
+        findings = doc.room.findings
+        self.findings_button.setVisible(bool(findings))
+        if findings:
+            self.findings_button.setText(count(len(findings), "finding"))
+            self.findings_button.setToolTip(
+                "What is wrong with this room's events (click for the list):\n"
+                + "\n".join(f.message for f in findings[:10])
+                + ("\n…" if len(findings) > 10 else "")
+            )
         if self.analysis is not None and self.analysis.rejected:
             labels["events"].setText(
                 f"{count(len(g), 'event')} ({len(self.analysis.rejected):,} rejected)"
             )
         for label in labels.values():
             label.show()
+
+    def show_findings(self) -> None:
+        """List what is wrong with the open room; double-click one to go to its event."""
+        doc = self.document
+        if doc is None or not doc.room.findings:
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Findings in {doc.path.name}")
+        items = QListWidget(dialog)
+        items.setWordWrap(True)
+        for finding in doc.room.findings:
+            item = QListWidgetItem(f"{finding.kind}: {finding.message}")
+            item.setData(Qt.ItemDataRole.UserRole, finding.event_id)
+            items.addItem(item)
+
+        def go(item: QListWidgetItem) -> None:
+            event_id = item.data(Qt.ItemDataRole.UserRole)
+            if isinstance(event_id, str):
+                self.go_to_event(event_id)
+
+        items.itemActivated.connect(go)
+        hint = QLabel("Double-click a finding to select its event.", dialog)
+        hint.setObjectName("hint")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(items)
+        layout.addWidget(hint)
+        layout.addWidget(buttons)
+        dialog.resize(640, 420)
+        self._findings_dialog = dialog
+        dialog.show()
 
     # ------------------------------------------------------------------ help
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QDockWidget, QLabel
+from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.errors import RoomscopeError
@@ -117,3 +117,33 @@ def test_gui_command_refuses_a_missing_file(tmp_path: Path) -> None:
 
     with pytest.raises(RoomscopeError, match="no such file"):
         gui.run(argparse.Namespace(file=str(tmp_path / "absent.json")))
+
+
+def test_findings_are_listed_and_shown_on_their_event(
+    qtbot: QtBot, window: MainWindow, room: BuiltRoom, tmp_path: Path
+) -> None:
+    """A given event ID that is not the event's reference hash (v10) is a finding."""
+    import json
+
+    obj = json.loads(room.path.read_text())
+    topic = obj["events"][-1]
+    assert topic["type"] == "m.room.topic"  # nobody references it
+    topic["event_id"] = "$not-the-hash"
+    bad = tmp_path / "mismatch.json"
+    bad.write_text(json.dumps(obj))
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        window.open_file(bad)
+    window.wait_idle()
+    assert window.findings_button.isVisible()
+    assert window.findings_button.text() == "1 finding"
+    window.select_event("$not-the-hash")
+    assert not window.inspector.findings.isHidden()
+    assert "$not-the-hash" in window.inspector.findings.text()
+    window.show_findings()
+    dialog = window._findings_dialog
+    items = dialog.findChildren(QListWidget)[0]
+    assert items.count() == 1 and items.item(0).text().startswith("event_id_mismatch")
+    window.select_event(room.id("merge"))
+    items.itemActivated.emit(items.item(0))
+    assert window.inspector.event_id == "$not-the-hash"
+    dialog.close()
