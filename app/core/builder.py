@@ -18,10 +18,10 @@ Choices worth knowing:
   the SHA-256 of the empty string, so the pair keeps the spec's shape. No
   algorithm of the spec or of Synapse checks these hashes, so the placeholder
   changes nothing but the bytes hashed.
-* ``origin`` (the sender's server) is written for v1-v10, where the redaction
-  algorithm protects it and servers of that era sent it; from v11 (MSC2176) it
-  is no longer part of the protected event format and is left out, as Synapse
-  1.163 does.
+* No ``origin``: the spec dropped it from the PDU format (matrix-spec #998,
+  "doesn't serve an actual purpose") and Synapse 1.163 sends it in no room
+  version. Older servers did; pass ``extra={"origin": server}`` to build such an
+  event (v1-v10 redaction still protects it, v11 does not).
 * ``redacts`` is top-level for v1-v10 and inside ``content`` from v11
   (MSC2174), as the versions define it.
 * v1/v2 event IDs are ``event_id`` when given, else a readable ``$<n>:<server>``
@@ -198,8 +198,6 @@ def build_event(
             obj["content"]["redacts"] = redacts
         else:
             obj["redacts"] = redacts
-    if not version.updated_redaction_rules:
-        obj["origin"] = server
     if version.event_ids_derived:
         if event_id is not None:
             raise ValueError(
