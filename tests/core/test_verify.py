@@ -248,6 +248,20 @@ def test_restricted_join_needs_the_authorising_servers_signature() -> None:
     assert verify_event(v7, KEYS).signatures == "ok"
 
 
+def test_third_party_invite_needs_no_signature() -> None:
+    """An invite made from a third-party invite may come from any server (Synapse:
+    _is_invite_via_3pid): nothing has to sign it, so there is nothing to fail."""
+    invite = build_event(
+        room_version("10"),
+        type="m.room.member",
+        sender=ALICE,
+        state_key="@carol:c.example",
+        content={"membership": "invite", "third_party_invite": {"signed": {"token": "t"}}},
+    )
+    r = verify_event(invite, KEYS)
+    assert (r.signatures, r.signers, r.reasons) == ("not_applicable", (), ())
+
+
 def test_served_fields_are_ignored() -> None:
     """unsigned, a v3+ event_id and Synapse's v12 create room_id are not hashed or signed."""
     for version in VERSIONS:
