@@ -666,7 +666,6 @@ class MainWindow(QMainWindow):
         if self._loading == path:
             return
         self._loading = path
-        self.jobs.cancel("analyse") if self.document is None else None
         self.jobs.submit(
             "load",
             f"Opening {path.name}",
@@ -1041,7 +1040,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(table)
         layout.addWidget(buttons)
         dialog.resize(460, 560)
-        dialog.exec()
+        self._shortcuts_dialog = dialog
+        dialog.show()
 
     # ------------------------------------------------------------- lifecycle
 

@@ -147,3 +147,15 @@ def test_findings_are_listed_and_shown_on_their_event(
     items.itemActivated.emit(items.item(0))
     assert window.inspector.event_id == "$not-the-hash"
     dialog.close()
+
+
+def test_keyboard_shortcuts_dialog_lists_every_go_key(window: MainWindow) -> None:
+    window.act_shortcuts.trigger()
+    dialog = window._shortcuts_dialog
+    from PySide6.QtWidgets import QTableWidget
+
+    table = dialog.findChildren(QTableWidget)[0]
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    for key in ("Up", "Down", "Left", "Right", "[", "]", "{", "}", "Home", "End", "/"):
+        assert key in rows.values(), key
+    dialog.close()
