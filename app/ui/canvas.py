@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -791,8 +791,10 @@ class _View(pg.ViewBox):  # type: ignore[misc]
     def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
+            if ev.double():
+                return  # the canvas's event filter saw the double-click itself
             pos = self.mapSceneToView(ev.scenePos())
-            self._canvas._clicked(pos, ev.modifiers(), ev.double())
+            self._canvas._clicked(pos, ev.modifiers(), False)
         else:
             super().mouseClickEvent(ev)
 
@@ -957,6 +959,7 @@ class GraphCanvas(QWidget):
         self._tip.hide()
         self._view.sigRangeChanged.connect(self._range_changed)
         self._graphics.scene().sigMouseMoved.connect(self._hover)
+        self._graphics.viewport().installEventFilter(self)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(200, 150)
         self._apply_theme()
@@ -1195,7 +1198,8 @@ class GraphCanvas(QWidget):
         cx = centre.x() if centre is not None else vr.center().x()
         h = vr.height() * factor
         g = self._view.sceneBoundingRect()
-        h = float(np.clip(h, max(3.0, g.height() / 90.0), room.n * 1.2 + 4))
+        most = max(room.n * 1.2 + 4, g.height() / COMFORT_ROW_PX * 1.25)
+        h = float(np.clip(h, max(3.0, g.height() / 90.0), most))
         frac = (cy - vr.top()) / vr.height() if vr.height() else 0.5
         top = cy - frac * h
         self._set_view(top, top + h, cx)
@@ -1275,6 +1279,17 @@ class GraphCanvas(QWidget):
             self._set_selection(rows)
         else:
             self._set_selection([row])
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        """Double-clicks on the view, straight from Qt (pyqtgraph reports them late)."""
+        if (
+            event.type() == QEvent.Type.MouseButtonDblClick
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
+            scene = self._graphics.mapToScene(event.position().toPoint())
+            self._clicked(self._view.mapSceneToView(scene), event.modifiers(), True)
+            return True
+        return False
 
     def _set_selection(self, rows: list[int]) -> None:
         if rows == self._selected:

@@ -46,3 +46,273 @@ def test_shift_click_adds_to_the_selection(canvas, qtbot) -> None:  # type: igno
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=p1)
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=p2)
     assert canvas.selected() == (eid("m1"), eid("m2"))
+
+
+def test_double_click_activates_and_centres(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    vp, pos = at(canvas, "jc")
+    with qtbot.waitSignal(canvas.activated) as blocker:
+        qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [eid("jc")]
+    row = canvas.graph_layout().index[eid("jc")]
+    assert abs(canvas._view.viewRect().center().y() - row) < 1.0
+
+
+def test_clicking_empty_space_clears_the_selection(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas.select([eid("m1")])
+    vp, pos = at(canvas, "m1")
+    pos.setX(pos.x() + 400)
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
+    assert canvas.selected() == ()
+
+
+def press(canvas: GraphCanvas, qtbot, key: Qt.Key, text: str = "") -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(canvas, key) if not text else qtbot.keyClicks(canvas, text)
+    return canvas.selected()
+
+
+def test_keyboard_follows_the_lane(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas.setFocus()
+    canvas.select([eid("jb")])
+    # jb's children are m1 (alice, continues jb's lane) and m2 (bob, a fork)
+    assert press(canvas, qtbot, Qt.Key.Key_Down) == (eid("m1"),)
+    assert press(canvas, qtbot, Qt.Key.Key_Down) == (eid("topic"),)
+    assert press(canvas, qtbot, Qt.Key.Key_Down) == (eid("ban"),)
+    assert press(canvas, qtbot, Qt.Key.Key_Up) == (eid("topic"),)
+    assert press(canvas, qtbot, Qt.Key.Key_Up) == (eid("m1"),)
+    assert press(canvas, qtbot, Qt.Key.Key_Up) == (eid("jb"),)
+    assert press(canvas, qtbot, Qt.Key.Key_Up) == (eid("jr"),)
+
+
+def test_keyboard_crosses_lanes(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    layout = canvas.graph_layout()
+    canvas.select([eid("topic")])
+    right = press(canvas, qtbot, Qt.Key.Key_Right)
+    assert layout.lane_of(right[0]) == layout.lane_of(eid("topic")) + 1
+    # the nearest row in that lane: m2 or jc, each one row away from topic
+    assert right[0] in (eid("m2"), eid("jc"))
+    assert press(canvas, qtbot, Qt.Key.Key_Left)[0] in (eid("m1"), eid("topic"), eid("ban"))
+
+
+def test_keyboard_jumps_between_forks_and_merges(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas.select([eid("create")])
+    # the forks: jb (m1 and m2 build on it) and jc (ban and m3); the merges: ban and m4
+    assert press(canvas, qtbot, Qt.Key.Key_BracketRight, "]") == (eid("jb"),)
+    assert press(canvas, qtbot, Qt.Key.Key_BracketRight, "]") == (eid("jc"),)
+    assert press(canvas, qtbot, Qt.Key.Key_BracketRight, "]") == (eid("jc"),)  # no later fork
+    assert press(canvas, qtbot, Qt.Key.Key_BraceRight, "}") == (eid("ban"),)
+    assert press(canvas, qtbot, Qt.Key.Key_BraceRight, "}") == (eid("m4"),)
+    assert press(canvas, qtbot, Qt.Key.Key_BraceLeft, "{") == (eid("ban"),)
+    assert press(canvas, qtbot, Qt.Key.Key_BracketLeft, "[") == (eid("jc"),)
+    assert press(canvas, qtbot, Qt.Key.Key_BracketLeft, "[") == (eid("jb"),)
+
+
+def test_home_and_end(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas.select([eid("m3")])
+    assert press(canvas, qtbot, Qt.Key.Key_Home) == (eid("create"),)
+    # the one forward extremity: m4 (nothing builds on it)
+    assert press(canvas, qtbot, Qt.Key.Key_End) == (eid("m4"),)
+
+
+def test_end_selects_every_forward_extremity(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from tests.layout.rooms import chain
+
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.set_room(chain({"a": [], "b": ["a"], "c": ["a"], "d": ["b"]}))
+    qtbot.keyClick(c, Qt.Key.Key_End)
+    assert set(c.selected()) == {eid("c"), eid("d")}
+
+
+def test_slash_asks_for_the_search_box(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(canvas.searchRequested):
+        qtbot.keyClicks(canvas, "/")
+
+
+def test_find_searches_ids_types_senders_and_content(canvas) -> None:  # type: ignore[no-untyped-def]
+    assert canvas.find("hi from BOB") == [eid("m2")]
+    assert canvas.find("m.room.join_rules") == [eid("jr")]
+    assert canvas.find("@carol:third.io") == [eid("jc"), eid("ban")]
+    assert canvas.find("$m3:") == [eid("m3")]
+    assert canvas.find("<b>text</b>") == [eid("topic")]
+    assert canvas.find("no such thing") == []
+    assert canvas.find("  ") == []
+    # content keys and numbers count too
+    assert eid("pl") in canvas.find("100")
+
+
+def test_select_with_centre_moves_the_view(canvas) -> None:  # type: ignore[no-untyped-def]
+    canvas._set_view(-1, 3, None)
+    canvas.select([eid("m4")], centre=True)
+    row = canvas.graph_layout().index[eid("m4")]
+    assert canvas._view.viewRect().top() <= row <= canvas._view.viewRect().bottom()
+    canvas.select(["$unknown"])
+    assert canvas.selected() == ()
+
+
+def drawn(canvas: GraphCanvas):  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QImage
+
+    image: QImage = canvas._graphics.grab().toImage()
+    return image
+
+
+def test_auth_edge_toggle_changes_the_drawing(canvas) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor
+
+    purple = QColor(canvas.theme.auth_edge)
+
+    def purple_pixels() -> int:
+        img = drawn(canvas)
+        count = 0
+        for y in range(0, img.height(), 2):
+            for x in range(0, 400, 2):
+                c = img.pixelColor(x, y)
+                if (
+                    abs(c.red() - purple.red()) < 16
+                    and abs(c.green() - purple.green()) < 16
+                    and abs(c.blue() - purple.blue()) < 16
+                ):
+                    count += 1
+        return count
+
+    assert not canvas.show_auth_edges()
+    off = purple_pixels()
+    canvas.set_show_auth_edges(True)
+    on = purple_pixels()
+    assert canvas.show_auth_edges()
+    assert off == 0
+    assert on > 20
+    canvas.set_show_auth_edges(False)
+    assert purple_pixels() == 0
+
+
+def test_highlight_fades_the_rest(canvas) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor
+
+    layout = canvas.graph_layout()
+    pos = {
+        e: canvas._graphics.viewport().mapFrom(canvas, canvas.node_position(eid(e)))
+        for e in ("m1", "m2")
+    }
+
+    def colour(name: str) -> QColor:
+        p = pos[name]
+        return drawn(canvas).pixelColor(p.x(), p.y())
+
+    m2_before = colour("m2")
+    canvas.highlight({eid("m1")})
+    assert canvas._fade_mask is not None
+    assert not canvas._fade_mask[layout.index[eid("m1")]]
+    assert canvas._fade_mask[layout.index[eid("m2")]]
+    m2_faded = colour("m2")
+    # m2 (orange) fades towards the background: its saturation drops
+    assert m2_faded.saturation() < m2_before.saturation()
+    assert colour("m1").saturation() > 100
+    canvas.highlight(None)
+    assert canvas._fade_mask is None
+    assert colour("m2").saturation() == m2_before.saturation()
+
+
+def test_status_overlays_can_be_set_later(canvas) -> None:  # type: ignore[no-untyped-def]
+    layout = canvas.graph_layout()
+    room = canvas._room
+    assert not room.rejected.any()
+    canvas.set_status(rejected={eid("m3"), "$not-in-room"}, soft_failed=[eid("m2")])
+    assert room.rejected.tolist().count(True) == 1
+    assert room.rejected[layout.index[eid("m3")]]
+    assert room.soft_failed[layout.index[eid("m2")]]
+    img = drawn(canvas)
+    p = canvas._graphics.viewport().mapFrom(canvas, canvas.node_position(eid("m3")))
+    reds = 0
+    for dx in range(-8, 9):
+        for dy in range(-8, 9):
+            c = img.pixelColor(p.x() + dx, p.y() + dy)
+            if c.red() > 180 and c.green() < 90 and c.blue() < 90:
+                reds += 1
+    assert reds > 5, "the rejected event carries a red cross"
+    canvas.set_status(rejected=())
+    assert not room.rejected.any()
+    assert room.soft_failed.any(), "None leaves the other set alone"
+
+
+def test_themes(canvas) -> None:  # type: ignore[no-untyped-def]
+    canvas.set_theme("dark")
+    corner = drawn(canvas).pixelColor(5, 300)
+    assert corner.lightness() < 60
+    canvas.set_theme("light")
+    assert drawn(canvas).pixelColor(5, 300).lightness() > 200
+    with pytest.raises(ValueError):
+        canvas.set_theme("sepia")
+
+
+def test_zoom_in_out_and_fit(canvas) -> None:  # type: ignore[no-untyped-def]
+    h0 = canvas._view.viewRect().height()
+    canvas.zoom_in()
+    h1 = canvas._view.viewRect().height()
+    canvas.zoom_out()
+    canvas.zoom_out()
+    h2 = canvas._view.viewRect().height()
+    assert h1 < h0 < h2
+    canvas.zoom_to_fit()
+    vr = canvas._view.viewRect()
+    assert vr.top() <= 0 and vr.bottom() >= len(canvas.graph_layout()) - 1
+
+
+def test_export_png_and_svg(canvas, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QImage
+    from PySide6.QtSvg import QSvgRenderer
+
+    canvas.export_image(tmp_path / "g.png")
+    img = QImage(str(tmp_path / "g.png"))
+    assert img.width() == canvas.width() and img.height() == canvas.height()
+    canvas.export_image(tmp_path / "g.svg")
+    assert QSvgRenderer(str(tmp_path / "g.svg")).isValid()
+
+
+def test_tooltip_is_plain_text(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _, pos = at(canvas, "topic")
+    scene = canvas._graphics.mapToScene(pos)
+    canvas._hover(scene)
+    tip = canvas._tip
+    assert tip.isVisible()
+    assert tip.textFormat() == Qt.TextFormat.PlainText
+    assert eid("topic") in tip.text()
+    assert "m.room.topic" in tip.text()
+
+
+def test_growing_room_keeps_what_is_on_screen(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from tests.layout.rooms import make_event
+
+    room = sample_fork_merge()
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.resize(800, 600)
+    c.set_room(room)
+    before = c.graph_layout()
+    c.select([eid("ban")])
+    # newer events arrive, one of them forking from an old event
+    grown = dict(room)
+    for e in (
+        make_event("n1", prev=["m4"], ts=20),
+        make_event("n2", prev=["m1"], ts=21),
+    ):
+        grown[e.event_id] = e
+    c.set_room(grown)
+    after = c.graph_layout()
+    for r, e in enumerate(before.ids):
+        assert after.index[e] == r
+        assert after.lane_of(e) == before.lane_of(e)
+    assert c.selected() == (eid("ban"),), "the selection survives"
+
+
+def test_an_empty_room_and_no_room(qtbot) -> None:  # type: ignore[no-untyped-def]
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    assert c.find("x") == []
+    assert c.selected() == ()
+    c.zoom_in()
+    qtbot.keyClick(c, Qt.Key.Key_Down)
+    c.set_room({})
+    c.grab()
+    qtbot.keyClick(c, Qt.Key.Key_End)
+    assert c.selected() == ()
