@@ -38,7 +38,12 @@ __all__ = ["TOKEN_ENV", "add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("homeserver", metavar="HOMESERVER", help="e.g. https://matrix.example.org")
+    parser.add_argument(
+        "homeserver",
+        metavar="HOMESERVER",
+        help="a URL (https://matrix.example.org) or a server name (example.org: "
+        "its .well-known/matrix/client is asked where the client API lives)",
+    )
     parser.add_argument(
         "room", metavar="ROOM", help="a room ID (!id:server) or alias (#name:server)"
     )

@@ -78,6 +78,7 @@ __all__ = [
     "FetchResult",
     "HistoryNotVisibleError",
     "NotFullPDUsError",
+    "discover_homeserver",
     "fetch_room",
     "normalize_homeserver",
     "read_native_file",
@@ -794,6 +795,27 @@ class _Fetch:
             self.note("could not log out the session roomscope opened")
 
 
+def discover_homeserver(http: MatrixHttp) -> str | None:
+    """The base URL a server name's ``/.well-known/matrix/client`` names, or None.
+
+    None when the file is absent or unusable: the server name's own address is
+    then used, as the spec allows for a missing file.
+    https://spec.matrix.org/v1.16/client-server-api/#well-known-uris
+    """
+    try:
+        answer = http.request("GET", "/.well-known/matrix/client", authenticated=False)
+    except HomeserverError:
+        return None
+    homeserver = answer.get("m.homeserver") if isinstance(answer, Mapping) else None
+    url = homeserver.get("base_url") if isinstance(homeserver, Mapping) else None
+    if not isinstance(url, str) or "://" not in url:
+        return None
+    try:
+        return normalize_homeserver(url)
+    except RoomscopeError:
+        return None
+
+
 def _self_signed_keys(obj: Mapping[str, Any], server: str) -> dict[str, str] | None:
     """``{key_id: key}`` of a server keys object whose self-signature verifies, else None.
 
@@ -858,7 +880,28 @@ def fetch_room(
     http = MatrixHttp(
         base_url, transport=transport, verify=verify, settings=settings, cancel=cancel, sleep=sleep
     )
+    discovered: str | None = None
+    if "://" not in homeserver:
+        # A server name, not a URL: ask it where its client API lives.
+        try:
+            discovered = discover_homeserver(http)
+        except Cancelled:
+            http.close()
+            raise RoomscopeError("cancelled before anything was fetched") from None
+        if discovered is not None and discovered != base_url:
+            http.close()
+            base_url = discovered
+            http = MatrixHttp(
+                base_url,
+                transport=transport,
+                verify=verify,
+                settings=settings,
+                cancel=cancel,
+                sleep=sleep,
+            )
     job = _Fetch(http, base_url, options, progress)
+    if discovered is not None:
+        job.note(f"{homeserver.strip()} delegates its client API to {discovered} (.well-known)")
     alias: str | None = None
     logged_in = False
     cancelled = False

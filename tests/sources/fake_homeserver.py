@@ -74,6 +74,7 @@ class FakeHomeserver:
     requests: list[httpx.Request] = field(default_factory=list)
     overrides: list[tuple[str, Handler]] = field(default_factory=list)
     logged_out: bool = False
+    well_known: dict[str, Any] | None = None
 
     def override(self, prefix: str, handler: Handler) -> None:
         self.overrides.insert(0, (prefix, handler))
@@ -97,6 +98,10 @@ class FakeHomeserver:
             if body.get("password") == "right":
                 return httpx.Response(200, json={"access_token": TOKEN, "user_id": "@bob:hs.test"})
             return _err(403, "M_FORBIDDEN", "Invalid username or password")
+        if path == "/.well-known/matrix/client":
+            if self.well_known is None:
+                return _err(404, "M_NOT_FOUND", "No .well-known")
+            return httpx.Response(200, json=self.well_known)
         if path == "/_matrix/key/v2/server":
             if self.key_response is None:
                 return _err(404, "M_UNRECOGNIZED", "Unrecognized request")

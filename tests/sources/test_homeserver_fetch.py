@@ -294,3 +294,41 @@ def test_admin_asking_for_a_room_the_server_does_not_know() -> None:
     fake = FakeHomeserver(admins={"@admin:hs.test"})
     with pytest.raises(NotFoundError, match=r"room !nope:hs\.test is not known"):
         fetch(fake, room="!nope:hs.test", token=ADMIN_TOKEN)
+
+
+def test_a_server_name_is_looked_up_in_well_known() -> None:
+    fake = FakeHomeserver(well_known={"m.homeserver": {"base_url": "https://matrix.hs.test/"}})
+    result = fetch_room(
+        "hs.test",
+        ROOM_ID,
+        Credentials(access_token=TOKEN),
+        transport=fake.transport(),
+        sleep=lambda s: None,
+    )
+    assert result.complete
+    assert result.source["homeserver"] == "https://matrix.hs.test"
+    assert fake.requests[0].url == "https://hs.test/.well-known/matrix/client"
+    assert all(r.url.host == "matrix.hs.test" for r in fake.requests[1:])
+    assert any(".well-known" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("well_known", [None, {"m.homeserver": {"base_url": 5}}, {"x": 1}])
+def test_without_a_usable_well_known_the_server_name_is_used(
+    well_known: dict[str, Any] | None,
+) -> None:
+    fake = FakeHomeserver(well_known=well_known)
+    result = fetch_room(
+        "hs.test",
+        ROOM_ID,
+        Credentials(access_token=TOKEN),
+        transport=fake.transport(),
+        sleep=lambda s: None,
+    )
+    assert result.complete
+    assert result.source["homeserver"] == "https://hs.test"
+
+
+def test_a_url_is_used_as_given_without_well_known() -> None:
+    fake = FakeHomeserver()
+    fetch(fake)
+    assert not fake.paths("/.well-known")
