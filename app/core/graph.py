@@ -44,8 +44,9 @@ class Finding:
     ``kind`` is a short word the UI and scripts can match on: ``"cycle"``,
     ``"duplicate_event_id"``, ``"event_id_mismatch"``, ``"unhashable_event"``,
     ``"wrong_room"``, ``"missing_create"``, ``"multiple_create"``,
-    ``"room_version_mismatch"``. ``event_id`` names the event concerned, when there
-    is one. ``message`` is one readable line.
+    ``"room_version_mismatch"``, ``"missing_depth"``; :class:`~app.core.room.Room`
+    adds ``"room_id_mismatch"`` and ``"state_set_unknown_event"``. ``event_id``
+    names the event concerned, when there is one. ``message`` is one readable line.
     """
 
     kind: str
@@ -179,6 +180,17 @@ class EventGraph:
                         "the first copy is kept",
                     )
                 )
+
+        no_depth = [eid for eid, pdu in by_id.items() if "depth" not in pdu.raw]
+        if no_depth:
+            findings.append(
+                Finding(
+                    "missing_depth",
+                    no_depth[0],
+                    f"{len(no_depth)} event(s) have no depth ({_names(no_depth)}); read as "
+                    "depth 0 (roomscope's order does not use depth; v1 state resolution does)",
+                )
+            )
 
         if check_event_ids and room_version.event_ids_derived:
             findings.extend(_check_event_ids(by_id, room_version))

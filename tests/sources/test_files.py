@@ -314,3 +314,37 @@ def test_state_set_naming_an_absent_event_is_a_finding() -> None:
     assert [(f.kind, f.event_id) for f in room.findings] == [
         ("state_set_unknown_event", "$nowhere")
     ]
+
+
+def test_ruma_style_fixture_folder(tmp_path: Path) -> None:
+    """ruma-state-res fixtures: batches of PDUs with readable IDs and no depth."""
+
+    def pdu(eid: str, type_: str, prev: list[str], ts: int, **kw: Any) -> dict[str, Any]:
+        return {
+            "event_id": eid,
+            "room_id": "!room:example.com",
+            "sender": "@alice:example.com",
+            "type": type_,
+            "content": kw.pop("content", {}),
+            "origin_server_ts": ts,
+            "prev_events": prev,
+            "auth_events": kw.pop("auth", []),
+            **kw,
+        }
+
+    create = pdu("$00-create", "m.room.create", [], 0, state_key="", content={"room_version": "10"})
+    join = pdu("$01-join", "m.room.member", ["$00-create"], 1, state_key="@alice:example.com")
+    topic = pdu("$02-topic", "m.room.topic", ["$01-join"], 2, state_key="", auth=["$00-create"])
+    folder = tmp_path / "fixture"
+    folder.mkdir()
+    (folder / "bootstrap.json").write_text(json.dumps([create, join], indent=2))
+    (folder / "topic.json").write_text(json.dumps([topic], indent=2))
+    room = load_room(folder)
+    assert room.room_version is V10
+    assert room.graph.order == ("$00-create", "$01-join", "$02-topic")
+    assert all(e.depth == 0 for e in room.events.values())
+    # Kept exactly as given: no depth written into the objects.
+    assert [dict(e.raw) for e in room.events.values()] == [create, join, topic]
+    kinds = [f.kind for f in room.findings]
+    assert kinds[0] == "missing_depth" and "3 event(s) have no depth" in room.findings[0].message
+    assert set(kinds[1:]) == {"event_id_mismatch"}  # readable IDs in a v10 room
