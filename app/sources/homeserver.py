@@ -611,8 +611,9 @@ class _Fetch:
         if extending and not known_complete and resume_token is None:
             idle_limit += len(self.events) // max(self.options.page_size, 1) + 1
         while True:
+            # Where a later --extend carries on if paging stops here (limit, cancel).
+            self.resume_token = token
             if limit is not None and len(self.events) >= limit:
-                self.resume_token = token
                 self.note(f"stopped at the limit of {limit} events")
                 return
             if self.reached_create and not self.missing():
@@ -652,7 +653,7 @@ class _Fetch:
                     for i, ev in enumerate(chunk)
                 )
             except NotFullPDUsError:
-                if use_admin and self.pages == 1 and not self.events:
+                if use_admin and self.pages == 1:
                     # An older Synapse whose admin /messages ignores the filter:
                     # try the client API, which has honoured it for long.
                     use_admin = False
@@ -683,7 +684,6 @@ class _Fetch:
                 continue
             idle += 1
             if idle >= idle_limit:
-                self.resume_token = token
                 self.note(
                     f"stopped paging: {idle} pages in a row brought no new events "
                     f"(page {self.pages})"

@@ -16,7 +16,14 @@ from app.sources.http_client import (
     ServerAnswerError,
     UnreachableError,
 )
-from tests.sources.fake_homeserver import ROOM_ID, TOKEN, FakeHomeserver
+from tests.sources.fake_homeserver import (
+    ADMIN_TOKEN,
+    ROOM_ID,
+    TOKEN,
+    FakeHomeserver,
+    client_event,
+    make_room,
+)
 
 HS = "https://hs.test"
 MESSAGES = f"/_matrix/client/v3/rooms/{ROOM_ID}/messages"
@@ -262,3 +269,43 @@ def test_a_good_ca_file_makes_a_verifying_context() -> None:
         assert context.verify_mode == ssl.CERT_REQUIRED
     finally:
         http.close()
+
+
+def test_a_cancelled_fetch_is_resumed_by_extend() -> None:
+    fake = FakeHomeserver(events=[*make_room(60)], sync_limit=5)
+    cancel = CancelToken()
+
+    def progress(p: FetchProgress) -> None:
+        if p.phase == "paging" and p.pages == 2:
+            cancel.cancel()
+
+    partial = run(fake, cancel=cancel, progress=progress, options=FetchOptions(page_size=5))
+    assert partial.cancelled and len(partial.events) == 15
+    assert partial.source["resume_token"] == "t45"  # the page it would have asked for next
+    fake.requests.clear()
+    result = run(fake, existing=partial.to_document(), options=FetchOptions(page_size=5))
+    assert result.complete and len(result.events) == 60
+    froms = [r.url.params.get("from") for r in fake.requests if r.url.path == MESSAGES]
+    assert froms[:2] == ["t55", "t45"]  # one known page, then straight to where it stopped
+
+
+def test_admin_messages_ignoring_the_filter_falls_back_to_the_client_api() -> None:
+    fake = FakeHomeserver(admins={"@admin:hs.test"})
+    admin_messages = f"/_synapse/admin/v1/rooms/{ROOM_ID}/messages"
+    fake.override(
+        admin_messages,
+        lambda r: _answer({"chunk": [client_event(e) for e in fake.events[::-1]]}),
+    )
+    result = run_as(fake, ADMIN_TOKEN)
+    assert result.complete
+    assert fake.paths(admin_messages) and fake.paths(MESSAGES)
+
+
+def run_as(fake: FakeHomeserver, token: str) -> Any:
+    return fetch_room(
+        HS,
+        ROOM_ID,
+        Credentials(access_token=token),
+        transport=fake.transport(),
+        sleep=lambda s: None,
+    )
