@@ -19,6 +19,14 @@ rooms (it is test code, not the fetcher under test). It raises
 ``AssertionError`` with the server's answer on any non-2xx response so a
 broken set-up reads clearly in the test log.
 
+The listener serves the ``client`` and ``federation`` resources, as Synapse's
+generated config does, so ``/_matrix/key/v2/*`` and ``/_synapse/admin/*`` are
+on ``server.base_url`` too. Federation is closed
+(``federation_domain_whitelist: []``); a test that federates two servers passes
+``extra_config`` (merged over the defaults, top-level keys replace) and its own
+``server_name`` per server. A kept folder (same ``signing.key`` and database)
+can be started again: the bench does this to reuse a filled room.
+
 Environment:
 - ``ROOMSCOPE_SYNAPSE_LOG=INFO`` makes Synapse log at INFO (default WARNING);
   the log is ``homeserver.log`` in the server's folder and its tail is shown
@@ -241,9 +249,18 @@ class Client:
 class SynapseServer:
     """One Synapse process in ``folder``; ``start()``/``stop()`` or ``started()``."""
 
-    def __init__(self, folder: Path, server_name: str = SERVER_NAME) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        server_name: str = SERVER_NAME,
+        *,
+        extra_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``extra_config`` is merged over the defaults (top-level keys replace), e.g.
+        ``{"federation_domain_whitelist": None}`` to let the server federate."""
         self.folder = folder
         self.server_name = server_name
+        self.extra_config = dict(extra_config or {})
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -252,8 +269,14 @@ class SynapseServer:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, folder: Path, server_name: str = SERVER_NAME) -> Iterator[SynapseServer]:
-        server = cls(folder, server_name)
+    def started(
+        cls,
+        folder: Path,
+        server_name: str = SERVER_NAME,
+        *,
+        extra_config: Mapping[str, Any] | None = None,
+    ) -> Iterator[SynapseServer]:
+        server = cls(folder, server_name, extra_config=extra_config)
         server.start()
         try:
             yield server
@@ -279,7 +302,8 @@ class SynapseServer:
         (self.folder / "log.config").write_text(_log_config(self.folder, level))
         config_path = self.folder / "homeserver.yaml"
         # JSON is YAML.
-        config_path.write_text(json.dumps(_config(self.folder, self.port, self.server_name)))
+        config = {**_config(self.folder, self.port, self.server_name), **self.extra_config}
+        config_path.write_text(json.dumps(config))
         began = time.monotonic()
         stdout = (self.folder / "stdout.log").open("wb")
         self.process = subprocess.Popen(
