@@ -1150,9 +1150,7 @@ class _Checker:
         # the room, allow. (Synapse looks for the previous event under this
         # event's own state_key.)
         previous = (
-            self.state.get((POWER_LEVELS, event.state_key or ""))
-            if event.state_key is not None
-            else None
+            self.state.get((POWER_LEVELS, event.state_key)) if event.state_key is not None else None
         )
         if previous is None:
             self.step(f"{p}.{n.pl_no_previous}", "power levels: the first")
