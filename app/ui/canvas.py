@@ -46,7 +46,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,15 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.layout.lanes import Layout, compute_layout, events_of, graph_of
-from app.ui.style import SHAPE_GLYPH, SHAPE_NAME, Shape, Theme, server_colours, server_of
+from app.ui.style import (
+    OTHER_SERVERS,
+    SHAPE_GLYPH,
+    SHAPE_NAME,
+    Shape,
+    Theme,
+    server_colours,
+    server_of,
+)
 from app.ui.style import shape_of as _shape_of
 from app.ui.style import theme as _theme
 
@@ -97,6 +105,7 @@ class _Room:
         layout: Layout,
         rejected: Collection[str],
         soft_failed: Collection[str],
+        palette: Sequence[str],
     ) -> None:
         graph = graph_of(graph)
         events: Mapping[str, Any] = events_of(graph)
@@ -119,7 +128,7 @@ class _Room:
             senders.append(ev.sender)
             server_idx_names.append(server_of(ev.sender))
         self.shape = shape
-        self.servers, self.server_hex = server_colours(senders)
+        self.servers, self.server_hex = server_colours(senders, palette)
         sidx = {s: i for i, s in enumerate(self.servers)}
         self.server = np.array([sidx.get(s, -1) for s in server_idx_names], dtype=np.int32)
         self.server_count = np.bincount(self.server[self.server >= 0], minlength=len(self.servers))
@@ -160,6 +169,12 @@ class _Room:
             else np.zeros(0, dtype=bool)
         )
         self._haystack: list[str] | None = None
+
+    def set_palette(self, palette: Sequence[str]) -> None:
+        """Colour the servers (busiest first) from ``palette``; the rest are grey."""
+        self.server_hex = tuple(
+            palette[i] if i < len(palette) else OTHER_SERVERS for i in range(len(self.servers))
+        )
 
     def set_status(
         self, rejected: Collection[str] | None, soft_failed: Collection[str] | None
@@ -247,24 +262,57 @@ def describe(room: _Room, row: int) -> str:
     return "\n".join(lines)
 
 
+_MEMBERSHIP_VERB = {
+    "join": "joined",
+    "leave": "left",
+    "invite": "invited",
+    "ban": "banned",
+    "knock": "knocked",
+}
+
+
+def _short(user_id: str) -> str:
+    """``@alice:example.org`` -> ``alice`` (the colour already says the server)."""
+    local = user_id.split(":", 1)[0]
+    return local[1:] if local.startswith("@") else local
+
+
+def _one_line(text: str, limit: int = 48) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def label_of(room: _Room, row: int) -> str:
-    """A short label: type, state key, short sender."""
+    """A short plain-text label: what the event does, and who did it."""
     eid = room.layout.ids[row]
     ev: Any = room.events.get(eid)
     if ev is None:
-        return f"missing {eid[:14]}"
+        return f"missing {_one_line(eid, 24)}"
     etype: str = ev.type
+    sk: str | None = ev.state_key
+    sender = _short(ev.sender)
+    content = ev.content if isinstance(ev.content, Mapping) else {}
+    if etype == "m.room.member" and sk is not None:
+        membership = content.get("membership")
+        verb = _MEMBERSHIP_VERB.get(str(membership), str(membership))
+        if sk == ev.sender:
+            return f"{sender} {verb}"
+        if membership == "leave":
+            verb = "kicked"
+        elif membership == "join":
+            verb = "joined for"
+        return f"{sender} {verb} {_short(sk)}"
     kind = etype[7:] if etype.startswith("m.room.") else etype
-    sk = ev.state_key
-    if ev.type == "m.room.member" and isinstance(ev.content, Mapping):
-        kind = str(ev.content.get("membership", "member"))
-    sender = ev.sender.split(":", 1)[0]
-    text: str = kind
-    if sk:
-        text += f" {sk.split(':', 1)[0]}" if sk.startswith("@") else f" {sk}"
-    if not (sk and sk.split(":", 1)[0] == sender):
-        text += f"  · {sender}"
-    return text
+    if sk is None:
+        body = content.get("body")
+        if isinstance(body, str) and etype == "m.room.message":
+            return f"{sender}: {_one_line(body)}"
+        return f"{_one_line(kind, 32)} · {sender}"
+    if etype == "m.room.create":
+        version = content.get("room_version", "1")
+        return f"create · {sender} · v{_one_line(str(version), 8)}"
+    key = f" [{_one_line(sk, 24)}]" if sk else ""
+    return f"{_one_line(kind, 32)}{key} · {sender}"
 
 
 class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
@@ -276,6 +324,7 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         self.room: _Room | None = None
         self._density_cache: dict[int, tuple[QImage, npt.NDArray[np.uint8], int]] = {}
         self.font = QFont("DejaVu Sans", 8)
+        self._max_route = 0.0
         self.last_stats: dict[str, int] = {}
 
     def set_room(self, room: _Room | None) -> None:
@@ -462,7 +511,9 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
             self._draw_nodes(painter, room, rows, px, py, size, th)
         self._draw_selection(painter, room, r0, r1, sx, sy, dx, dy, th, size)
         if abs(sy) >= LABELS_FROM_PX and len(rows) <= 400:
-            self._draw_labels(painter, room, rows, px, py, size, th, fade)
+            lanes_in_view = max(float(room.x[rows].max()), self._max_route)
+            column = lanes_in_view * sx + dx
+            self._draw_labels(painter, room, rows, px, py, size, th, fade, column)
         stats["mode"] = 1 if abs(sy) >= LABELS_FROM_PX else 0
         self.last_stats = stats
         painter.restore()
@@ -489,10 +540,12 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         hi = np.maximum(p, c)
         vis = (lo <= r1) & (hi >= r0)
         idx = np.flatnonzero(vis)
+        self._max_route = 0.0
         if not len(idx):
             return 0
         p, c = p[idx], c[idx]
         route = room.layout.route[idx].astype(np.float64)
+        self._max_route = float(route.max())
         xp, yp = room.x[p], room.y[p]
         xc, yc = room.x[c], room.y[c]
         up = room.layout.upward[idx]
@@ -546,11 +599,11 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         if not len(idx):
             return
         a, e = a[idx], e[idx]
-        # a quadratic curve bulging to the right, sampled at 9 points
+        # a quadratic curve bulging to the left (labels are on the right), 9 points
         t = np.linspace(0.0, 1.0, 9)
         x0, y0, x2, y2 = room.x[a], room.y[a], room.x[e], room.y[e]
         span = np.abs(y2 - y0)
-        x1 = np.maximum(x0, x2) + 0.35 + np.minimum(span, 40) * 0.05
+        x1 = np.minimum(x0, x2) - 0.3 - np.minimum(span, 30) * 0.03
         y1 = (y0 + y2) / 2
         u = (1 - t)[None, :]
         tt = t[None, :]
@@ -682,19 +735,33 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         size: float,
         th: Theme,
         fade: npt.NDArray[np.bool_] | None,
+        column: float,
     ) -> None:
+        """Labels in a column right of the lanes in view (like a commit list), each
+        joined to its node by a faint leader line."""
         painter.setFont(self.font)
         fm = QFontMetrics(self.font)
         ink, muted = QColor(th.ink), QColor(th.muted)
-        panel = QColor(th.background)
-        panel.setAlphaF(0.82)
+        leader = QColor(th.muted)
+        leader.setAlphaF(0.35)
+        leader_pen = QPen(leader, 1.0)
+        leader_pen.setStyle(Qt.PenStyle.DotLine)
         h = fm.height()
+        left = float(column) + size * 0.5 + 10
+        # the legend floats over the top right corner: labels beside it stop short
+        legend = self._canvas._legend
+        g = legend.geometry() if legend.isVisible() else None
         for r, x, y in zip(rows.tolist(), px.tolist(), py.tolist(), strict=True):
-            text = fm.elidedText(label_of(room, r), Qt.TextElideMode.ElideRight, 260)
-            w = fm.horizontalAdvance(text)
-            left = x + size * 0.5 + 8
+            room_px = 320.0
+            if g is not None and g.top() - h <= y <= g.bottom() + h:
+                room_px = min(room_px, g.left() - left - 10)
+            if room_px < 40:
+                continue
+            text = fm.elidedText(label_of(room, r), Qt.TextElideMode.ElideRight, int(room_px))
             painter.setOpacity(th.fade_opacity if fade is not None and fade[r] else 1.0)
-            painter.fillRect(QRectF(left - 2, y - h / 2, w + 4, h), panel)
+            if left - x > size + 14:
+                painter.setPen(leader_pen)
+                painter.drawLine(QPointF(x + size * 0.5 + 5, y), QPointF(left - 5, y))
             painter.setPen(muted if room.layout.placeholder[r] else ink)
             painter.drawText(QPointF(left, y + fm.ascent() - h / 2), text)
         painter.setOpacity(1.0)
@@ -1003,7 +1070,7 @@ class GraphCanvas(QWidget):
             first = self._room.layout.ids[0]
             if first in layout.index:
                 shift = layout.index[first] - self._room.layout.index[first]
-        self._room = _Room(graph, layout, rejected, soft_failed)
+        self._room = _Room(graph, layout, rejected, soft_failed, self.theme.palette)
         self._fade_mask = None
         self._selected = [layout.index[e] for e in old_ids if e in layout.index]
         self._item.set_room(self._room)
@@ -1249,6 +1316,8 @@ class GraphCanvas(QWidget):
 
     def _apply_theme(self) -> None:
         self._graphics.setBackground(QColor(self.theme.background))
+        if self._room is not None:
+            self._room.set_palette(self.theme.palette)
         th = self.theme
         self._tip.setStyleSheet(
             f"QLabel {{ background: {th.panel}; color: {th.ink}; border: 1px solid {th.muted};"

@@ -113,16 +113,16 @@ OKABE_ITO: Sequence[str] = (
 OTHER_SERVERS = "#999999"
 
 
-def server_colours(senders: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def server_colours(
+    senders: Iterable[str], palette: Sequence[str] = OKABE_ITO
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Servers by event count (most first, then by name) and the colour of each.
 
     Returns ``(servers, colours)``; servers beyond the palette share grey.
     """
     counts = Counter(server_of(s) for s in senders)
     servers = tuple(sorted(counts, key=lambda s: (-counts[s], s)))
-    colours = tuple(
-        OKABE_ITO[i] if i < len(OKABE_ITO) else OTHER_SERVERS for i in range(len(servers))
-    )
+    colours = tuple(palette[i] if i < len(palette) else OTHER_SERVERS for i in range(len(servers)))
     return servers, colours
 
 
@@ -144,6 +144,8 @@ class Theme:
     highlight: str
     panel: str  # legend / minimap / tooltip backgrounds
     fade_opacity: float
+    #: the server colours, busiest server first (Okabe-Ito, ordered for contrast)
+    palette: tuple[str, ...] = tuple(OKABE_ITO)
 
     def qcolor(self, attr: str, alpha: float = 1.0) -> QColor:
         c = QColor(getattr(self, attr))
@@ -183,6 +185,8 @@ THEMES: Mapping[str, Theme] = {
         highlight="#ffb000",
         panel="#26292e",
         fade_opacity=0.18,
+        # on a dark background the light Okabe-Ito colours come first
+        palette=("#56B4E9", "#E69F00", "#009E73", "#D55E00", "#F0E442", "#CC79A7", "#0072B2"),
     ),
 }
 
