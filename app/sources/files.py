@@ -493,9 +493,9 @@ def room_to_json(room: Room) -> dict[str, Any]:
         out["room_id"] = room.room_id
     out["room_version"] = room.room_version.identifier
     if room.source:
-        out["source"] = room.source
+        out["source"] = dict(room.source)
     if room.annotations:
-        out["annotations"] = room.annotations
+        out["annotations"] = dict(room.annotations)
     if room.state_sets:
         out["state_sets"] = {k: list(v) for k, v in room.state_sets.items()}
     if room.server_keys:
@@ -503,7 +503,9 @@ def room_to_json(room: Room) -> dict[str, Any]:
     for key, value in room.extra.items():
         if key not in _NATIVE_KEYS:
             out[key] = value
-    out["events"] = [pdu.raw for pdu in room.graph.events.values()]
+    out["events"] = [
+        pdu.raw if type(pdu.raw) is dict else dict(pdu.raw) for pdu in room.graph.events.values()
+    ]
     return out
 
 

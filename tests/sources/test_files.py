@@ -348,3 +348,9 @@ def test_ruma_style_fixture_folder(tmp_path: Path) -> None:
     kinds = [f.kind for f in room.findings]
     assert kinds[0] == "missing_depth" and "3 event(s) have no depth" in room.findings[0].message
     assert set(kinds[1:]) == {"event_id_mismatch"}  # readable IDs in a v10 room
+
+
+def test_room_to_json_is_plain_json() -> None:
+    room = Room.from_events(make_room(V10), source={"a": 1}, annotations={"title": "t"})
+    obj = files.room_to_json(room)
+    assert json.loads(json.dumps(obj))["annotations"] == {"title": "t"}
