@@ -3,8 +3,15 @@
 This module answers "may this event be in the room?" the way the spec's
 "Authorization rules" section of each room version does, and says *why* when
 the answer is no: every rejection names the rule by its number in that room
-version's list (the numbering moves between versions; see :func:`rule_number`)
+version's list (the numbering moves between versions; see :func:`rule_numbers`)
 and carries a sentence a person can read.
+
+This module is the one to import. It holds the auth events selection
+(:func:`auth_types_for_event`) and the rules that depend only on the event and
+its own auth events (:func:`check_auth_events`); the state-dependent rules
+(:func:`check_auth`) live in :mod:`app.core.auth_rules`, the verdict type and
+the numbering in :mod:`app.core.auth_result`, the power maths in
+:mod:`app.core.auth_power`; all are re-exported here.
 
 Spec: https://spec.matrix.org/v1.16/rooms/ (the "Authorization rules" section of
 each version page) and https://spec.matrix.org/v1.16/server-server-api/#auth-events-selection.
@@ -12,27 +19,26 @@ each version page) and https://spec.matrix.org/v1.16/server-server-api/#auth-eve
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from signedjson.key import decode_verify_key_bytes
-from signedjson.sign import SignatureVerifyException, verify_signed_json
-from unpaddedbase64 import decode_base64
-
-from app.core.auth_power import (
-    CREATE_KEY,
-    UnreadablePowerLevels,
-    format_level,
-    get_named_level,
-    get_power_level,
-    get_send_level,
-    read_level,
-    room_creators,
+from app.core.auth_power import get_named_level, get_power_level, is_creator, room_creators
+from app.core.auth_result import (
+    ALLOWED,
+    AUTHORISING_USER,
+    CREATE,
+    JOIN_RULES,
+    MEMBER,
+    POWER_LEVELS,
+    THIRD_PARTY_INVITE,
+    AuthResult,
+    RuleNumbers,
+    domain_of,
+    rule_numbers,
+    show_value,
 )
+from app.core.auth_rules import check_auth
 from app.core.events import PDU, StateKey
 from app.core.hashing import room_id_from_create_event_id
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -45,159 +51,16 @@ __all__ = [
     "auth_types_for_event",
     "check_auth",
     "check_auth_events",
+    "get_named_level",
+    "get_power_level",
+    "is_creator",
+    "room_creators",
     "rule_numbers",
 ]
 
-CREATE = "m.room.create"
-MEMBER = "m.room.member"
-POWER_LEVELS = "m.room.power_levels"
-JOIN_RULES = "m.room.join_rules"
-THIRD_PARTY_INVITE = "m.room.third_party_invite"
-ALIASES = "m.room.aliases"
-REDACTION = "m.room.redaction"
-
-#: The content key of a restricted join naming the user who authorised it (v8+).
-AUTHORISING_USER = "join_authorised_via_users_server"
 
 #: ``(event, server_name) -> bool``: is ``event`` validly signed by ``server_name``?
 SignatureVerifier = Callable[[PDU, str], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class AuthResult:
-    """The verdict of the authorization rules on one event, and the rule that decided it.
-
-    ``rule`` is the rule's number in the event's room version ("4.4.2"),
-    ``rule_name`` a few words naming it, ``reason`` a sentence a person can
-    read ("sender @bob:b has power 50, m.room.power_levels needs 100"). An
-    allowed event names the rule that allowed it ("4.3.6", "public join").
-    """
-
-    allowed: bool
-    rule: str
-    rule_name: str
-    reason: str
-
-    @classmethod
-    def ok(cls, rule: str = "", rule_name: str = "allowed", reason: str = "") -> AuthResult:
-        """An allowing verdict, naming the rule that allowed the event when known."""
-        return cls(True, rule, rule_name, reason or "the event passes the authorization rules")
-
-    @classmethod
-    def reject(cls, rule: str, rule_name: str, reason: str) -> AuthResult:
-        """A rejecting verdict: the rule, its name, and why."""
-        return cls(False, rule, rule_name, reason)
-
-    def describe(self) -> str:
-        """One line: "rejected by rule 4.4.2 (invite: sender must be joined): ..."."""
-        verdict = "allowed" if self.allowed else "rejected"
-        rule = f" by rule {self.rule}" if self.rule else ""
-        return f"{verdict}{rule} ({self.rule_name}): {self.reason}"
-
-
-#: An allowing verdict that names no particular rule.
-ALLOWED = AuthResult.ok()
-
-
-# ---------------------------------------------------------------------------
-# The spec's numbering. Each room version numbers its rules afresh: v1-v5 have
-# the m.room.aliases rule (4), v1-v2 the m.room.redaction rule, v8 inserts the
-# join_authorised_via_users_server signature rule, v10 the integer checks on
-# power levels, v12 the room ID rule (2) and the creators rule. The numbers
-# below are computed from the version's flags and checked against the text of
-# each version page by tests/core/test_auth_numbering.py.
-
-
-@dataclass(frozen=True, slots=True)
-class RuleNumbers:
-    """Where each rule sits in one room version's list of authorization rules."""
-
-    room_id: int | None  # v12: 2
-    auth_events: int
-    federate: int
-    aliases: int | None  # v1-v5
-    member: int
-    member_signature: int | None  # v8+: x.2
-    member_join: int
-    member_invite: int
-    member_leave: int
-    member_ban: int
-    member_knock: int | None  # v7+
-    member_unknown: int
-    join_restricted: int | None  # v8+: x.y.5
-    join_public: int
-    join_otherwise: int
-    joined: int
-    third_party_invite: int
-    required_power: int
-    user_state_key: int
-    power_levels: int
-    pl_integers: int | None  # v10+
-    pl_objects: int | None  # v10+
-    pl_users: int
-    pl_creators: int | None  # v12
-    pl_no_previous: int
-    pl_named: int
-    pl_events_old: int
-    pl_events_new: int
-    pl_users_old: int
-    pl_users_new: int
-    pl_allow: int
-    redaction: int | None  # v1-v2
-    otherwise: int
-
-
-@functools.cache
-def rule_numbers(version: RoomVersion) -> RuleNumbers:
-    """The numbering of the authorization rules in ``version`` (see :class:`RuleNumbers`)."""
-    v12 = 1 if version.room_id_from_create_event else 0
-    aliases = 4 if version.special_case_aliases_auth else None
-    member = 4 + (1 if aliases else 0) + v12
-    sig = 2 if version.restricted_join_rule else None
-    join = 3 if sig else 2
-    knock = join + 4 if version.knock_join_rule else None
-    restricted = 5 if version.restricted_join_rule else None
-    public = 6 if restricted else 5
-    ints = 1 if version.enforce_int_power_levels else None
-    users = 3 if ints else 1
-    creators = users + 1 if version.privileged_creators else None
-    no_prev = (creators or users) + 1
-    redaction = member + 6 if not version.event_ids_derived else None
-    return RuleNumbers(
-        room_id=2 if v12 else None,
-        auth_events=2 + v12,
-        federate=3 + v12,
-        aliases=aliases,
-        member=member,
-        member_signature=sig,
-        member_join=join,
-        member_invite=join + 1,
-        member_leave=join + 2,
-        member_ban=join + 3,
-        member_knock=knock,
-        member_unknown=(knock or join + 3) + 1,
-        join_restricted=restricted,
-        join_public=public,
-        join_otherwise=public + 1,
-        joined=member + 1,
-        third_party_invite=member + 2,
-        required_power=member + 3,
-        user_state_key=member + 4,
-        power_levels=member + 5,
-        pl_integers=ints,
-        pl_objects=2 if ints else None,
-        pl_users=users,
-        pl_creators=creators,
-        pl_no_previous=no_prev,
-        pl_named=no_prev + 1,
-        pl_events_old=no_prev + 2,
-        pl_events_new=no_prev + 3,
-        pl_users_old=no_prev + 4,
-        pl_users_new=no_prev + 5,
-        pl_allow=no_prev + 6,
-        redaction=redaction,
-        otherwise=(redaction or member + 5) + 1,
-    )
 
 
 def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey]:
@@ -263,12 +126,6 @@ def _third_party_invite_token(content: Mapping[str, object]) -> str | None:
 _HOST_RE = re.compile(r"\A[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*\Z")
 
 
-def _domain(identifier: str) -> str | None:
-    """The server part of a user, room or (v1/v2) event ID: everything after the first ``:``."""
-    _, sep, server = identifier.partition(":")
-    return server if sep else None
-
-
 def _valid_server_name(name: str) -> bool:
     """The server name grammar (https://spec.matrix.org/v1.16/appendices/#server-name).
 
@@ -301,27 +158,8 @@ def _valid_user_id(user_id: object) -> bool:
         return False
     if not user_id.startswith("@"):
         return False
-    server = _domain(user_id)
+    server = domain_of(user_id)
     return server is not None and _valid_server_name(server)
-
-
-def _looks_like_user_id(key: str) -> bool:
-    """The check Synapse applies to the keys of ``users`` in power levels.
-
-    ``@`` then a ``:`` somewhere: looser than the user ID grammar the spec
-    names, and roomscope agrees with Synapse (the servers that decide a room's
-    state) rather than rejecting what they accept.
-    """
-    return key.startswith("@") and ":" in key
-
-
-def _show(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ---------------------------------------------------------------------------
@@ -422,13 +260,14 @@ def check_auth_events(
             return AuthResult.reject(
                 f"{ae}.1",
                 "auth events: duplicates",
-                f"auth events {seen[key]} and {pdu.event_id} are both ({key[0]}, {_show(key[1])})",
+                f"auth events {seen[key]} and {pdu.event_id} are both "
+                f"({key[0]}, {show_value(key[1])})",
             )
         # 2.2. If there are entries whose type and state_key don't match those
         # specified by the auth events selection algorithm, reject.
         # (v12: m.room.create MUST NOT be selected.)
         if key is None or key not in expected:
-            what = f"({key[0]}, {_show(key[1])})" if key else f"a non-state {pdu.type} event"
+            what = f"({key[0]}, {show_value(key[1])})" if key else f"a non-state {pdu.type} event"
             return AuthResult.reject(
                 f"{ae}.2",
                 "auth events: selection",
@@ -441,7 +280,7 @@ def check_auth_events(
             return AuthResult.reject(
                 f"{ae}.3",
                 "auth events: not rejected",
-                f"auth event {pdu.event_id} ({key[0]}, {_show(key[1])}) was itself rejected",
+                f"auth event {pdu.event_id} ({key[0]}, {show_value(key[1])}) was itself rejected",
             )
         seen[key] = pdu.event_id
     # 2.4. (v1-v11) If there is no m.room.create event among the entries, reject.
@@ -464,12 +303,12 @@ def check_auth_events(
     ):
         rule = f"{n.member}.{n.member_signature}"
         authoriser = event.content[AUTHORISING_USER]
-        server = _domain(authoriser) if isinstance(authoriser, str) else None
+        server = domain_of(authoriser) if isinstance(authoriser, str) else None
         if server is None:
             return AuthResult.reject(
                 rule,
                 "authorising server signature",
-                f"{AUTHORISING_USER} is {_show(authoriser)}, not a user ID",
+                f"{AUTHORISING_USER} is {show_value(authoriser)}, not a user ID",
             )
         if verify_signature is not None:
             signed = verify_signature(event, server)
@@ -509,8 +348,8 @@ def _check_create(event: PDU) -> AuthResult:
     else:
         # 1.2. (v1-v11) If the domain of the room_id does not match the domain
         # of the sender, reject.
-        room_domain = _domain(event.room_id or "")
-        sender_domain = _domain(event.sender)
+        room_domain = domain_of(event.room_id or "")
+        sender_domain = domain_of(event.sender)
         if room_domain is None or sender_domain is None or room_domain != sender_domain:
             return AuthResult.reject(
                 "1.2",
@@ -523,7 +362,7 @@ def _check_create(event: PDU) -> AuthResult:
         return AuthResult.reject(
             "1.3",
             "create: room_version",
-            f"room_version {_show(room_version)} is not a known version",
+            f"room_version {show_value(room_version)} is not a known version",
         )
     if not version.implicit_room_creator:
         # 1.4. (v1-v10) If content has no creator property, reject.
@@ -539,832 +378,17 @@ def _check_create(event: PDU) -> AuthResult:
             return AuthResult.reject(
                 "1.4",
                 "create: additional_creators",
-                f"additional_creators is {_show(extra)}, not an array",
+                f"additional_creators is {show_value(extra)}, not an array",
             )
         for item in extra:
             if not _valid_user_id(item):
                 return AuthResult.reject(
                     "1.4",
                     "create: additional_creators",
-                    f"additional_creators entry {_show(item)} is not a valid user ID",
+                    f"additional_creators entry {show_value(item)} is not a valid user ID",
                 )
         return AuthResult.ok("1.5", "create", "a create event with valid additional_creators")
     # 1.4. (v11) / 1.5. (v12) Otherwise, allow.
     return AuthResult.ok(
         "1.5" if version.privileged_creators else "1.4", "create", "a create event"
     )
-
-
-# ---------------------------------------------------------------------------
-# The state-dependent rules: rule 3 (v12: 4) onwards.
-
-
-class _Reject(Exception):
-    """Internal: carries a rejection out of nested checks."""
-
-    def __init__(self, result: AuthResult) -> None:
-        super().__init__(result.reason)
-        self.result = result
-
-
-def check_auth(
-    event: PDU,
-    auth_state: Mapping[StateKey, PDU],
-    *,
-    create_event: PDU | None = None,
-) -> AuthResult:
-    """The rules that depend on room state, checked against ``auth_state``.
-
-    The equivalent of Synapse's ``check_state_dependent_auth_rules``: what state
-    resolution's iterative auth checks run, and the second half of checking an
-    event against its own auth events (build ``auth_state`` from them). The
-    create event comes from ``create_event`` or ``auth_state[("m.room.create", "")]``
-    (v12 rooms do not list it). Create events have no state-dependent rules and
-    are allowed here (rule 1 is :func:`check_auth_events`'s).
-
-    Where the spec is silent on malformed content, roomscope does what Synapse
-    1.163 does; where Synapse fails with an error other than an authorization
-    error (an unreadable power level, a sender that is not a user ID), the
-    event is rejected, because Synapse does not accept it either. Each such
-    place says so in a comment.
-    """
-    n = rule_numbers(event.room_version)
-    if event.type == CREATE:
-        return AuthResult.ok("1", "create", "create events have no state-dependent rules")
-    create = create_event if create_event is not None else auth_state.get(CREATE_KEY)
-    if create is None:
-        if event.room_version.room_id_from_create_event:
-            return AuthResult.reject(
-                f"{n.room_id}",
-                "room ID names the create event",
-                "the room's create event is not known",
-            )
-        return AuthResult.reject(
-            f"{n.auth_events}.4",
-            "auth events: create event",
-            "there is no m.room.create event in the auth state",
-        )
-    checker = _Checker(event, auth_state, create, n)
-    try:
-        return checker.run()
-    except _Reject as exc:
-        return exc.result
-    except UnreadablePowerLevels as exc:
-        rule, name = checker.at
-        return AuthResult.reject(
-            rule, name, f"{exc}; Synapse cannot evaluate this rule either, so the event is rejected"
-        )
-
-
-class _Checker:
-    """One run of the state-dependent rules over one event. ``at`` tracks the rule being applied."""
-
-    def __init__(
-        self, event: PDU, state: Mapping[StateKey, PDU], create: PDU, numbers: RuleNumbers
-    ) -> None:
-        self.event = event
-        self.version = event.room_version
-        self.state = state
-        self.create = create
-        self.n = numbers
-        self.at: tuple[str, str] = ("", "")
-
-    # -- helpers -------------------------------------------------------------
-
-    def step(self, rule: str, name: str) -> None:
-        self.at = (rule, name)
-
-    def reject(self, reason: str) -> _Reject:
-        rule, name = self.at
-        return _Reject(AuthResult.reject(rule, name, reason))
-
-    def allow(self, reason: str) -> AuthResult:
-        rule, name = self.at
-        return AuthResult.ok(rule, name, reason)
-
-    def power(self, user_id: str) -> int:
-        return get_power_level(user_id, self.state, self.create)
-
-    def level(self, name: str) -> int:
-        return get_named_level(name, self.state)
-
-    def membership_of(self, user_id: object) -> str | None:
-        if not isinstance(user_id, str):
-            return None
-        member = self.state.get((MEMBER, user_id))
-        return member.membership if member is not None else None
-
-    def domain_or_reject(self, user_id: str, what: str) -> str:
-        # Synapse's get_domain_from_id fails on an ID without ":"; the event is
-        # not accepted.
-        server = _domain(user_id)
-        if server is None:
-            raise self.reject(f"{what} {_show(user_id)} is not a user ID (it has no server name)")
-        return server
-
-    # -- the rules -----------------------------------------------------------
-
-    def run(self) -> AuthResult:
-        event, n = self.event, self.n
-        # 3. (v12: 4.) If the content of the m.room.create event in the room
-        # state has the property m.federate set to false, and the sender domain
-        # of the event does not match the sender domain of the create event,
-        # reject. Synapse treats any m.federate other than true as false.
-        self.step(f"{n.federate}", "m.federate")
-        create_domain = self.domain_or_reject(self.create.sender, "the create event's sender")
-        sender_domain = self.domain_or_reject(event.sender, "sender")
-        federate = self.create.content.get("m.federate", True) is True
-        if create_domain != sender_domain and not federate:
-            raise self.reject(
-                f"the room is not federated (m.federate is "
-                f"{_show(self.create.content.get('m.federate'))}) and the sender is on "
-                f"{sender_domain}, not {create_domain}"
-            )
-
-        # 4. (v1-v5) If type is m.room.aliases:
-        if event.type == ALIASES and n.aliases is not None:
-            return self.aliases()
-
-        # 4. (v6-v11; v1-v5: 5; v12: 5) If type is m.room.member:
-        if event.type == MEMBER:
-            return self.member()
-
-        # 5. (v1-v5, v12: 6) If the sender's current membership state is not join, reject.
-        self.step(f"{n.joined}", "sender must be joined")
-        sender_membership = self.membership_of(event.sender)
-        if sender_membership != "join":
-            raise self.reject(
-                f"sender {event.sender} is not joined (membership "
-                f"{_show(sender_membership) if sender_membership else 'none'})"
-            )
-
-        # 6. (v1-v5, v12: 7) If type is m.room.third_party_invite: allow if and
-        # only if sender's current power level is greater than or equal to the
-        # invite level.
-        if event.type == THIRD_PARTY_INVITE:
-            self.step(f"{n.third_party_invite}.1", "m.room.third_party_invite: invite level")
-            have, need = self.power(event.sender), self.level("invite")
-            if have < need:
-                raise self.reject(
-                    f"sender {event.sender} has power {format_level(have)}, inviting needs {need}"
-                )
-            return self.allow(f"sender has power {format_level(have)}, inviting needs {need}")
-
-        # 7. (v1-v5, v12: 8) If the event type's required power level is
-        # greater than the sender's power level, reject.
-        self.step(f"{n.required_power}", "required power level")
-        need = get_send_level(event.type, event.state_key, self.state.get((POWER_LEVELS, "")))
-        have = self.power(event.sender)
-        if have < need:
-            raise self.reject(
-                f"sender {event.sender} has power {format_level(have)}, {event.type} needs {need}"
-            )
-
-        # 8. (v1-v5, v12: 9) If the event has a state_key that starts with an @
-        # and does not match the sender, reject.
-        self.step(f"{n.user_state_key}", "state_key naming a user")
-        if (
-            event.state_key is not None
-            and event.state_key.startswith("@")
-            and event.state_key != event.sender
-        ):
-            raise self.reject(
-                f"state_key {_show(event.state_key)} starts with @ but is not the sender "
-                f"{event.sender}"
-            )
-
-        # 9. (v1-v5, v12: 10) If type is m.room.power_levels:
-        if event.type == POWER_LEVELS:
-            return self.power_levels(have)
-
-        # 11. (v1-v2) If type is m.room.redaction:
-        if event.type == REDACTION and n.redaction is not None:
-            return self.redaction(have)
-
-        # 10. (v1-v2: 12; v3-v5, v12: 11) Otherwise, allow.
-        self.step(f"{n.otherwise}", "otherwise allow")
-        if event.type == REDACTION:
-            # v3+: the redact level plays no part in the rules, but Synapse reads
-            # it anyway and fails on an unreadable one; roomscope agrees.
-            self.level("redact")
-        return self.allow(f"sender has power {format_level(have)}, {event.type} needs {need}")
-
-    def aliases(self) -> AuthResult:
-        event, n = self.event, self.n
-        # 4.1. (v1-v5) If event has no state_key, reject.
-        self.step(f"{n.aliases}.1", "m.room.aliases: state_key")
-        if event.state_key is None:
-            raise self.reject("an m.room.aliases event must have a state_key")
-        # 4.2. (v1-v5) If sender's domain doesn't match state_key, reject.
-        # Synapse also rejects an empty state_key here.
-        self.step(f"{n.aliases}.2", "m.room.aliases: sender's domain")
-        if not event.state_key or event.state_key != _domain(event.sender):
-            raise self.reject(
-                f"state_key {_show(event.state_key)} is not the sender's server "
-                f"({_domain(event.sender)})"
-            )
-        # 4.3. Otherwise, allow.
-        self.step(f"{n.aliases}.3", "m.room.aliases")
-        return self.allow("the sender's server publishes its own aliases")
-
-    # -- m.room.member --------------------------------------------------------
-
-    def member(self) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        m = n.member
-        content: Mapping[str, Any] = event.content
-        membership = content.get("membership")
-        target = event.state_key
-
-        # 4.1. If there is no state_key property, or no membership property in
-        # content, reject. (Synapse fails on a missing membership: not accepted.)
-        self.step(f"{m}.1", "m.room.member: state_key and membership")
-        if target is None:
-            raise self.reject("an m.room.member event must have a state_key")
-        if "membership" not in content:
-            raise self.reject("the m.room.member event has no membership in its content")
-
-        # 4.3.1. If the only previous event is an m.room.create and the
-        # state_key is the creator, allow. (v11+: the sender of the m.room.create.)
-        if membership == "join" and len(event.prev_events) == 1:
-            self.step(f"{m}.{n.member_join}.1", "join: the creator's first join")
-            if event.prev_events[0] == self.create.event_id:
-                creator: object = self.create.sender
-                if not version.implicit_room_creator:
-                    if "creator" not in self.create.content:
-                        # Synapse reads content["creator"] and fails when absent.
-                        raise self.reject("the create event has no creator")
-                    creator = self.create.content["creator"]
-                if creator == target:
-                    return self.allow(f"{target} created the room and joins right after it")
-
-        # Synapse applies m.federate to the target's server too (the spec only
-        # to the sender's); roomscope agrees with Synapse.
-        self.step(f"{n.federate}", "m.federate")
-        target_domain = self.domain_or_reject(target, "state_key")
-        create_domain = self.domain_or_reject(self.create.sender, "the create event's sender")
-        if (
-            target_domain != create_domain
-            and self.create.content.get("m.federate", True) is not True
-        ):
-            raise self.reject(
-                f"the room is not federated and the target {target} is on {target_domain}, "
-                f"not {create_domain}"
-            )
-
-        sender_membership = self.membership_of(event.sender)
-        target_membership = self.membership_of(target)
-        if sender_membership == "knock" and not version.knock_join_rule:
-            sender_membership = None  # knock means nothing before v7
-        join_rules = self.state.get((JOIN_RULES, ""))
-        join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
-        # Synapse reads all four levels before looking at the membership, so an
-        # unreadable one rejects every membership change (but the creator's join).
-        self.step(f"{m}", "m.room.member: power levels")
-        sender_power = self.power(event.sender)
-        target_power = self.power(target)
-        invite_level = self.level("invite")
-        ban_level = self.level("ban")
-
-        if membership == "invite" and "third_party_invite" in content:
-            return self.third_party_invite_member(target, target_membership)
-
-        if membership == "join":
-            return self.join(target, sender_membership, join_rule, invite_level)
-        if membership == "invite":
-            self.step(f"{m}.{n.member_invite}.2", "invite: sender must be joined")
-            self.require_joined(sender_membership)
-            # 4.4.3. If target user's current membership state is join or ban, reject.
-            self.step(f"{m}.{n.member_invite}.3", "invite: target not joined or banned")
-            if target_membership in ("join", "ban"):
-                raise self.reject(f"{target} is already {_state_word(target_membership)}")
-            # 4.4.4. If the sender's power level is greater than or equal to the
-            # invite level, allow. 4.4.5. Otherwise, reject.
-            if sender_power < invite_level:
-                self.step(f"{m}.{n.member_invite}.5", "invite: invite level")
-                raise self.reject(
-                    f"sender {event.sender} has power {format_level(sender_power)}, "
-                    f"inviting needs {invite_level}"
-                )
-            self.step(f"{m}.{n.member_invite}.4", "invite: invite level")
-            return self.allow(
-                f"sender has power {format_level(sender_power)}, inviting needs {invite_level}"
-            )
-        if membership == "leave":
-            return self.leave(
-                target, sender_membership, target_membership, sender_power, target_power, ban_level
-            )
-        if membership == "ban":
-            self.step(f"{m}.{n.member_ban}.1", "ban: sender must be joined")
-            self.require_joined(sender_membership)
-            # 4.6.2. If the sender's power level is greater than or equal to the
-            # ban level, and the target user's power level is less than the
-            # sender's power level, allow. 4.6.3. Otherwise, reject.
-            self.step(f"{m}.{n.member_ban}.3", "ban: ban level and target's power")
-            if sender_power < ban_level:
-                raise self.reject(
-                    f"sender {event.sender} has power {format_level(sender_power)}, "
-                    f"banning needs {ban_level}"
-                )
-            if target_power >= sender_power:
-                raise self.reject(
-                    f"target {target} has power {format_level(target_power)}, not less than "
-                    f"the sender's {format_level(sender_power)}"
-                )
-            self.step(f"{m}.{n.member_ban}.2", "ban: ban level and target's power")
-            return self.allow(
-                f"sender has power {format_level(sender_power)} (ban needs {ban_level}), "
-                f"target has {format_level(target_power)}"
-            )
-        if membership == "knock" and n.member_knock is not None:
-            return self.knock(target, sender_membership, target_membership, join_rule)
-        # 4.8. Otherwise, the membership is unknown. Reject.
-        self.step(f"{m}.{n.member_unknown}", "unknown membership")
-        if not version.knock_join_rule and membership == "knock":
-            raise self.reject(f"room version {version.identifier} has no knock membership")
-        raise self.reject(f"membership {_show(membership)} is unknown")
-
-    def require_joined(self, sender_membership: str | None) -> None:
-        if sender_membership != "join":
-            raise self.reject(
-                f"sender {self.event.sender} is not joined (membership "
-                f"{_show(sender_membership) if sender_membership else 'none'})"
-            )
-
-    def join(
-        self, target: str, sender_membership: str | None, join_rule: object, invite_level: int
-    ) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        j = f"{n.member}.{n.member_join}"
-        # 4.3.2. If the sender does not match state_key, reject.
-        self.step(f"{j}.2", "join: sender is the target")
-        if event.sender != target:
-            raise self.reject(f"sender {event.sender} cannot join {target} to the room")
-        # 4.3.3. If the sender is banned, reject.
-        self.step(f"{j}.3", "join: sender not banned")
-        if sender_membership == "ban":
-            raise self.reject(f"{target} is banned")
-        # 4.3.4. If the join_rule is invite (v7+: or knock) then allow if
-        # membership state is invite or join.
-        invite_like = {"invite"}
-        if version.knock_join_rule:
-            invite_like.add("knock")
-        restricted_like = set()
-        if version.restricted_join_rule:
-            restricted_like.add("restricted")
-        if version.knock_restricted_join_rule:
-            restricted_like.add("knock_restricted")
-        if join_rule in invite_like:
-            self.step(f"{j}.4", f"join: {join_rule} room")
-            if sender_membership in ("invite", "join"):
-                return self.allow(
-                    f"{target} is {_state_word(sender_membership)} and the room is {join_rule}"
-                )
-            raise self.reject(
-                f"the join rule is {join_rule} and {target} is not invited "
-                f"(membership {_show(sender_membership) if sender_membership else 'none'})"
-            )
-        # 4.3.5. (v8+) If the join_rule is restricted (v10+: or knock_restricted):
-        if join_rule in restricted_like:
-            # 4.3.5.1. If membership state is join or invite, allow.
-            if sender_membership in ("invite", "join"):
-                self.step(
-                    f"{j}.{n.join_restricted}.1", f"join: {join_rule} room, invited or joined"
-                )
-                return self.allow(f"{target} is {_state_word(sender_membership)}")
-            # 4.3.5.2. If the join_authorised_via_users_server key in content is
-            # not a user with sufficient permission to invite other users (v10+:
-            # or is not a joined member of the room), reject. Synapse requires the
-            # authorising user to be joined in v8 and v9 as well.
-            self.step(f"{j}.{n.join_restricted}.2", f"join: {join_rule} room, authorising user")
-            authoriser = event.content.get(AUTHORISING_USER)
-            if authoriser is None:
-                raise self.reject(
-                    f"the join rule is {join_rule}, {target} is not invited and the join has "
-                    f"no {AUTHORISING_USER}"
-                )
-            if self.membership_of(authoriser) != "join":
-                raise self.reject(f"authorising user {_show(authoriser)} is not joined")
-            assert isinstance(authoriser, str)
-            power = self.power(authoriser)
-            if power < invite_level:
-                raise self.reject(
-                    f"authorising user {authoriser} has power {format_level(power)}, "
-                    f"inviting needs {invite_level}"
-                )
-            # 4.3.5.3. Otherwise, allow.
-            self.step(f"{j}.{n.join_restricted}.3", f"join: {join_rule} room, authorised")
-            return self.allow(
-                f"{authoriser} (power {format_level(power)}, inviting needs {invite_level}) "
-                f"authorised the join"
-            )
-        # 4.3.6. If the join_rule is public, allow.
-        if join_rule == "public":
-            self.step(f"{j}.{n.join_public}", "join: public room")
-            return self.allow("the room is public")
-        # 4.3.7. Otherwise, reject.
-        self.step(f"{j}.{n.join_otherwise}", "join: otherwise reject")
-        raise self.reject(
-            f"the join rule {_show(join_rule)} does not let anyone join in room version "
-            f"{version.identifier}"
-        )
-
-    def third_party_invite_member(self, target: str, target_membership: str | None) -> AuthResult:
-        """4.4.1. If content has a third_party_invite property."""
-        event, n = self.event, self.n
-        t = f"{n.member}.{n.member_invite}.1"
-        # 4.4.1.1. If target user is banned, reject.
-        self.step(f"{t}.1", "third-party invite: target not banned")
-        if target_membership == "ban":
-            raise self.reject(f"{target} is banned")
-        tpi = event.content.get("third_party_invite")
-        # 4.4.1.2. If content.third_party_invite does not have a signed property, reject.
-        self.step(f"{t}.2", "third-party invite: signed")
-        signed = tpi.get("signed") if isinstance(tpi, Mapping) else None
-        if not isinstance(signed, Mapping):
-            raise self.reject("content.third_party_invite has no signed object")
-        # 4.4.1.3. If signed does not have mxid and token properties, reject.
-        # (Synapse also requires signatures here; without it nothing can match.)
-        self.step(f"{t}.3", "third-party invite: mxid and token")
-        for key in ("mxid", "token", "signatures"):
-            if key not in signed:
-                raise self.reject(f"third_party_invite.signed has no {key}")
-        # 4.4.1.4. If mxid does not match state_key, reject.
-        self.step(f"{t}.4", "third-party invite: mxid is the target")
-        if signed["mxid"] != target:
-            raise self.reject(f"signed.mxid {_show(signed['mxid'])} is not the target {target}")
-        # 4.4.1.5. If there is no m.room.third_party_invite event in the current
-        # room state with state_key matching token, reject.
-        self.step(f"{t}.5", "third-party invite: the invite event")
-        token = signed["token"]
-        invite = self.state.get((THIRD_PARTY_INVITE, token)) if isinstance(token, str) else None
-        if invite is None:
-            raise self.reject(f"there is no m.room.third_party_invite with token {_show(token)}")
-        # 4.4.1.6. If sender does not match sender of the m.room.third_party_invite, reject.
-        self.step(f"{t}.6", "third-party invite: same sender")
-        if invite.sender != event.sender:
-            raise self.reject(
-                f"sender {event.sender} did not send the third-party invite ({invite.sender} did)"
-            )
-        # 4.4.1.7. If any signature in signed matches any public key in the
-        # m.room.third_party_invite event, allow. 4.4.1.8. Otherwise, reject.
-        if _third_party_signature_matches(signed, invite):
-            self.step(f"{t}.7", "third-party invite: signature")
-            return self.allow(f"signed is signed with a public key of {invite.event_id}")
-        self.step(f"{t}.8", "third-party invite: signature")
-        raise self.reject(f"no signature in signed matches a public key of {invite.event_id}")
-
-    def leave(
-        self,
-        target: str,
-        sender_membership: str | None,
-        target_membership: str | None,
-        sender_power: int,
-        target_power: int,
-        ban_level: int,
-    ) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        lv = f"{n.member}.{n.member_leave}"
-        # 4.5.1. If the sender matches state_key, allow if and only if that
-        # user's current membership state is invite, join (v7+: or knock).
-        if event.sender == target:
-            self.step(f"{lv}.1", "leave: leaving oneself")
-            allowed = {"invite", "join"} | ({"knock"} if version.knock_join_rule else set())
-            if sender_membership in allowed:
-                return self.allow(f"{target} leaves, having been {_state_word(sender_membership)}")
-            raise self.reject(
-                f"{target} cannot leave with membership "
-                f"{_show(sender_membership) if sender_membership else 'none'}"
-            )
-        # 4.5.2. If the sender's current membership state is not join, reject.
-        self.step(f"{lv}.2", "leave: sender must be joined")
-        self.require_joined(sender_membership)
-        # 4.5.3. If the target user's current membership state is ban, and the
-        # sender's power level is less than the ban level, reject.
-        self.step(f"{lv}.3", "unban: ban level")
-        if target_membership == "ban" and sender_power < ban_level:
-            raise self.reject(
-                f"sender {event.sender} has power {format_level(sender_power)}, "
-                f"unbanning needs {ban_level}"
-            )
-        # 4.5.4. If the sender's power level is greater than or equal to the kick
-        # level, and the target user's power level is less than the sender's
-        # power level, allow. 4.5.5. Otherwise, reject.
-        kick_level = self.level("kick")
-        self.step(f"{lv}.5", "kick: kick level and target's power")
-        if sender_power < kick_level:
-            raise self.reject(
-                f"sender {event.sender} has power {format_level(sender_power)}, "
-                f"kicking needs {kick_level}"
-            )
-        if target_power >= sender_power:
-            raise self.reject(
-                f"target {target} has power {format_level(target_power)}, not less than the "
-                f"sender's {format_level(sender_power)}"
-            )
-        self.step(f"{lv}.4", "kick: kick level and target's power")
-        return self.allow(
-            f"sender has power {format_level(sender_power)} (kick needs {kick_level}), "
-            f"target has {format_level(target_power)}"
-        )
-
-    def knock(
-        self,
-        target: str,
-        sender_membership: str | None,
-        target_membership: str | None,
-        join_rule: object,
-    ) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        k = f"{n.member}.{n.member_knock}"
-        # 4.7.1. (v7+) If the join_rule is anything other than knock (v10+: or
-        # knock_restricted), reject.
-        self.step(f"{k}.1", "knock: join rule")
-        knockable = {"knock"} | (
-            {"knock_restricted"} if version.knock_restricted_join_rule else set()
-        )
-        if join_rule not in knockable:
-            raise self.reject(f"the join rule {_show(join_rule)} does not allow knocking")
-        # 4.7.2. If sender does not match state_key, reject.
-        self.step(f"{k}.2", "knock: sender is the target")
-        if event.sender != target:
-            raise self.reject(f"sender {event.sender} cannot knock for {target}")
-        # 4.7.3. If the sender's current membership is not ban, invite, or join,
-        # allow. 4.7.4. Otherwise, reject.
-        if sender_membership in ("ban", "invite", "join"):
-            self.step(f"{k}.4", "knock: not banned, invited or joined")
-            raise self.reject(f"{target} is already {_state_word(sender_membership)}")
-        self.step(f"{k}.3", "knock: not banned, invited or joined")
-        return self.allow(f"{target} knocks on a {join_rule} room")
-
-    # -- m.room.power_levels ---------------------------------------------------
-
-    def power_levels(self, sender_power: int) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        p = f"{n.power_levels}"
-        content: Mapping[str, Any] = event.content
-
-        if n.pl_integers is not None:
-            # 9.1. (v10+) If any of the properties users_default, events_default,
-            # state_default, ban, redact, kick, or invite in content are present
-            # and not an integer, reject.
-            self.step(f"{p}.{n.pl_integers}", "power levels: integer levels")
-            for name in _NAMED_LEVELS:
-                if name in content and type(content[name]) is not int:
-                    raise self.reject(f"{name} is {_show(content[name])}, not an integer")
-            # 9.2. (v10+) If either of the properties events or notifications in
-            # content are present and not an object with values that are integers, reject.
-            self.step(f"{p}.{n.pl_objects}", "power levels: integer maps")
-            for name in ("events", "notifications"):
-                if name in content:
-                    _require_int_map(content[name], name, self)
-
-        # 9.3. (v1-v9: 9.1) If the users property in content is not an object
-        # with keys that are valid user IDs with values that are integers (v1-v9:
-        # or a string that is an integer), reject.
-        self.step(f"{p}.{n.pl_users}", "power levels: users")
-        users = content.get("users", {})
-        if version.enforce_int_power_levels and "users" in content:
-            _require_int_map(users, "users", self)
-        if not isinstance(users, Mapping):
-            raise self.reject(f"users is {_show(users)}, not an object")
-        for user_id, value in users.items():
-            if not _looks_like_user_id(user_id):
-                raise self.reject(f"users key {_show(user_id)} is not a user ID")
-            try:
-                read_level(value)
-            except UnreadablePowerLevels:
-                raise self.reject(f"users[{user_id}] is {_show(value)}, not an integer") from None
-
-        if n.pl_creators is not None:
-            # 10.4. (v12) If the users property in content contains the sender of
-            # the m.room.create event or any of the additional_creators, reject.
-            self.step(f"{p}.{n.pl_creators}", "power levels: creators not in users")
-            for creator in sorted(room_creators(self.create)):
-                if creator in users:
-                    raise self.reject(
-                        f"room creator {creator} has infinite power and may not be in users"
-                    )
-
-        # 9.4. (v1-v9: 9.2) If there is no previous m.room.power_levels event in
-        # the room, allow. (Synapse looks for the previous event under this
-        # event's own state_key.)
-        previous = (
-            self.state.get((POWER_LEVELS, event.state_key)) if event.state_key is not None else None
-        )
-        if previous is None:
-            self.step(f"{p}.{n.pl_no_previous}", "power levels: the first")
-            return self.allow("there is no previous m.room.power_levels event")
-        old: Mapping[str, Any] = previous.content
-        sender = event.sender
-        shown_power = format_level(sender_power)
-
-        # 9.5. (v1-v9: 9.3) For the properties users_default, events_default,
-        # state_default, ban, redact, kick, invite check if they were added,
-        # changed or removed. For each found alteration: if the current value is
-        # greater than the sender's current power level, reject; if the new value
-        # is greater than the sender's current power level, reject.
-        self.step(f"{p}.{n.pl_named}", "power levels: changed levels")
-        for name in _NAMED_LEVELS:
-            before, after = self.pair(old, content, name)
-            if before is not None and after is not None and before == after:
-                continue
-            self.no_higher(name, before, after, sender_power, shown_power)
-
-        # 9.6, 9.7. (v1-v9: 9.4, 9.5) For each entry being changed in, or removed
-        # from (added to, or changed in) the events (v6+: or notifications)
-        # properties: if the current (new) value is greater than the sender's
-        # current power level, reject.
-        maps = ["events"] + (["notifications"] if version.limit_notifications_power_levels else [])
-        for name in maps:
-            old_map = self.submap(old, name)
-            new_map = self.submap(content, name)
-            for key in sorted(set(old_map) | set(new_map), key=str):
-                before, after = self.pair(old_map, new_map, key)
-                if before is not None and after is not None and before == after:
-                    continue
-                label = f"{name}[{key}]"
-                if before is not None and before > sender_power:
-                    self.step(f"{p}.{n.pl_events_old}", f"power levels: changing {name}")
-                    raise self.reject(
-                        f"{label} is {before}, above the sender's power {shown_power}"
-                    )
-                if after is not None and after > sender_power:
-                    self.step(f"{p}.{n.pl_events_new}", f"power levels: changing {name}")
-                    raise self.reject(
-                        f"{label} would be {after}, above the sender's power {shown_power}"
-                    )
-
-        # 9.8. (v1-v9: 9.6) For each entry being changed in, or removed from, the
-        # users property, other than the sender's own entry: if the current value
-        # is greater than or equal to the sender's current power level, reject.
-        # 9.9. (v1-v9: 9.7) For each entry being added to, or changed in, the
-        # users property: if the new value is greater than the sender's current
-        # power level, reject.
-        old_users = self.submap(old, "users")
-        for user_id in sorted(set(old_users) | set(users)):
-            before, after = self.pair(old_users, users, user_id)
-            if before is not None and after is not None and before == after:
-                continue
-            if before is not None and user_id != sender and before >= sender_power:
-                self.step(f"{p}.{n.pl_users_old}", "power levels: changing users")
-                raise self.reject(
-                    f"users[{user_id}] is {before}, not below the sender's power {shown_power}"
-                )
-            if before is not None and before > sender_power:
-                # Only the sender's own entry can get here: Synapse rejects a
-                # current value above the sender's power for it too.
-                self.step(f"{p}.{n.pl_users_old}", "power levels: changing users")
-                raise self.reject(
-                    f"users[{user_id}] is {before}, above the sender's power {shown_power}"
-                )
-            if after is not None and after > sender_power:
-                self.step(f"{p}.{n.pl_users_new}", "power levels: changing users")
-                raise self.reject(
-                    f"users[{user_id}] would be {after}, above the sender's power {shown_power}"
-                )
-        # 9.10. Otherwise, allow.
-        self.step(f"{p}.{n.pl_allow}", "power levels")
-        return self.allow(f"every change is within the sender's power {shown_power}")
-
-    def submap(self, content: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-        value = content.get(name, {})
-        if value == [] or value == "":
-            # Synapse reads an empty array or string here as an empty object (and
-            # fails on a non-empty one); roomscope agrees.
-            return {}
-        if not isinstance(value, Mapping):
-            raise UnreadablePowerLevels(f"{name} is {_show(value)}, not an object")
-        return value
-
-    def pair(
-        self, old: Mapping[str, Any], new: Mapping[str, Any], key: str
-    ) -> tuple[int | None, int | None]:
-        before = read_level(old[key]) if key in old else None
-        after = read_level(new[key]) if key in new else None
-        return before, after
-
-    def no_higher(
-        self, name: str, before: int | None, after: int | None, power: int, shown: str
-    ) -> None:
-        if before is not None and before > power:
-            raise self.reject(f"{name} is {before}, above the sender's power {shown}")
-        if after is not None and after > power:
-            raise self.reject(f"{name} would be {after}, above the sender's power {shown}")
-
-    # -- m.room.redaction (v1-v2) -----------------------------------------------
-
-    def redaction(self, sender_power: int) -> AuthResult:
-        event, n = self.event, self.n
-        r = f"{n.redaction}"
-        # 11.1. If the sender's power level is greater than or equal to the
-        # redact level, allow.
-        redact_level = self.level("redact")
-        if sender_power >= redact_level:
-            self.step(f"{r}.1", "redaction: redact level")
-            return self.allow(
-                f"sender has power {format_level(sender_power)}, redacting needs {redact_level}"
-            )
-        # 11.2. If the domain of the event_id of the event being redacted is the
-        # same as the domain of the event_id of the m.room.redaction, allow.
-        # Synapse allows a redaction with no (string) redacts at all, and so does
-        # roomscope: it redacts nothing.
-        self.step(f"{r}.2", "redaction: same server")
-        if not isinstance(event.redacts, str):
-            return self.allow("the redaction names no event to redact")
-        own = self.domain_or_reject(event.event_id, "event ID")
-        theirs = self.domain_or_reject(event.redacts, "redacts")
-        if own == theirs:
-            return self.allow(f"the redacted event {event.redacts} is from the same server")
-        # 11.3. Otherwise, reject.
-        self.step(f"{r}.3", "redaction: otherwise reject")
-        raise self.reject(
-            f"sender {event.sender} has power {format_level(sender_power)}, redacting needs "
-            f"{redact_level}, and {event.redacts} is from another server"
-        )
-
-
-_NAMED_LEVELS = (
-    "users_default",
-    "events_default",
-    "state_default",
-    "ban",
-    "redact",
-    "kick",
-    "invite",
-)
-
-
-def _require_int_map(value: object, name: str, checker: _Checker) -> None:
-    """(v10+) ``value`` must be an object whose values are all JSON integers."""
-    if not isinstance(value, Mapping):
-        raise checker.reject(f"{name} is {_show(value)}, not an object")
-    for key, item in value.items():
-        if type(item) is not int:
-            raise checker.reject(f"{name}[{key}] is {_show(item)}, not an integer")
-
-
-def _state_word(membership: str | None) -> str:
-    return {
-        "join": "joined",
-        "invite": "invited",
-        "ban": "banned",
-        "knock": "knocking",
-        "leave": "gone",
-    }.get(membership or "", f"in membership {membership}")
-
-
-def _third_party_signature_matches(signed: Mapping[str, Any], invite: PDU) -> bool:
-    """Whether a signature in ``signed`` matches a public key of the m.room.third_party_invite.
-
-    The public keys are ``content.public_key`` and the ``public_key`` of each
-    object in ``content.public_keys``; signatures are checked with signedjson.
-
-    Synapse 1.163 tries, for each public key in turn, the first ``ed25519:``
-    signature of ``signed.signatures`` (servers in order) and moves on to the
-    next public key when it fails to verify, without trying later signatures
-    with the same key. Malformed keys (not base64, wrong length, a
-    ``public_keys`` entry without ``public_key``) make it fail outright when it
-    reaches them. roomscope does the same, a failure meaning "no match".
-    """
-    content = invite.content
-    keys: list[object] = []
-    if "public_key" in content:
-        keys.append(content["public_key"])
-    extra = content.get("public_keys", [])
-    if isinstance(extra, list):
-        for item in extra:
-            keys.append(item.get("public_key", _BAD_KEY) if isinstance(item, Mapping) else _BAD_KEY)
-    elif not isinstance(extra, Mapping | str):
-        return False  # Synapse cannot even list the keys
-    else:
-        keys.extend(_BAD_KEY for _ in extra)  # Synapse lists the keys or letters, then fails
-    signatures = signed.get("signatures")
-    for public_key in keys:
-        if public_key is _BAD_KEY:
-            return False
-        if not isinstance(signatures, Mapping):
-            return False
-        for server, block in signatures.items():
-            if not isinstance(block, Mapping):
-                return False
-            key_name = next(
-                (k for k in block if isinstance(k, str) and k.startswith("ed25519:")), None
-            )
-            if key_name is None:
-                continue
-            try:
-                if not isinstance(public_key, str):
-                    return False
-                verify_key = decode_verify_key_bytes(key_name, decode_base64(public_key))
-            except Exception:  # not base64, not a 32-byte key: Synapse fails here
-                return False
-            try:
-                verify_signed_json(dict(signed), server, verify_key)
-            except SignatureVerifyException:
-                break  # on to the next public key
-            return True
-    return False
-
-
-_BAD_KEY = object()
