@@ -73,18 +73,16 @@ class StateMap(Mapping[StateKey, str]):
     past about the square root of the size, the new map gets a fresh base.
     """
 
-    __slots__ = ("_added", "_base", "_chain", "_delta", "_parent", "_removed", "_size")
+    __slots__ = ("_base", "_chain", "_delta", "_derivations", "_size")
 
     def __init__(
         self,
         base: dict[StateKey, str] | None = None,
         delta: dict[StateKey, str | None] | None = None,
     ) -> None:
-        #: For a map made by :meth:`set`: the map it was made from, the event
-        #: added and the event it replaced (lets auth chains be derived).
-        self._parent: StateMap | None = None
-        self._added: str | None = None
-        self._removed: str | None = None
+        #: Ways this map was made from others: (other map, events added, events
+        #: replaced or removed). Lets auth chains be derived (RoomStates._chain_of).
+        self._derivations: tuple[tuple[StateMap, tuple[str, ...], tuple[str, ...]], ...] = ()
         self._base: dict[StateKey, str] = base if base is not None else {}
         self._delta: dict[StateKey, str | None] = delta if delta is not None else {}
         size = len(self._base)
@@ -164,9 +162,7 @@ class StateMap(Mapping[StateKey, str]):
         if previous == event_id:
             return self
         child = self.update({key: event_id})
-        child._parent = self
-        child._added = event_id
-        child._removed = previous
+        child._derivations = ((self, (event_id,), () if previous is None else (previous,)),)
         return child
 
     def update(self, changes: Mapping[StateKey, str | None]) -> StateMap:
@@ -395,17 +391,32 @@ class RoomStates:
                 changes[key] = value
         for key in conflicted:
             changes.setdefault(key, None)  # no candidate passed: the key is gone
-        if base_shared:
-            return states[0].update(changes)
-        return StateMap(plain).update(changes)
+        result = states[0].update(changes) if base_shared else StateMap(plain).update(changes)
+        derivations = []
+        for s in states:
+            if s._base is not result._base:
+                continue  # only maps on one base can be compared by their deltas
+            added: list[str] = []
+            removed: list[str] = []
+            for key in set(s._delta) | set(result._delta):
+                mine, theirs = s.get(key), result.get(key)
+                if mine != theirs:
+                    if theirs is not None:
+                        added.append(theirs)
+                    if mine is not None:
+                        removed.append(mine)
+            derivations.append((s, tuple(added), tuple(removed)))
+        result._derivations = tuple(derivations)
+        return result
 
     def _chain_of(self, state: StateMap) -> int:
         """The auth chain of a state (its events included), derived where possible.
 
-        A map made by :meth:`StateMap.set` from a parent whose chain is known has
-        the parent's chain plus the added event's, when the replaced event is in
-        the added event's auth chain (the usual case: a new membership or power
-        levels event cites the one it replaces). Otherwise it is computed whole.
+        A map made from another whose chain is known (by :meth:`StateMap.set`, or a
+        resolution from one of its inputs) has that chain plus the chains of the
+        events added, provided every event it replaced is in the added events'
+        chains (the usual case: a new membership or power levels event cites the
+        one it replaces). Otherwise it is computed whole, once, and cached.
         """
         chain = state._chain
         if chain is not None:
@@ -414,16 +425,19 @@ class RoomStates:
         extra = 0
         current = state
         while current._chain is None:
-            parent = current._parent
-            added = current._added
-            if parent is None or added is None:
+            chosen: tuple[StateMap, int] | None = None
+            for parent, added, removed in current._derivations:
+                added_chain = index.chain_of_all(added)
+                if all((added_chain >> index.index_of(r)) & 1 for r in removed):
+                    if parent._chain is not None:
+                        chosen = (parent, added_chain)
+                        break
+                    if chosen is None:
+                        chosen = (parent, added_chain)
+            if chosen is None:
                 break
-            added_chain = index.chain(added)
-            removed = current._removed
-            if removed is not None and not (added_chain >> index.index_of(removed)) & 1:
-                break
-            extra |= added_chain
-            current = parent
+            current = chosen[0]
+            extra |= chosen[1]
         base_chain = current._chain
         if base_chain is None:
             base_chain = index.chain_of_all(current.values())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from app.core.events import PDU, StateKey
 
@@ -118,6 +118,7 @@ class AuthChainIndex:
     """
 
     __slots__ = (
+        "_auth_memo",
         "_chain",
         "_ids",
         "_index",
@@ -139,6 +140,9 @@ class AuthChainIndex:
         self._power: dict[str, int] = {}
         self._pl_parent: dict[str, str | None] = {}
         self._mainlines: dict[str | None, list[str]] = {}
+        #: Verdicts of iterative auth checks: (event, its auth state's event IDs) ->
+        #: result. The auth rules are a function of exactly those events.
+        self._auth_memo: dict[tuple[str, ...], Any] = {}
 
     @property
     def source(self) -> EventSource:
@@ -155,6 +159,10 @@ class AuthChainIndex:
     @property
     def mainline_memo(self) -> dict[str | None, list[str]]:
         return self._mainlines
+
+    @property
+    def auth_memo(self) -> dict[tuple[str, ...], Any]:
+        return self._auth_memo
 
     def stale(self) -> bool:
         """True when an event that was missing has since appeared in the source."""

@@ -31,7 +31,7 @@ import heapq
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from app.core.auth import auth_types_for_event, check_auth
+from app.core.auth import AuthResult, auth_types_for_event, check_auth
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
@@ -424,6 +424,7 @@ def iterative_auth_checks(
     phase: str,
     steps: list[Step] | None,
     changes: dict[StateKey, str] | None = None,
+    memo: dict[tuple[str, ...], Any] | None = None,
 ) -> dict[StateKey, str]:
     """Apply the events in order to ``base``, each if it passes the auth rules.
 
@@ -481,7 +482,15 @@ def iterative_auth_checks(
                     )
                 )
             continue
-        result = check_auth(event, auth_state)
+        if memo is None:
+            result = check_auth(event, auth_state)
+        else:
+            memo_key = (event_id, *sorted(e.event_id for e in auth_state.values()))
+            found: AuthResult | None = memo.get(memo_key)
+            if found is None:
+                found = check_auth(event, auth_state)
+                memo[memo_key] = found
+            result = found
         if result.allowed:
             changes[key] = event_id
         if steps is not None:
@@ -563,7 +572,13 @@ def resolve_conflicted(
     # Synapse restricts the base to the keys the checks read, which changes nothing.
     base: Mapping[StateKey, str] = {} if version.state_res_begin_empty else unconflicted
     changes = iterative_auth_checks(
-        version, power_order, base, source, phase="power events", steps=steps
+        version,
+        power_order,
+        base,
+        source,
+        phase="power events",
+        steps=steps,
+        memo=index.auth_memo,
     )
     if steps is not None:
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
@@ -586,7 +601,14 @@ def resolve_conflicted(
             )
         )
     changes = iterative_auth_checks(
-        version, other_order, base, source, phase="other events", steps=steps, changes=changes
+        version,
+        other_order,
+        base,
+        source,
+        phase="other events",
+        steps=steps,
+        changes=changes,
+        memo=index.auth_memo,
     )
     if steps is not None:
         steps.append(PartialStateStep("the other events", state_tuple({**base, **changes})))
