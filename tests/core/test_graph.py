@@ -370,3 +370,39 @@ def test_adding_older_history_does_not_reorder(seed: int) -> None:
     full = build(events).order
     recent = build(events[200:]).order
     assert [e for e in full if e in set(recent)] == list(recent)
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_random_graphs_with_cycles_against_networkx(seed: int) -> None:
+    """Every event placed once; edges between different cycles (SCCs) respected;
+    one cycle finding per strongly connected component of 2+ events (networkx as oracle).
+    """
+    nx = pytest.importorskip("networkx")
+    rng = random.Random(seed)
+    n = 200
+    ids = [f"$e{i:03d}" for i in range(n)]
+    prevs: dict[str, list[str]] = {}
+    for i, eid in enumerate(ids):
+        refs = rng.sample(ids[max(0, i - 10) : i], k=min(i, rng.randint(0, 2)))
+        if rng.random() < 0.05:
+            refs.append(rng.choice(ids[i:]))  # a reference forward: may close a cycle
+        prevs[eid] = refs
+    g = build([ev(eid, prevs[eid], ts=rng.randint(0, 50)) for eid in ids])
+
+    assert sorted(g.order) == sorted(ids)
+    dag = nx.DiGraph()
+    dag.add_nodes_from(ids)
+    dag.add_edges_from((p, eid) for eid in ids for p in prevs[eid] if p != eid)
+    sccs = [c for c in nx.strongly_connected_components(dag) if len(c) > 1]
+    self_loops = {eid for eid in ids if eid in prevs[eid]}
+    comp = {e: i for i, c in enumerate(nx.strongly_connected_components(dag)) for e in c}
+    for eid in ids:
+        for p in prevs[eid]:
+            if comp[p] != comp[eid]:
+                assert g.position[p] < g.position[eid]
+    cycle_events = {f.event_id for f in g.findings if f.kind == "cycle"}
+    expected = {min(c, key=lambda e: (g.events[e].origin_server_ts, e)) for c in sccs}
+    expected |= {e for e in self_loops if not any(e in c for c in sccs)}
+    assert cycle_events == expected
+    assert sum(f.kind == "cycle" for f in g.findings) == len(expected)
+    assert expected, "the seed should make at least one cycle"
