@@ -13,8 +13,10 @@ Formats, detected from the content (not the file name):
 
 and gzip of any single file. A room file is untrusted input: anything wrong with
 it is a :class:`RoomFileError` whose message is one line naming the file, the
-line or event, and what is wrong; problems that do not stop loading (a cycle, a
-mismatched event ID) are findings on the room instead.
+line or event, and what is wrong (``room.json: event 17 ($abc): prev_events[2] is
+not a string``: events are numbered from 0 as in the file's array, jq's
+``.events[17]``; NDJSON lines from 1); problems that do not stop loading (a
+cycle, a mismatched event ID) are findings on the room instead.
 
 Spec: https://spec.matrix.org/v1.16/server-server-api/#pdus; room versions:
 https://spec.matrix.org/v1.16/rooms/.
@@ -527,7 +529,10 @@ def save_room(room: Room, path: str | os.PathLike[str]) -> None:
     """Write ``room`` as a native room file (gzip-compressed when the name ends in .gz).
 
     The file is written next to its destination and moved into place, so a failed
-    save never leaves half a file. Raises :class:`RoomFileError`.
+    save never leaves half a file. Events are written in the order first read, each
+    exactly as given; of several differing copies of one event ID (a finding when
+    loading) only the first, the one roomscope used, is written.
+    Raises :class:`RoomFileError`.
     """
     p = Path(path)
     data = _encode(room)
