@@ -4,7 +4,9 @@ Generated events (tests/generators/auth_events.py), good and deliberately bad, o
 room versions 1-12. For each, roomscope checks the event against its own auth
 events (``check_auth_events`` then ``check_auth``) and Synapse runs
 ``validate_event_for_room_version``, ``check_state_independent_auth_rules`` and
-``check_state_dependent_auth_rules``. Allowed/rejected must agree on every event.
+``check_state_dependent_auth_rules``; and, separately, the state-dependent rules
+alone (``check_auth`` / ``check_state_dependent_auth_rules``) against the state the
+auth events were selected from. Allowed/rejected must agree on every event.
 
 CI runs a fixed sample (seed 1) and one random seed, printed in the log
 (``ROOMSCOPE_AUTH_RANDOM_SEED`` replays it). Set
@@ -22,7 +24,11 @@ import pytest
 
 from app.core.auth import auth_types_for_event, check_auth, check_auth_events
 from tests.generators.auth_events import AuthCase, generate_cases
-from tests.oracle.synapse_auth import synapse_auth_types, synapse_verdict
+from tests.oracle.synapse_auth import (
+    synapse_auth_types,
+    synapse_state_dependent_verdict,
+    synapse_verdict,
+)
 
 FIXED_SEED = 1
 FIXED_N = 600
@@ -55,6 +61,22 @@ def run(seed: int, n: int) -> tuple[list[str], Counter[str]]:
                 f"v{case.version.identifier} {case.label}: roomscope {ours.describe()} / "
                 f"Synapse {theirs.kind} {theirs.message}\n  event: {dict(case.event.raw)}"
             )
+        if case.event.type != "m.room.create":
+            # The state-dependent rules alone, against the state the auth events
+            # were selected from (what iterative auth checks do).
+            keys = auth_types_for_event(case.version, case.event)
+            selected = {k: case.state[k] for k in keys if k in case.state}
+            mine = check_auth(case.event, selected, create_event=case.create)
+            theirs_alone = synapse_state_dependent_verdict(
+                case.event, [*selected.values(), *([case.create] if case.create else [])]
+            )
+            stats["state-dependent " + ("allowed" if theirs_alone.allowed else "rejected")] += 1
+            if mine.allowed != theirs_alone.allowed:
+                problems.append(
+                    f"v{case.version.identifier} {case.label} (state-dependent alone): "
+                    f"roomscope {mine.describe()} / Synapse {theirs_alone.kind} "
+                    f"{theirs_alone.message}\n  event: {dict(case.event.raw)}"
+                )
         syn_types = synapse_auth_types(case.event)
         if syn_types is not None:
             if case.version.room_id_from_create_event:

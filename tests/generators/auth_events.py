@@ -51,6 +51,9 @@ class AuthCase:
     rejected: set[str] = field(default_factory=set)
     create: PDU | None = None
     label: str = ""
+    #: The room state the event's auth events were selected from (the room's
+    #: state as a server would see it; unspoiled).
+    state: dict[StateKey, PDU] = field(default_factory=dict)
 
     @property
     def auth_pdus(self) -> list[PDU]:
@@ -458,6 +461,8 @@ def _candidate(room: _Room, rng: random.Random) -> tuple[PDU, str]:
     elif r2 < 0.17 and auth:
         missing = auth[-1]
         label += f" / missing auth event {missing.type}"
+    elif r2 < 0.19 and v.room_id_from_create_event:
+        label += " / v12 create event rejected"
     ev = room.build(
         etype,
         sender,
@@ -487,6 +492,8 @@ def generate_cases(
         rejected: set[str] = set()
         if "rejected auth event" in label:
             rejected.add(room.extra[-1].event_id)
+        if "create event rejected" in label:
+            rejected.add(room.create.event_id)
         if "missing auth event" in label:
             missing_id = event.auth_events[-1]
             known.pop(missing_id, None)
@@ -499,4 +506,5 @@ def generate_cases(
             rejected=rejected,
             create=room.create if version.room_id_from_create_event else None,
             label=label,
+            state=dict(room.state),
         )

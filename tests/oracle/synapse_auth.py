@@ -107,6 +107,24 @@ def synapse_verdict(
     return SynapseVerdict(True, "allowed", "")
 
 
+def synapse_state_dependent_verdict(event: PDU, state: Iterable[PDU]) -> SynapseVerdict:
+    """Synapse's ``check_state_dependent_auth_rules`` on ``event`` against ``state``.
+
+    What state resolution's iterative auth checks run; ``state`` must include the
+    create event (in v12 too: Synapse keeps it among the auth events).
+    """
+    ev = to_synapse(event)
+    try:
+        check_state_dependent_auth_rules(ev, [to_synapse(p) for p in state])
+    except AuthError as exc:
+        return SynapseVerdict(False, "AuthError", str(exc.msg))
+    except SynapseError as exc:
+        return SynapseVerdict(False, "SynapseError", str(exc.msg))
+    except Exception as exc:
+        return SynapseVerdict(False, f"crash:{type(exc).__name__}", str(exc)[:200])
+    return SynapseVerdict(True, "allowed", "")
+
+
 class _Draft:
     """Just what ``auth_types_for_event`` reads of an event."""
 
