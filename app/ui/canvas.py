@@ -65,6 +65,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPixmap,
     QPolygonF,
     QResizeEvent,
 )
@@ -553,11 +554,16 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         # bend point: one row below the parent into the child's lane, or one row
         # above the child out of the parent's lane
         pts_x, pts_y = _edge_points(xp, yp, xc, yc, route, at_child, up)
+        # Long edges reach far outside the view; the stroker would still walk all of
+        # it. Clamp to two rows beyond the view: vertical runs stay exact, and lane
+        # changes (one row tall) out there are not seen.
+        pts_y = np.clip(pts_y, r0 - 2.0, r1 + 2.0)
         pts_x = pts_x * sx + dx
         pts_y = pts_y * sy + dy
         dashed = room.edge_dashed[idx]
         faded = np.zeros(len(idx), dtype=bool) if fade is None else (fade[p] | fade[c])
-        width = 1.6 if size >= 6 else 1.1
+        # a 1-pixel cosmetic pen takes Qt's fast line path (a 1.6 px one costs ~5x more)
+        width = 1.0
         groups = [
             (~dashed & ~faded, Qt.PenStyle.SolidLine, 1.0),
             (dashed & ~faded, Qt.PenStyle.DashLine, 1.0),
@@ -881,6 +887,7 @@ class _Overlay(QWidget):
         self._canvas = canvas
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.font_ = QFont("DejaVu Sans", 8)
+        self._cache: tuple[tuple[int, str, int, int], QPixmap] | None = None
 
     def sizeHint(self) -> QSize:
         room = self._canvas._room
@@ -914,7 +921,20 @@ class _Overlay(QWidget):
             return
         p = QPainter(self)
         try:
-            self._paint(p)
+            if self._canvas._exporting:  # vector output: draw it, do not blit a pixmap
+                self._paint(p)
+                return
+            key = (id(room), self._canvas.theme.name, self.width(), self.height())
+            if self._cache is None or self._cache[0] != key:
+                pix = QPixmap(self.size())
+                pix.fill(Qt.GlobalColor.transparent)
+                q = QPainter(pix)
+                try:
+                    self._paint(q)
+                finally:
+                    q.end()
+                self._cache = (key, pix)
+            p.drawPixmap(0, 0, self._cache[1])
         finally:
             p.end()
 
@@ -948,6 +968,7 @@ class _Minimap(QWidget):
     def __init__(self, canvas: GraphCanvas) -> None:
         super().__init__(canvas)
         self._canvas = canvas
+        self._cache: tuple[tuple[int, str, int, int], QPixmap] | None = None
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -963,11 +984,21 @@ class _Minimap(QWidget):
     def _paint(self, p: QPainter, room: _Room) -> None:
         canvas = self._canvas
         th = canvas.theme
-        bg = QColor(th.panel)
-        bg.setAlphaF(0.92)
-        p.fillRect(self.rect(), bg)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        p.drawImage(QRectF(self.rect()).adjusted(3, 3, -3, -3), canvas._item.density_image())
+        key = (id(room), th.name, self.width(), self.height())
+        if self._cache is None or self._cache[0] != key:
+            pix = QPixmap(self.size())
+            pix.fill(Qt.GlobalColor.transparent)
+            q = QPainter(pix)
+            try:
+                bg = QColor(th.panel)
+                bg.setAlphaF(0.92)
+                q.fillRect(pix.rect(), bg)
+                q.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+                q.drawImage(QRectF(pix.rect()).adjusted(3, 3, -3, -3), canvas._item.density_image())
+            finally:
+                q.end()
+            self._cache = (key, pix)
+        p.drawPixmap(0, 0, self._cache[1])
         vr = canvas._view.viewRect()
         h = self.height() - 6
         top = 3 + h * max(0.0, vr.top()) / room.n
@@ -1008,6 +1039,7 @@ class GraphCanvas(QWidget):
         self._fade_mask: npt.NDArray[np.bool_] | None = None
         self._show_auth = False
         self._minimap_enabled = True
+        self._exporting = False
         self._graphics = pg.GraphicsView(self)
         self._graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._view = _View(self)
@@ -1176,6 +1208,13 @@ class GraphCanvas(QWidget):
     def export_image(self, path: str | Path) -> None:
         """Write the current view to ``path``: SVG if it ends in .svg, else PNG."""
         path = Path(path)
+        self._exporting = True
+        try:
+            self._export(path)
+        finally:
+            self._exporting = False
+
+    def _export(self, path: Path) -> None:
         if path.suffix.lower() == ".svg":
             from PySide6.QtSvg import QSvgGenerator
 
