@@ -1074,6 +1074,16 @@ class GraphCanvas(QWidget):
     ) -> None:
         """Show ``graph``; keeps the old placement when the room only grew."""
         events = events_of(graph)
+        if self._room is not None and events is self._room.events:
+            # the same room again (say, with auth results): keep layout, view and selection
+            self.set_layout(
+                graph,
+                self._room.layout,
+                rejected=rejected,
+                soft_failed=soft_failed,
+                keep_view=True,
+            )
+            return
         previous = self._room.layout if self._room is not None else None
         if previous is not None and not all(
             (e in events) or previous.placeholder[i] for i, e in enumerate(previous.ids)

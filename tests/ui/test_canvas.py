@@ -316,3 +316,17 @@ def test_an_empty_room_and_no_room(qtbot) -> None:  # type: ignore[no-untyped-de
     c.grab()
     qtbot.keyClick(c, Qt.Key.Key_End)
     assert c.selected() == ()
+
+
+def test_the_same_room_again_keeps_layout_view_and_selection(canvas) -> None:  # type: ignore[no-untyped-def]
+    room = canvas._room.events
+    layout = canvas.graph_layout()
+    canvas.select([eid("jc")])
+    canvas.zoom_in()
+    rect = canvas._view.viewRect()
+    canvas.set_room(room, rejected={eid("m3")})
+    assert canvas.graph_layout() is layout
+    assert canvas.selected() == (eid("jc"),)
+    assert canvas._room.rejected[layout.index[eid("m3")]]
+    new = canvas._view.viewRect()
+    assert abs(new.top() - rect.top()) < 1e-6 and abs(new.height() - rect.height()) < 1e-6
