@@ -13,6 +13,7 @@ Spec: https://spec.matrix.org/v1.16/server-server-api/#checks-performed-on-recei
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import threading
 from collections.abc import Iterator, Mapping
@@ -142,6 +143,8 @@ class RoomAnalysis:
     verification_reasons: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Which parts could not be computed, and why (one line each).
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: True while later stages (verification, soft failures) are still running.
+    partial: bool = False
 
     @property
     def rejected(self) -> frozenset[str]:
@@ -248,11 +251,14 @@ def analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
 
 
 def _analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
+    # Cheapest and most wanted first, each stage handed to the window as it
+    # completes (measured on a valid 100k-event room: states and verdicts 2.5 s,
+    # verification 13 s, soft failures 24 s).
     unavailable: dict[str, str] = {}
-    verification, reasons = _verify(doc, ctx, unavailable)
-    ctx.progress(40, f"checking the authorization of {len(doc.graph):,} events")
     auth: dict[str, AuthView] = {}
     states: Any = None
+    verdicts: dict[str, Any] = {}
+    ctx.progress(0, f"checking the authorization of {len(doc.graph):,} events")
     try:
         from app.core.roomstate import compute_room_states
     except ImportError:
@@ -261,8 +267,6 @@ def _analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
     else:
         try:
             states = compute_room_states(doc.graph)
-            ctx.progress(80, "checking for soft failures")
-            soft = states.soft_failures()
         except Exception as exc:  # shown in the inspector, the room stays open
             from app.ui.errors import one_line
 
@@ -270,19 +274,35 @@ def _analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
             unavailable["auth"] = unavailable["state"] = message
             states = None
         else:
-            for event_id in doc.graph.order:
-                auth[event_id] = _auth_view(states.verdict(event_id), soft.get(event_id))
-    ctx.progress(100, "done")
-    return RoomAnalysis(
-        auth=auth,
-        states=states,
+            verdicts = {e: states.verdict(e) for e in doc.graph.order}
+            auth = {e: _auth_view(v, None, soft_checked=False) for e, v in verdicts.items()}
+    analysis = RoomAnalysis(auth=auth, states=states, unavailable=dict(unavailable), partial=True)
+    ctx.partial(analysis)
+
+    ctx.progress(20, "verifying events")
+    verification, reasons = _verify(doc, ctx, unavailable, start=20, span=40)
+    analysis = dataclasses.replace(
+        analysis,
         verification=verification,
         verification_reasons=reasons,
-        unavailable=unavailable,
+        unavailable=dict(unavailable),
     )
+    if states is not None:
+        ctx.partial(analysis)
+        ctx.progress(60, "checking for soft failures")
+        try:
+            soft = states.soft_failures()
+        except Exception as exc:  # the verdicts stand; only soft failure is unknown
+            from app.ui.errors import one_line
+
+            unavailable["soft_fail"] = f"could not check for soft failures: {one_line(exc)}"
+        else:
+            auth = {e: _auth_view(v, soft.get(e)) for e, v in verdicts.items()}
+    ctx.progress(100, "done")
+    return dataclasses.replace(analysis, auth=auth, unavailable=unavailable, partial=False)
 
 
-def _auth_view(verdict: Any, soft: Any) -> AuthView:
+def _auth_view(verdict: Any, soft: Any, *, soft_checked: bool = True) -> AuthView:
     """The inspector's view of an :class:`app.core.roomstate.EventVerdict`."""
     if verdict.rejected:
         result = verdict.result
@@ -300,15 +320,19 @@ def _auth_view(verdict: Any, soft: Any) -> AuthView:
             rule = f"rule {result.rule} ({result.rule_name})" if result.rule else result.rule_name
             reason = f"Against the room's current state when it arrived: {result.reason}"
         return AuthView(True, rule, reason, soft_failed=True)
-    return AuthView(
-        True,
-        "",
-        "Passes the authorization rules against its auth events and the state before it.",
-    )
+    reason = "Passes the authorization rules against its auth events and the state before it."
+    if not soft_checked:
+        reason += " (Checking for soft failure…)"
+    return AuthView(True, "", reason)
 
 
 def _verify(
-    doc: RoomDocument, ctx: JobContext, unavailable: dict[str, str]
+    doc: RoomDocument,
+    ctx: JobContext,
+    unavailable: dict[str, str],
+    *,
+    start: int = 0,
+    span: int = 100,
 ) -> tuple[dict[str, Mapping[str, str]], dict[str, tuple[str, ...]]]:
     """Event IDs, content hashes and signatures of every event (app.core.verify)."""
     try:
@@ -324,7 +348,7 @@ def _verify(
     total = max(len(events), 1)
     for i, pdu in enumerate(events.values()):
         if i % 500 == 0:
-            ctx.progress(int(50 * i / total), f"verifying events ({i:,} of {total:,})")
+            ctx.progress(start + span * i // total, f"verifying events ({i:,} of {total:,})")
         r = verify_event(pdu, keys)
         results[pdu.event_id] = {
             "event_id": r.event_id_result,

@@ -382,7 +382,7 @@ class Inspector(QWidget):
             label.setProperty("check", word or "")
             label.style().unpolish(label)
             label.style().polish(label)
-        if analysis is None:
+        if analysis is None or (result is None and analysis.partial):
             self.verify_note.setText("Checking…")
         elif result is None:
             self.verify_note.setText(analysis.unavailable.get("verify", ""))

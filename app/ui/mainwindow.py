@@ -705,6 +705,7 @@ class MainWindow(QMainWindow):
             "Analysing",
             lambda ctx: analyse_document(doc, ctx),
             on_success=lambda result: self._analysed(doc, result),
+            on_partial=lambda result: self._analysed(doc, result),
             on_failure=lambda message: self._analysis_failed(doc, message),
         )
 
@@ -726,7 +727,8 @@ class MainWindow(QMainWindow):
             if selection:
                 self.canvas.select(selection, centre=False)
         self._update_status()
-        self.analysisReady.emit(result)
+        if not result.partial:
+            self.analysisReady.emit(result)
 
     def _analysis_failed(self, doc: RoomDocument, message: str) -> None:
         if doc is not self.document:

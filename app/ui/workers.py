@@ -33,8 +33,13 @@ class Cancelled(Exception):
 class JobContext:
     """What a job's function sees: a way to report progress and to notice Cancel."""
 
-    def __init__(self, report: Callable[[int, str], None]) -> None:
+    def __init__(
+        self,
+        report: Callable[[int, str], None],
+        deliver: Callable[[object], None] | None = None,
+    ) -> None:
         self._report = report
+        self._deliver = deliver
         self._cancelled = threading.Event()
 
     @property
@@ -51,6 +56,12 @@ class JobContext:
         if self._cancelled.is_set():
             raise Cancelled
 
+    def partial(self, result: object) -> None:
+        """Hand a first part of the result to the UI now (the rest follows)."""
+        self.check()
+        if self._deliver is not None:
+            self._deliver(result)
+
     def progress(self, percent: int, text: str) -> None:
         """Report ``percent`` (0-100, or -1 for "busy, unknown how long") and a stage name."""
         self.check()
@@ -59,6 +70,7 @@ class JobContext:
 
 class _JobSignals(QObject):
     progress = Signal(int, str)
+    partial = Signal(object)
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -77,7 +89,7 @@ class Job(QRunnable):
         self.name = name
         self._fn = fn
         self.signals = _JobSignals()
-        self.context = JobContext(self.signals.progress.emit)
+        self.context = JobContext(self.signals.progress.emit, self.signals.partial.emit)
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -136,12 +148,14 @@ class JobRunner(QObject):
         *,
         on_success: Callable[[Any], None],
         on_failure: Callable[[str], None] | None = None,
+        on_partial: Callable[[Any], None] | None = None,
     ) -> Job:
         """Start ``fn`` on a worker thread as the job of ``kind``, cancelling its predecessor.
 
         ``name`` is what the status bar says while it runs ("Opening room.json").
         One of the callbacks is called on the UI thread, unless the job is
-        superseded or cancelled first (then neither is).
+        superseded or cancelled first (then neither is). ``on_partial`` receives
+        what the job hands over early with :meth:`JobContext.partial`.
         """
         self._retire(kind)
         job = Job(name, fn)
@@ -175,10 +189,15 @@ class JobRunner(QObject):
             if current():
                 self.busy.emit(name, percent, text)
 
+        def partial(result: object) -> None:
+            if current() and not job.context.cancelled and on_partial is not None:
+                on_partial(result)
+
         job.signals.succeeded.connect(succeeded)
         job.signals.failed.connect(failed)
         job.signals.cancelled.connect(cancelled)
         job.signals.progress.connect(progress)
+        job.signals.partial.connect(partial)
         self.busy.emit(name, -1, "starting")
         self._pool.start(job)
         return job

@@ -134,3 +134,27 @@ def test_window_cancel_keeps_the_open_room(
     QApplication.processEvents()
     assert window.document is opened
     assert window.status_labels["room"].text() == opened.graph.room_id
+
+
+def test_partial_results_arrive_before_the_final_one(qtbot: QtBot) -> None:
+    runner = JobRunner()
+    seen: list[tuple[str, object]] = []
+
+    def staged(ctx: JobContext) -> str:
+        ctx.partial("verdicts")
+        ctx.partial("verification")
+        return "everything"
+
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        runner.submit(
+            "k",
+            "Staged",
+            staged,
+            on_success=lambda r: seen.append(("final", r)),
+            on_partial=lambda r: seen.append(("partial", r)),
+        )
+    assert seen == [
+        ("partial", "verdicts"),
+        ("partial", "verification"),
+        ("final", "everything"),
+    ]
