@@ -354,22 +354,16 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         """
         room = self.room
         assert room is not None
-        n = max(1, room.n)
-        min_level = max(0, math.ceil(math.log2(n / 16384))) if n > 16384 else 0
-        max_level = max(min_level, math.ceil(math.log2(n / 512)) if n > 512 else 0)
-        if rows_per_px is None:
-            level = max_level
-        else:
-            level = int(np.clip(math.floor(math.log2(max(rows_per_px, 1.0))), min_level, max_level))
+        level, group, lanes = self._density_level(rows_per_px)
         cached = self._density_cache.get(level)
         if cached is not None:
             return cached[0]
         th = self._canvas.theme
-        lanes = max(1, room.layout.lane_count)
+        n = max(1, room.n)
         bins = (n + (1 << level) - 1) >> level
         rows = np.arange(room.n, dtype=np.int64)
         b = rows >> level
-        lane = room.layout.x.astype(np.int64)
+        lane = room.layout.x.astype(np.int64) // group
         cell = b * lanes + lane
         size = bins * lanes
         nodes = np.bincount(cell, minlength=size).astype(np.float64)
@@ -385,7 +379,7 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         if len(pe):
             lo = np.minimum(pe[:, 0], pe[:, 1]).astype(np.int64) >> level
             hi = np.maximum(pe[:, 0], pe[:, 1]).astype(np.int64) >> level
-            r = room.layout.route.astype(np.int64)
+            r = room.layout.route.astype(np.int64) // group
             np.add.at(use, lo * lanes + r, 1)
             np.add.at(use, (hi + 1) * lanes + r, -1)
         busy = (np.cumsum(use.reshape(bins + 1, lanes), axis=0)[:bins].ravel() > 0) | (nodes > 0)
@@ -407,9 +401,9 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         neutral_rgb = np.array([neutral.red(), neutral.green(), neutral.blue()], dtype=np.float64)
         mix = np.clip((share - 0.6) / 0.3, 0.0, 1.0)[:, None]
         band_rgb = neutral_rgb * (1 - mix) + palette[best_s] * mix
-        per_row = smooth / (1 << level)  # events per row in this lane (0..1)
+        per_row = smooth / (1 << level) / group  # events per row in this lane (0..1)
         strength = np.clip(np.sqrt(per_row * 2.0), 0.0, 1.0)
-        img = np.zeros((size, 8, 4), dtype=np.float64)
+        img = np.zeros((size, 8, 4), dtype=np.float32)
         # the lane line (2 px of 8) wherever the lane is in use
         img[busy, 3:5, :3] = neutral_rgb[None, None, :]
         img[busy, 3:5, 3] = 150
@@ -428,17 +422,32 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         self._density_cache[level] = (qimg, buf, 1 << level)
         return qimg
 
-    def density_rows_per_line(self, rows_per_px: float | None) -> int:
-        """How many rows one line of :meth:`density_image` covers at that zoom."""
-        self.density_image(rows_per_px)
+    def _density_level(self, rows_per_px: float | None) -> tuple[int, int, int]:
+        """(level, lanes per image lane, image lanes) for a zoom; the image stays small.
+
+        A row of the image covers ``2**level`` rows; at most 512 image lanes (a wider
+        room groups its lanes) and about 2**19 cells, whatever the room.
+        """
         room = self.room
         assert room is not None
         n = max(1, room.n)
-        min_level = max(0, math.ceil(math.log2(n / 16384))) if n > 16384 else 0
+        lanes = max(1, room.layout.lane_count)
+        group = max(1, math.ceil(lanes / 512))
+        img_lanes = math.ceil(lanes / group)
+        max_bins = max(64, (1 << 19) // img_lanes)
+        min_level = max(0, math.ceil(math.log2(n / max_bins))) if n > max_bins else 0
         max_level = max(min_level, math.ceil(math.log2(n / 512)) if n > 512 else 0)
         if rows_per_px is None:
-            return 1 << max_level
-        return 1 << int(np.clip(math.floor(math.log2(max(rows_per_px, 1.0))), min_level, max_level))
+            level = max_level
+        else:
+            want = math.floor(math.log2(max(rows_per_px, 1.0)))
+            level = int(np.clip(want, min_level, max_level))
+        return level, group, img_lanes
+
+    def density_rows_per_line(self, rows_per_px: float | None) -> tuple[int, int]:
+        """Rows per image line, and lanes per image lane, of :meth:`density_image`."""
+        level, group, _ = self._density_level(rows_per_px)
+        return 1 << level, group
 
     # ---------------------------------------------------------------- paint
 
@@ -478,11 +487,11 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         if abs(sy) < DENSITY_BELOW_PX:
             stats["mode"] = 2
             img = self.density_image(3.0 / abs(sy))
-            per_line = self.density_rows_per_line(3.0 / abs(sy))
+            per_line, group = self.density_rows_per_line(3.0 / abs(sy))
             target = QRectF(
                 dx + sx * -0.5,
                 dy + sy * -0.5,
-                sx * room.layout.lane_count,
+                sx * group * img.width() / 8,
                 sy * img.height() * per_line,
             )
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
@@ -1199,7 +1208,7 @@ class GraphCanvas(QWidget):
         room = self._room
         if room is None or room.n == 0:
             return
-        self._set_view(-0.5 - 0.5, room.n - 0.5 + 0.5, None)
+        self._set_view(-1.0, room.n + 0.0, None, least_lane_px=0.05)
 
     def centre_on(self, event_id: str) -> None:
         room = self._room
@@ -1279,21 +1288,23 @@ class GraphCanvas(QWidget):
             return 1.0, 1.0
         return g.width() / vr.width(), g.height() / vr.height()
 
-    def _lane_px(self, row_px: float, width_px: float) -> float:
+    def _lane_px(self, row_px: float, width_px: float, *, least: float = 3.0) -> float:
         """Lanes share the width (leaving room for labels when they are drawn)."""
         room = self._room
         lanes = max(1, room.layout.lane_count if room else 1)
         spare = 300.0 if row_px >= LABELS_FROM_PX else 90.0
         fit = (width_px - spare) / (lanes + 1)
-        return float(min(MAX_LANE_PX, max(fit, 3.0)))
+        return float(min(MAX_LANE_PX, max(fit, least)))
 
-    def _set_view(self, top: float, bottom: float, centre_x: float | None) -> None:
+    def _set_view(
+        self, top: float, bottom: float, centre_x: float | None, *, least_lane_px: float = 3.0
+    ) -> None:
         room = self._room
         g = self._view.sceneBoundingRect()
         width_px = max(50.0, g.width())
         height_px = max(50.0, g.height())
         row_px = height_px / max(1e-6, bottom - top)
-        lane_px = self._lane_px(row_px, width_px)
+        lane_px = self._lane_px(row_px, width_px, least=least_lane_px)
         span_x = width_px / lane_px
         lanes = room.layout.lane_count if room else 1
         if centre_x is None or span_x >= lanes + 1:

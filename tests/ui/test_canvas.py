@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from app.ui.canvas import GraphCanvas
 from tests.layout.rooms import eid, sample_fork_merge
@@ -330,3 +330,49 @@ def test_the_same_room_again_keeps_layout_view_and_selection(canvas) -> None:  #
     assert canvas._room.rejected[layout.index[eid("m3")]]
     new = canvas._view.viewRect()
     assert abs(new.top() - rect.top()) < 1e-6 and abs(new.height() - rect.height()) < 1e-6
+
+
+def test_a_very_wide_room_draws_at_every_zoom(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from tests.layout.rooms import make_event
+
+    events = [make_event("root", ts=0)]
+    events += [make_event(f"c{i}", prev=["root"], ts=i + 1) for i in range(3000)]
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.resize(800, 600)
+    c.show()
+    qtbot.waitExposed(c)
+    c.set_room({e.event_id: e for e in events})
+    assert c.graph_layout().lane_count == 3000
+    for top, bottom, mode in ((-1, 30, 1), (-1, 600, 2), (-1, 3002, 2)):
+        c._item.last_stats = {}
+        c._set_view(top, bottom, None)
+        qtbot.wait(5)  # the scene indexes the item on the event loop
+        c._graphics.viewport().repaint()
+        assert c._item.last_stats.get("mode") == mode
+    image = c._item.density_image(10.0)
+    assert image.width() <= 512 * 8
+    c.zoom_to_fit()
+    qtbot.wait(5)
+    c._graphics.viewport().repaint()
+    assert c._item.last_stats.get("mode") == 2, "3001 rows in 600 px: density ribbons"
+    vr = c._view.viewRect()
+    assert vr.left() <= 0 and vr.right() >= 2999, "the whole room fits, lanes too"
+
+
+def test_minimap_click_moves_the_view(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from tests.layout.rooms import chain
+
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.resize(800, 600)
+    c.show()
+    qtbot.waitExposed(c)
+    c.set_room(chain({f"e{i}": [f"e{i - 1}"] if i else [] for i in range(2000)}))
+    assert c._minimap.isVisible()
+    # the newest events are in view at first
+    assert c._view.viewRect().bottom() > 1990
+    mm = c._minimap
+    qtbot.mouseClick(mm, Qt.MouseButton.LeftButton, pos=QPoint(mm.width() // 2, mm.height() // 4))
+    centre = c._view.viewRect().center().y()
+    assert 400 < centre < 600
