@@ -53,8 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def default_sample() -> str:
-    """The path of the sample room ``roomscope`` opens when given no file."""
-    return str(Path(__file__).resolve().parents[2] / "sample_rooms" / "linear.json")
+    """The path of the sample room ``roomscope`` opens when given no file: the fork and
+    merge (UI.md, "First minute": two branches visibly fork and merge)."""
+    return str(Path(__file__).resolve().parents[2] / "sample_rooms" / "fork-and-merge.json")
 
 
 def info_json(room: Room, file: str) -> dict[str, Any]:
