@@ -109,6 +109,7 @@ class _Room:
         palette: Sequence[str],
     ) -> None:
         graph = graph_of(graph)
+        self.graph = graph
         events: Mapping[str, Any] = events_of(graph)
         self.events = events
         self.layout = layout
@@ -896,32 +897,65 @@ class _Overlay(QWidget):
         self._canvas = canvas
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.font_ = QFont("DejaVu Sans", 8)
+        self.bold_ = QFont("DejaVu Sans", 8)
+        self.bold_.setBold(True)
         self._cache: tuple[tuple[int, str, int, int], QPixmap] | None = None
 
     def sizeHint(self) -> QSize:
         room = self._canvas._room
         fm = QFontMetrics(self.font_)
+        bold = QFontMetrics(self.bold_)
         lines = self._lines()
-        w = max([fm.horizontalAdvance(t) for t, _ in lines] + [60]) + 34
+        w = (
+            max(
+                [(bold if kind == "title" else fm).horizontalAdvance(t) for t, _, kind in lines]
+                + [60]
+            )
+            + 34
+        )
         h = (fm.height() + 3) * len(lines) + 12
-        return QSize(min(w, 330), h if room is not None else 0)
+        return QSize(min(w, 340), h if room is not None else 0)
 
-    def _lines(self) -> list[tuple[str, QColor | None]]:
+    def _lines(self) -> list[tuple[str, QColor | None, str]]:
+        """(text, swatch colour, kind) per line; kind is "title", "server" or "note"."""
         room = self._canvas._room
         if room is None:
             return []
-        out: list[tuple[str, QColor | None]] = []
+        fm = QFontMetrics(self.font_)
+
+        def fit(text: str) -> str:
+            return fm.elidedText(text, Qt.TextElideMode.ElideMiddle, 270)
+
+        out: list[tuple[str, QColor | None, str]] = []
+        graph = room.graph
+        room_id = getattr(graph, "room_id", None)
+        version = getattr(getattr(graph, "room_version", None), "identifier", None)
+        title = [fit(room_id)] if isinstance(room_id, str) else []
+        if isinstance(version, str):
+            title.append(f"v{version[:12]}")
+        present = int((~room.layout.placeholder).sum())
+        title.append(f"{present:,} events")
+        out.append(("  ·  ".join(title), None, "title"))
+        missing = int(room.layout.placeholder.sum())
+        notes = [f"{len(room.forks):,} forks", f"{len(room.merges):,} merges"]
+        if missing:
+            notes.append(f"{missing:,} missing")
+        out.append(("  ·  ".join(notes), None, "note"))
         shown = min(len(room.servers), 8)
         for i in range(shown):
-            out.append(
-                (f"{room.servers[i]}  {int(room.server_count[i]):,}", QColor(room.server_hex[i]))
-            )
+            text = f"{fit(room.servers[i])}  {int(room.server_count[i]):,}"
+            out.append((text, QColor(room.server_hex[i]), "server"))
         if len(room.servers) > shown:
             rest = int(room.server_count[shown:].sum())
-            out.append((f"{len(room.servers) - shown} more servers  {rest:,}", QColor("#999999")))
+            text = f"{len(room.servers) - shown} more servers  {rest:,}"
+            out.append((text, QColor(OTHER_SERVERS), "server"))
         kinds = [Shape.MESSAGE, Shape.STATE, Shape.POWER, Shape.MEMBERSHIP, Shape.CREATE]
-        out.append(("  ".join(f"{SHAPE_GLYPH[k]} {SHAPE_NAME[k]}" for k in kinds[:3]), None))
-        out.append(("  ".join(f"{SHAPE_GLYPH[k]} {SHAPE_NAME[k]}" for k in kinds[3:]), None))
+        out.append(
+            ("  ".join(f"{SHAPE_GLYPH[k]} {SHAPE_NAME[k]}" for k in kinds[:3]), None, "note")
+        )
+        out.append(
+            ("  ".join(f"{SHAPE_GLYPH[k]} {SHAPE_NAME[k]}" for k in kinds[3:]), None, "note")
+        )
         return out
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -958,13 +992,18 @@ class _Overlay(QWidget):
         p.setFont(self.font_)
         fm = QFontMetrics(self.font_)
         y = 8
-        for text, colour in self._lines():
+        for text, colour, kind in self._lines():
             if colour is not None:
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(colour)
                 p.drawEllipse(QPointF(15, y + fm.height() / 2), 5, 5)
                 p.setPen(QColor(th.ink))
                 p.drawText(QPointF(27, y + fm.ascent()), text)
+            elif kind == "title":
+                p.setFont(self.bold_)
+                p.setPen(QColor(th.ink))
+                p.drawText(QPointF(9, y + fm.ascent()), text)
+                p.setFont(self.font_)
             else:
                 p.setPen(QColor(th.muted))
                 p.drawText(QPointF(9, y + fm.ascent()), text)

@@ -376,3 +376,31 @@ def test_minimap_click_moves_the_view(qtbot) -> None:  # type: ignore[no-untyped
     qtbot.mouseClick(mm, Qt.MouseButton.LeftButton, pos=QPoint(mm.width() // 2, mm.height() // 4))
     centre = c._view.viewRect().center().y()
     assert 400 < centre < 600
+
+
+def test_legend_lists_servers_with_counts_and_the_room(canvas) -> None:  # type: ignore[no-untyped-def]
+    lines = [text for text, _, _ in canvas._legend._lines()]
+    # example.org sent 8 events (create, ja, pl, jr, m1, topic, ban, m4); other.net 3
+    assert "example.org  8" in lines
+    assert "other.net  3" in lines
+    assert "third.io  1" in lines
+    assert lines[0].endswith("12 events")
+    assert "1 missing" in lines[1]
+    assert "2 forks" in lines[1] and "2 merges" in lines[1]
+
+
+def test_labels_say_what_happened_in_plain_words(canvas) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.canvas import label_of
+
+    room = canvas._room
+    row = room.layout.index
+
+    def label(name: str) -> str:
+        return label_of(room, row[eid(name)])
+
+    assert label("ban") == "alice banned carol"
+    assert label("jb") == "bob joined"
+    assert label("m2") == "bob: hi from bob"
+    assert label("topic") == "topic · alice"
+    assert label("create") == "create · alice · v1"
+    assert label("lost").startswith("missing ")
