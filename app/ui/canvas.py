@@ -914,7 +914,7 @@ class _Overlay(QWidget):
             + 34
         )
         h = (fm.height() + 3) * len(lines) + 12
-        return QSize(min(w, 340), h if room is not None else 0)
+        return QSize(min(w, 440), h if room is not None else 0)
 
     def _lines(self) -> list[tuple[str, QColor | None, str]]:
         """(text, swatch colour, kind) per line; kind is "title", "server" or "note"."""
@@ -935,7 +935,9 @@ class _Overlay(QWidget):
             title.append(f"v{version[:12]}")
         present = int((~room.layout.placeholder).sum())
         title.append(f"{present:,} events")
-        out.append(("  ·  ".join(title), None, "title"))
+        bold = QFontMetrics(self.bold_)
+        heading = bold.elidedText("  ·  ".join(title), Qt.TextElideMode.ElideMiddle, 400)
+        out.append((heading, None, "title"))
         missing = int(room.layout.placeholder.sum())
         notes = [f"{len(room.forks):,} forks", f"{len(room.merges):,} merges"]
         if missing:
