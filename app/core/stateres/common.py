@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from app.core.events import PDU, StateKey
@@ -60,17 +60,19 @@ class EventSource(Protocol):
 class MappingSource:
     """An :class:`EventSource` over a plain mapping; ``rejected`` names rejected events."""
 
-    __slots__ = ("__weakref__", "_events", "_rejected")
+    __slots__ = ("__weakref__", "_events", "_rejected", "get", "is_rejected")
+
+    #: ``get(event_id) -> PDU | None``: the mapping's own ``get`` (bound once, no
+    #: Python-level call per lookup on the resolver's hot paths).
+    get: Callable[[str], PDU | None]
+    #: ``is_rejected(event_id) -> bool``.
+    is_rejected: Callable[[str], bool]
 
     def __init__(self, events: Mapping[str, PDU], rejected: Iterable[str] = ()) -> None:
         self._events = events
         self._rejected = frozenset(rejected)
-
-    def get(self, event_id: str, /) -> PDU | None:
-        return self._events.get(event_id)
-
-    def is_rejected(self, event_id: str, /) -> bool:
-        return event_id in self._rejected
+        self.get = events.get
+        self.is_rejected = self._rejected.__contains__
 
     @property
     def events(self) -> Mapping[str, PDU]:
@@ -92,16 +94,15 @@ def auth_event_ids(event: PDU) -> tuple[str, ...]:
     ones: Synapse 1.163's ``EventBase.auth_event_ids()`` appends it the same way,
     so auth chains, power levels of senders and iterative auth checks all see it.
     """
-    if (
-        event.room_version.room_id_from_create_event
-        and event.type != CREATE
-        and event.room_id is not None
-        and event.room_id.startswith("!")
-    ):
-        create_id = "$" + event.room_id[1:]
-        if create_id not in event.auth_events:
-            return (*event.auth_events, create_id)
-    return event.auth_events
+    listed = event.auth_events
+    if not event.room_version.room_id_from_create_event or event.type == CREATE:
+        return listed
+    room_id = event.room_id
+    if room_id is not None and room_id[:1] == "!":
+        create_id = "$" + room_id[1:]
+        if create_id not in listed:
+            return (*listed, create_id)
+    return listed
 
 
 class AuthChainIndex:
@@ -118,7 +119,9 @@ class AuthChainIndex:
     """
 
     __slots__ = (
+        "_auth_ids",
         "_auth_memo",
+        "_auth_types",
         "_chain",
         "_ids",
         "_index",
@@ -143,6 +146,10 @@ class AuthChainIndex:
         #: Verdicts of iterative auth checks: (event, its auth state's event IDs) ->
         #: result. The auth rules are a function of exactly those events.
         self._auth_memo: dict[tuple[str, ...], Any] = {}
+        #: Each event's auth event IDs (v12: with the implicit create event).
+        self._auth_ids: dict[str, tuple[str, ...]] = {}
+        #: Each event's auth types (keys of the auth events selection) per version.
+        self._auth_types: dict[tuple[str, str], frozenset[StateKey]] = {}
 
     @property
     def source(self) -> EventSource:
@@ -163,6 +170,10 @@ class AuthChainIndex:
     @property
     def auth_memo(self) -> dict[tuple[str, ...], Any]:
         return self._auth_memo
+
+    @property
+    def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:
+        return self._auth_types
 
     def stale(self) -> bool:
         """True when an event that was missing has since appeared in the source."""
@@ -217,43 +228,59 @@ class AuthChainIndex:
         text = bin(bits)[:1:-1]  # least significant bit first
         return [ids[i] for i, c in enumerate(text) if c == "1"]
 
+    def auth_ids(self, event_id: str) -> tuple[str, ...]:
+        """:func:`auth_event_ids` of the event (empty when unknown), memoised."""
+        found = self._auth_ids.get(event_id)
+        if found is None:
+            event = self._source.get(event_id)
+            found = auth_event_ids(event) if event is not None else ()
+            self._auth_ids[event_id] = found
+        return found
+
     def _add(self, root: str) -> None:
-        """Index ``root`` and its unindexed ancestors, post-order, without recursion."""
+        """Index ``root`` and its unindexed ancestors, post-order, without recursion.
+
+        A node is expanded once (its unindexed auth events pushed above it) and
+        indexed when it comes back to the top. An auth event that is itself being
+        expanded lies on the current path: that edge closes a cycle and is cut.
+        """
         index = self._index
+        chains = self._chain
+        ids = self._ids
         get = self._source.get
-        on_stack: set[str] = {root}
-        stack: list[tuple[str, tuple[str, ...], int]] = []
-        event = get(root)
-        if event is None:
-            self._missing.add(root)
-        stack.append((root, auth_event_ids(event) if event is not None else (), 0))
+        auth_ids = self._auth_ids
+        expanding: set[str] = set()
+        stack = [root]
         while stack:
-            event_id, parents, i = stack[-1]
-            if i < len(parents):
-                stack[-1] = (event_id, parents, i + 1)
-                parent = parents[i]
-                if parent in index or parent in on_stack:
-                    continue  # done, or an edge closing a cycle: cut it
-                on_stack.add(parent)
-                parent_event = get(parent)
-                if parent_event is None:
-                    self._missing.add(parent)
-                    parent_parents: tuple[str, ...] = ()
-                else:
-                    parent_parents = auth_event_ids(parent_event)
-                stack.append((parent, parent_parents, 0))
+            event_id = stack[-1]
+            if event_id in index:
+                stack.pop()
                 continue
+            parents = auth_ids.get(event_id)
+            if parents is None:
+                event = get(event_id)
+                if event is None:
+                    self._missing.add(event_id)
+                    parents = ()
+                else:
+                    parents = auth_event_ids(event)
+                auth_ids[event_id] = parents
+            if event_id not in expanding:
+                expanding.add(event_id)
+                pending = [p for p in parents if p not in index and p not in expanding]
+                if pending:
+                    stack.extend(pending)
+                    continue
             stack.pop()
-            on_stack.discard(event_id)
-            position = len(self._ids)
+            expanding.discard(event_id)
+            position = len(ids)
             bits = 1 << position
-            chains = self._chain
             for parent in parents:
                 found = index.get(parent)
                 if found is not None:
                     bits |= chains[found]
             index[event_id] = position
-            self._ids.append(event_id)
+            ids.append(event_id)
             chains.append(bits)
 
 

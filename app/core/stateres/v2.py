@@ -186,7 +186,9 @@ def _level(value: object) -> int | None:
     return None
 
 
-def sender_power_level(event: PDU, source: EventSource) -> int:
+def sender_power_level(
+    event: PDU, source: EventSource, *, index: AuthChainIndex | None = None
+) -> int:
     """The power level of the sender of ``event`` according to its auth events.
 
     As Synapse 1.163's ``_get_power_level_for_sender``: in v12 (MSC4289) a
@@ -200,7 +202,7 @@ def sender_power_level(event: PDU, source: EventSource) -> int:
     """
     power: PDU | None = None
     create: PDU | None = None
-    for auth_id in auth_event_ids(event):
+    for auth_id in index.auth_ids(event.event_id) if index else auth_event_ids(event):
         auth_event = source.get(auth_id)
         if auth_event is None or auth_event.state_key != "":
             continue
@@ -259,10 +261,7 @@ def reverse_topological_power_ordering(
         while stack:
             event_id = stack.pop()
             edges = graph.setdefault(event_id, set())
-            event = source.get(event_id)
-            if event is None:
-                continue
-            for auth_id in auth_event_ids(event):
+            for auth_id in index.auth_ids(event_id):
                 if auth_id in full_set:
                     if auth_id not in graph:
                         stack.append(auth_id)
@@ -274,7 +273,7 @@ def reverse_topological_power_ordering(
         assert event is not None  # full_set holds known events only
         level = memo.get(event_id)
         if level is None:
-            level = sender_power_level(event, source)
+            level = sender_power_level(event, source, index=index)
             memo[event_id] = level
         keys[event_id] = (level, event.origin_server_ts, event_id)
 
@@ -316,7 +315,10 @@ def lexicographical_topological_sort(
 
 
 def _power_levels_parent(
-    event_id: str, source: EventSource, memo: dict[str, str | None] | None = None
+    event_id: str,
+    source: EventSource,
+    memo: dict[str, str | None] | None = None,
+    index: AuthChainIndex | None = None,
 ) -> str | None:
     """The first m.room.power_levels event among the event's auth events (Synapse's choice)."""
     if memo is not None and event_id in memo:
@@ -324,7 +326,7 @@ def _power_levels_parent(
     found: str | None = None
     event = source.get(event_id)
     if event is not None:
-        for auth_id in auth_event_ids(event):
+        for auth_id in index.auth_ids(event_id) if index else auth_event_ids(event):
             auth_event = source.get(auth_id)
             if (
                 auth_event is not None
@@ -359,7 +361,7 @@ def mainline(
             break
         out.append(current)
         seen.add(current)
-        current = _power_levels_parent(current, source, memo)
+        current = _power_levels_parent(current, source, memo, index)
     if index is not None:
         index.mainline_memo[power_levels_id] = out
     return out
@@ -400,7 +402,7 @@ def mainline_ordering(
                 found = current
                 break
             seen.add(current)
-            current = _power_levels_parent(current, source, memo)
+            current = _power_levels_parent(current, source, memo, index)
         keys[event_id] = (depth, event.origin_server_ts, event_id)
         closest[event_id] = found
     order = sorted(event_ids, key=keys.__getitem__)
@@ -424,7 +426,7 @@ def iterative_auth_checks(
     phase: str,
     steps: list[Step] | None,
     changes: dict[StateKey, str] | None = None,
-    memo: dict[tuple[str, ...], Any] | None = None,
+    index: AuthChainIndex | None = None,
 ) -> dict[StateKey, str]:
     """Apply the events in order to ``base``, each if it passes the auth rules.
 
@@ -441,9 +443,13 @@ def iterative_auth_checks(
 
     The partial state is ``base`` overlaid with ``changes``; only ``changes``
     (created when None) is written, and returned, so ``base`` is never copied.
+    With ``index``, auth events, auth types and verdicts are memoised in it.
     """
     if changes is None:
         changes = {}
+    memo = index.auth_memo if index is not None else None
+    types_memo = index.auth_types_memo if index is not None else None
+    auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
     for event_id in event_ids:
@@ -451,13 +457,22 @@ def iterative_auth_checks(
         if event is None or event.state_key is None:
             continue
         auth_state: dict[StateKey, PDU] = {}
-        for auth_id in auth_event_ids(event):
+        for auth_id in auth_ids(event_id) if auth_ids is not None else auth_event_ids(event):
             auth_event = get(auth_id)
             if auth_event is None or auth_event.state_key is None:
                 continue
             if not is_rejected(auth_id):
                 auth_state[(auth_event.type, auth_event.state_key)] = auth_event
-        for key in _auth_types(version, event):
+        if types_memo is None:
+            types = _auth_types(version, event)
+        else:
+            types_key = (version.identifier, event_id)
+            found_types = types_memo.get(types_key)
+            if found_types is None:
+                found_types = _auth_types(version, event)
+                types_memo[types_key] = found_types
+            types = found_types
+        for key in types:
             current = changes.get(key)
             if current is None:
                 current = base.get(key)
@@ -578,7 +593,7 @@ def resolve_conflicted(
         source,
         phase="power events",
         steps=steps,
-        memo=index.auth_memo,
+        index=index,
     )
     if steps is not None:
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
@@ -608,7 +623,7 @@ def resolve_conflicted(
         phase="other events",
         steps=steps,
         changes=changes,
-        memo=index.auth_memo,
+        index=index,
     )
     if steps is not None:
         steps.append(PartialStateStep("the other events", state_tuple({**base, **changes})))
