@@ -1,0 +1,76 @@
+"""The sample rooms as the window shows them: listed by title, opened, lessons walked.
+
+UI.md, "Teaching": the lesson panel steps through the notes and moves the graph
+to each. Each sample is opened from the Rooms dock's list; every note of its
+lesson must select its event on the graph and in the inspector.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from pytestqt.qtbot import QtBot
+
+from app.ui.mainwindow import MainWindow
+
+pytestmark = pytest.mark.timeout(120)
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_rooms"
+NAMES = sorted(p.name for p in SAMPLES.glob("*.json"))
+
+
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path: Path) -> Iterator[None]:
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
+    yield
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, samples_dir=SAMPLES)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def annotations(name: str) -> dict[str, object]:
+    value = json.loads((SAMPLES / name).read_text())["annotations"]
+    assert isinstance(value, dict)
+    return value
+
+
+def test_the_list_shows_every_sample_by_title(window: MainWindow) -> None:
+    items = [window.rooms.sample_list.item(i) for i in range(window.rooms.sample_list.count())]
+    assert [i.text() for i in items] == [annotations(n)["title"] for n in NAMES]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_open_a_sample_and_walk_its_lesson(qtbot: QtBot, window: MainWindow, name: str) -> None:
+    samples = window.rooms.sample_list
+    row = NAMES.index(name)
+    rect = samples.visualItemRect(samples.item(row))
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        qtbot.mouseClick(samples.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    with qtbot.waitSignal(window.analysisReady, timeout=20_000, raising=False):
+        pass
+    window.wait_idle()
+    notes = annotations(name)
+    lesson = window.rooms.lesson
+    assert lesson.title.text() == notes["title"]
+    assert lesson.summary.text() == notes["summary"]
+    expected = notes["lesson"]
+    assert isinstance(expected, list)
+    for i, note in enumerate(expected):
+        qtbot.mouseClick(lesson.next_button, Qt.MouseButton.LeftButton)
+        assert lesson.note.text() == note["note"], i
+        assert list(window.canvas.selected()) == [note["event_id"]]
+        assert window.inspector.event_id == note["event_id"]
+    assert not lesson.next_button.isEnabled()
+    assert "0 missing" in window.status_labels["missing"].text()
