@@ -46,8 +46,13 @@ def test_probe_detects_qt() -> None:
     """The probe itself can fail: importing app.ui must show PySide6."""
     code = PROBE.format(pkg="app.ui", forbidden=FORBIDDEN) + "\nimport PySide6\n"
     out = subprocess.run(
-        [sys.executable, "-c", code + "print(','.join(sorted(m for m in sys.modules "
-         "if m.startswith('PySide6'))))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            code + "print(','.join(sorted(m for m in sys.modules if m.startswith('PySide6'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "PySide6" in out

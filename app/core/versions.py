@@ -96,7 +96,7 @@ class RoomVersion:
 
     @property
     def state_res_name(self) -> str:
-        """"v1", "v2" or "v2.1": the name of the algorithm, as people say it."""
+        """ "v1", "v2" or "v2.1": the name of the algorithm, as people say it."""
         if self.state_res is StateResAlgorithm.V1:
             return "v1"
         if self.state_res_begin_empty or self.state_res_conflicted_subgraph:
@@ -131,9 +131,7 @@ V1 = RoomVersion(
     room_id_from_create_event=False,
 )
 V2 = replace(V1, identifier="2", state_res=StateResAlgorithm.V2)
-V3 = replace(
-    V2, identifier="3", event_id_format=EventIdFormat.BASE64, event_refs_with_hashes=False
-)
+V3 = replace(V2, identifier="3", event_id_format=EventIdFormat.BASE64, event_refs_with_hashes=False)
 V4 = replace(V3, identifier="4", event_id_format=EventIdFormat.URLSAFE_BASE64)
 V5 = replace(V4, identifier="5", enforce_key_validity=True)
 V6 = replace(
@@ -146,9 +144,7 @@ V6 = replace(
 V7 = replace(V6, identifier="7", knock_join_rule=True)
 V8 = replace(V7, identifier="8", restricted_join_rule=True)
 V9 = replace(V8, identifier="9", restricted_join_rule_fix=True)
-V10 = replace(
-    V9, identifier="10", knock_restricted_join_rule=True, enforce_int_power_levels=True
-)
+V10 = replace(V9, identifier="10", knock_restricted_join_rule=True, enforce_int_power_levels=True)
 V11 = replace(V10, identifier="11", implicit_room_creator=True, updated_redaction_rules=True)
 V12 = replace(
     V11,
@@ -171,6 +167,4 @@ def room_version(identifier: object) -> RoomVersion:
         if found is not None:
             return found
     known = ", ".join(KNOWN_ROOM_VERSIONS)
-    raise UnknownRoomVersionError(
-        f"unknown room version {identifier!r} (roomscope knows {known})"
-    )
+    raise UnknownRoomVersionError(f"unknown room version {identifier!r} (roomscope knows {known})")
