@@ -984,9 +984,9 @@ def problem_b(version_id: str) -> Room:
     s.note(
         "01-m-room-member-change-display-name-eve",
         """Eve's join and rename cite the newest power levels (02) in their auth_events, but
-        her server's state still has the oldest ones (00): it never took 01 and 02 into its
-        state (in MSC4297's story, the aftermath of an earlier state reset). Drawn here as a
-        branch from before the changes.""",
+        her server's state still has the oldest ones (00), as after an earlier state reset:
+        the published state set "eve". Drawn here as a branch from before the changes;
+        Zara's join, after them, ends the other branch (the state set "zara").""",
     )
     if v12:
         s.note(
