@@ -4,7 +4,9 @@ The picture is the window's own graph canvas (:class:`app.ui.canvas.GraphCanvas`
 drawn offscreen: the same shapes, colours, lanes and legend (UI.md). A room that
 fits is drawn whole at a readable zoom, labels included, in an image as tall as
 it needs (up to ``--max-height``); a bigger room is drawn whole, its lanes as
-density ribbons. The only subcommand besides the window that imports Qt: where
+density ribbons. Events the authorization rules reject (against their own auth
+events, :func:`app.core.auth_graph.check_graph_against_auth_events`) carry the
+red cross, unless ``--no-verdicts``. The only subcommand besides the window that imports Qt: where
 no display is available, Qt's ``offscreen`` platform is used.
 """
 
@@ -42,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--auth-edges", action="store_true", help="also draw auth_events edges")
+    parser.add_argument(
+        "--no-verdicts",
+        action="store_true",
+        help="do not run the authorization rules (by default rejected events get a red cross)",
+    )
 
 
 def _ensure_platform() -> None:
@@ -63,6 +70,7 @@ def render_room(
     height: int = 1400,
     theme: str = "light",
     auth_edges: bool = False,
+    rejected: frozenset[str] = frozenset(),
 ) -> tuple[int, int]:
     """Draw ``room`` (a Room, EventGraph or event mapping) into ``output``; returns its size."""
     _ensure_platform()
@@ -79,7 +87,7 @@ def render_room(
     canvas.set_minimap_enabled(False)  # the whole room is in the picture
     canvas.resize(width, height)
     canvas.show()
-    canvas.set_room(room)
+    canvas.set_room(room, rejected=rejected)
     layout = canvas.graph_layout()
     rows = len(layout) if layout is not None else 0
     tall = rows * ROW_PX + 2 * ROW_PX
@@ -107,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
     from app.sources.files import load_room
 
     room = load_room(args.file)
+    rejected: frozenset[str] = frozenset()
+    if not args.no_verdicts:
+        from app.core.auth_graph import check_graph_against_auth_events
+
+        verdicts = check_graph_against_auth_events(room.graph)
+        rejected = frozenset(e for e, v in verdicts.items() if v.rejected)
     try:
         w, h = render_room(
             room,
@@ -116,8 +130,10 @@ def run(args: argparse.Namespace) -> int:
             height=args.height,
             theme=args.theme,
             auth_edges=args.auth_edges,
+            rejected=rejected,
         )
     except OSError as exc:
         raise RoomscopeError(f"{output}: {exc.strerror or exc}") from None
-    print(f"{output}: {w}x{h}, {len(room.graph.events)} events")
+    note = f", {len(rejected)} rejected" if rejected else ""
+    print(f"{output}: {w}x{h}, {len(room.graph.events)} events{note}")
     return 0

@@ -72,3 +72,15 @@ def test_render_a_broken_file_is_one_line(
     assert err.startswith("roomscope: ")
     assert "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_render_marks_rejected_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sample room whose lesson is two rejected events: the render says so."""
+    sample = Path(__file__).resolve().parents[2] / "sample_rooms" / "v12-additional-creators.json"
+    if not sample.exists():
+        pytest.skip("sample room not present")
+    out = tmp_path / "v12.png"
+    assert main(["render", str(sample), "-o", str(out)]) == 0
+    assert "2 rejected" in capsys.readouterr().out
+    assert main(["render", str(sample), "-o", str(out), "--no-verdicts"]) == 0
+    assert "rejected" not in capsys.readouterr().out
