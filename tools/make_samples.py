@@ -21,7 +21,9 @@ sample_rooms/README.md) hold:
   events whose IDs are hashes;
 * ``teaches``: a few words, for the README's list;
 * ``resolve_at``: the events where "Resolve state here" shows the point of the
-  room (merges), in the order worth looking at.
+  room (merges), in the order worth looking at;
+* ``order``: the room's place in the teaching order (1 = first), for a list that
+  should not be alphabetical.
 
 ``auth_events`` are chosen as a server would: the spec's auth events selection
 (``app.core.auth.auth_types_for_event``) over the state before the event, the
@@ -1352,11 +1354,23 @@ ROOMS: dict[str, Callable[[], Room]] = {
 
 
 def write_all(out: Path) -> list[Path]:
+    """Write every room to ``out``; ``annotations.order`` is its place in the teaching
+    order (the order of :data:`ROOMS`: linear first, then forks, then the rest)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, make in ROOMS.items():
+    for order, (name, make) in enumerate(ROOMS.items(), start=1):
+        room = make()
+        room = Room.from_graph(
+            room.graph,
+            room_id=room.room_id,
+            source=room.source,
+            annotations={**room.annotations, "order": order},
+            state_sets=room.state_sets,
+            server_keys=room.server_keys,
+            name=room.name,
+        )
         path = out / name
-        save_room(make(), path)
+        save_room(room, path)
         written.append(path)
     return written
 

@@ -195,6 +195,8 @@ def test_sample_loads_with_a_lesson(name: str) -> None:
     for event_id in notes.get("resolve_at", []):
         assert len(r.events[event_id].prev_events) >= 2, "resolve_at names a merge"
     assert 4 <= len(r.events) <= 60, "sample rooms stay small"
+    if name in CURATED:
+        assert notes["order"] == list(CURATED).index(name) + 1
 
 
 @pytest.mark.parametrize("name", sample_names())
@@ -383,3 +385,11 @@ def test_generator_reproduces_the_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for name in CURATED:
         assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+
+
+def test_readme_lists_every_sample_with_its_title() -> None:
+    readme = (SAMPLES / "README.md").read_text()
+    for name in sample_names():
+        assert f"`{name}`" in readme, name
+        assert room(name).annotations["title"] in readme, name
+    assert "tools/make_large_room.py" in readme
