@@ -191,10 +191,8 @@ def get_send_level(event_type: str, state_key: str | None, power_levels: PDU | N
         raise UnreadablePowerLevels(f"events in the power levels is {_show(events)}, not an object")
     level = events.get(event_type)
     if level is None:
-        if state_key is not None:
-            level = content.get("state_default", 50)
-        else:
-            level = content.get("events_default", 0)
+        name = "state_default" if state_key is not None else "events_default"
+        level = content.get(name, NAMED_LEVEL_DEFAULTS[name])
     return read_level(level)
 
 

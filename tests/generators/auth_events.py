@@ -71,7 +71,7 @@ def _server(user: str) -> str:
 
 
 def _level(rng: random.Random, version: RoomVersion, bad: bool) -> Any:
-    value = rng.choice((0, 0, 10, 25, 50, 50, 75, 100, 100))
+    value = rng.choice((0, 0, 10, 25, 45, 50, 50, 75, 100, 100))
     if not bad:
         return value
     return rng.choice((str(value), float(value), value + 0.5, True, None, "fifty", [value], value))
@@ -224,7 +224,7 @@ def _pl_candidate(room: _Room, rng: random.Random) -> tuple[dict[str, Any], str]
     for _ in range(rng.randint(1, 3)):
         r = rng.random()
         if r < 0.25:
-            users[rng.choice(USERS)] = rng.choice((0, 10, 50, 75, 100, 101))
+            users[rng.choice(USERS)] = rng.choice((0, 10, 45, 50, 75, 100, 101))
             label = "pl:user"
         elif r < 0.35 and users:
             users.pop(rng.choice(sorted(users)))
@@ -241,7 +241,7 @@ def _pl_candidate(room: _Room, rng: random.Random) -> tuple[dict[str, Any], str]
                     "users_default",
                 )
             )
-            content[name] = rng.choice((0, 25, 50, 100, 101))
+            content[name] = rng.choice((0, 25, 45, 50, 100, 101))
             label = f"pl:{name}"
         elif r < 0.65:
             events = content.setdefault("events", {})
@@ -250,8 +250,8 @@ def _pl_candidate(room: _Room, rng: random.Random) -> tuple[dict[str, Any], str]
                     rng.choice((0, 50, 100, 101))
                 )
             label = "pl:events"
-        elif r < 0.7:
-            content["notifications"] = {"room": rng.choice((0, 50, 100, 101))}
+        elif r < 0.72:
+            content["notifications"] = {"room": rng.choice((0, 45, 50, 100, 101))}
             label = "pl:notifications"
         elif r < 0.8:
             bad = rng.choice(
@@ -360,12 +360,55 @@ def _member_candidate(
     return sender, content, target, label, extra, prev
 
 
+def _boundary_candidate(room: _Room, rng: random.Random) -> tuple[PDU, str]:
+    """A joined sender one below or exactly at a default level the power levels leave out.
+
+    Probes the spec's defaults (ban, kick and redact 50, invite 0, state_default 50,
+    events_default 0, users_default 0) at their edges, with correct auth events.
+    """
+    v = room.v
+    action = rng.choice(("ban", "kick", "unban", "invite", "state", "message", "redact"))
+    default = {"ban": 50, "kick": 50, "unban": 50, "invite": 0, "state": 50, "message": 0}.get(
+        action, 50
+    )
+    level = default + rng.choice((-1, 0, 0, 1))
+    sender, target = "@bob:b", "@carol:c"
+    users: dict[str, Any] = {sender: level}
+    if not v.privileged_creators:
+        users["@alice:a"] = 100
+    if rng.random() < 0.5:
+        users[target] = rng.choice((level - 1, level))
+    room.put(room.build("m.room.power_levels", "@alice:a", {"users": users}, ""))
+    room.put(room.build("m.room.member", sender, {"membership": "join"}, sender))
+    target_membership = {"unban": "ban", "invite": "leave"}.get(action, "join")
+    room.put(room.build("m.room.member", target, {"membership": target_membership}, target))
+    state_key: str | None = target
+    etype, content, redacts = "m.room.member", {}, None
+    if action in ("ban", "invite"):
+        content = {"membership": action}
+    elif action in ("kick", "unban"):
+        content = {"membership": "leave"}
+    elif action == "state":
+        etype, state_key, content = "m.room.topic", "", {"topic": "t"}
+    elif action == "message":
+        etype, state_key, content = "m.room.message", None, {"body": "b"}
+    else:
+        etype, state_key, redacts = "m.room.redaction", None, "$x:zz"
+    draft = room.build(etype, sender, content, state_key, redacts=redacts)
+    keys = auth_types_for_event(v, draft)
+    auth = tuple(room.state[k].event_id for k in sorted(keys) if k in room.state)
+    ev = room.build(etype, sender, content, state_key, auth=auth, sign=True, redacts=redacts)
+    return ev, f"boundary:{action} at {level}"
+
+
 def _candidate(room: _Room, rng: random.Random) -> tuple[PDU, str]:
     v = room.v
     r = rng.random()
     prev: tuple[str, ...] = ("$prev:a",)
     extra: dict[str, Any] | None = None
     redacts = None
+    if r < 0.08:
+        return _boundary_candidate(room, rng)
     if r < 0.4:
         force = v.restricted_join_rule and rng.random() < 0.25
         sender, content, target, label, extra, prev = _member_candidate(room, rng, force)
