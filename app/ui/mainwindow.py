@@ -59,6 +59,7 @@ from app import __version__
 from app.ui.document import RoomAnalysis, RoomDocument, analyse_document, load_document
 from app.ui.errors import show_error
 from app.ui.inspector import Inspector
+from app.ui.resolution_panel import install_resolution_dock
 from app.ui.samples_panel import RoomsPanel, find_samples
 from app.ui.workers import JobRunner
 
@@ -310,6 +311,7 @@ class MainWindow(QMainWindow):
         self._update_room_actions()
         self.rooms.set_recent(self.recent_files())
         self.restore_window_state()
+        self.resolution = install_resolution_dock(self)  # issue 6: stepper dock, Resolve menu
 
     # ------------------------------------------------------------------ set-up
 
@@ -719,11 +721,13 @@ class MainWindow(QMainWindow):
             return
         self.analysis = result
         self.inspector.set_analysis(result)
-        if result.rejected or result.soft_failed:
+        rejected, soft_failed = result.rejected, result.soft_failed
+        set_status = getattr(self.canvas_widget, "set_status", None)
+        if set_status is not None:
+            set_status(rejected=rejected, soft_failed=soft_failed)
+        elif rejected or soft_failed:
             selection = self.canvas.selected()
-            self.canvas.set_room(
-                doc.graph, rejected=result.rejected, soft_failed=result.soft_failed
-            )
+            self.canvas.set_room(doc.graph, rejected=rejected, soft_failed=soft_failed)
             if selection:
                 self.canvas.select(selection, centre=False)
         self._update_status()

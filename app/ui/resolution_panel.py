@@ -1,0 +1,870 @@
+"""The Resolution panel: step through state resolution, lighting up the graph as it goes.
+
+UI.md: a dock below the graph with the step bar (1 Sets > 2 Split > 3 Auth diff
+> 4 Full set > 5 Power order > 6 Auth checks > 7 Mainline > 8 Others > 9 Auth
+checks > 10 Result), the content of the current step, the partial state so far,
+one "why" card per conflicted key, and < Back / Next > / Play. N/P (or the
+arrow keys while the panel has focus) step, Space plays. Every step highlights
+the events it is about in the graph view and fades the rest.
+
+The panel only moves a cursor over :class:`app.core.stepping.Stepping` (DESIGN.md:
+the algorithm lives in one place). Resolving runs off the UI thread when the
+panel is installed in the window (:func:`install_resolution_dock`).
+
+Every cell and label is plain text: event IDs, types and state keys come from
+the room.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QButtonGroup,
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.events import StateKey
+from app.core.stateres.trace import (
+    AuthCheckStep,
+    InputStep,
+    MainlineStep,
+    OrderingStep,
+    SplitStep,
+)
+from app.core.stepping import PHASES, ResolutionStep, Stepping, key_text
+
+__all__ = ["ResolutionPanel", "RowsModel", "install_resolution_dock"]
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+#: Outcome colours (Okabe-Ito: bluish green, vermillion, grey), readable on both themes.
+PASS = QColor("#009E73")
+FAIL = QColor("#D55E00")
+SKIP = QColor("#999999")
+MARK = QColor(230, 159, 0, 70)  # orange wash: rows that differ / were just applied
+
+#: Milliseconds between steps while playing.
+PLAY_INTERVAL_MS = 900
+
+#: An event ID inside an explanation (room versions 1-2: $local:server; 3+: $base64).
+_EVENT_ID = re.compile(r"\$[A-Za-z0-9_\-+/]+(?::[A-Za-z0-9.\-]+(?::[0-9]+)?)?")
+
+#: The full event ID of a cell, for tooltips and double-click.
+EVENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class CanvasLike(Protocol):
+    """What the panel uses of the graph view (app.ui.canvas.GraphCanvas)."""
+
+    def highlight(self, ids: Any, *, fade_others: bool = ...) -> None: ...
+    def centre_on(self, event_id: str) -> None: ...
+
+
+def short(event_id: str | None, keep: int = 12) -> str:
+    """A short form of an event ID for a cell (the full ID is in the tooltip)."""
+    if event_id is None:
+        return "—"
+    return event_id if len(event_id) <= keep + 1 else event_id[:keep] + "…"
+
+
+def _mono() -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    app = QApplication.instance()
+    base = app.font().pointSizeF() if isinstance(app, QApplication) else 9.0
+    font.setPointSizeF(max(7.5, base - 0.5))
+    return font
+
+
+class RowsModel(QAbstractTableModel):
+    """A read-only table of strings, cheap to refill (one reset per step).
+
+    Cells that hold an event ID show it shortened; the full ID is the tooltip
+    and :data:`EVENT_ID_ROLE`. ``marks`` colours whole rows (a QColor per row or
+    None); ``fg`` colours one column's text per row (outcomes).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headers: tuple[str, ...] = ()
+        self.rows: list[tuple[str, ...]] = []
+        self.id_columns: frozenset[int] = frozenset()
+        self.marks: list[QColor | None] = []
+        self.fg: dict[tuple[int, int], QColor] = {}
+        self._mono = _mono()
+        #: Event ID -> a readable name (a sample room's label), shown before the short ID.
+        self.namer: Callable[[str], str | None] | None = None
+
+    def fill(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[tuple[str, ...]],
+        *,
+        id_columns: Sequence[int] = (),
+        marks: Sequence[QColor | None] | None = None,
+        fg: Mapping[tuple[int, int], QColor] | None = None,
+    ) -> None:
+        self.beginResetModel()
+        self.headers = tuple(headers)
+        self.rows = list(rows)
+        self.id_columns = frozenset(id_columns)
+        self.marks = list(marks) if marks is not None else []
+        self.fg = dict(fg or {})
+        self.endResetModel()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.headers)
+        ):
+            return self.headers[section]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        value = self.rows[r][c]
+        is_id = c in self.id_columns
+        if role == Qt.ItemDataRole.DisplayRole:
+            if is_id and value.startswith("$"):
+                label = self.namer(value) if self.namer is not None else None
+                return f"{label}  {short(value, 8)}" if label else short(value)
+            return value
+        if role in (Qt.ItemDataRole.ToolTipRole, EVENT_ID_ROLE):
+            return value if (is_id or role == Qt.ItemDataRole.ToolTipRole) else None
+        if role == Qt.ItemDataRole.FontRole and is_id:
+            return self._mono
+        if role == Qt.ItemDataRole.BackgroundRole and r < len(self.marks):
+            mark = self.marks[r]
+            return QBrush(mark) if mark is not None else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            colour = self.fg.get((r, c))
+            return QBrush(colour) if colour is not None else None
+        return None
+
+
+def _table(parent: QWidget, model: RowsModel, name: str) -> QTableView:
+    view = QTableView(parent)
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.setWordWrap(False)
+    view.setShowGrid(False)
+    view.setAlternatingRowColors(True)
+    view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    return view
+
+
+class WhyCard(QFrame):
+    """Why one conflicted key resolved as it did: candidates, their fates, the decision.
+
+    Before the stepper reaches a candidate's auth check its fate reads "not
+    checked yet"; the deciding sentence appears once the key's last check (or
+    the result) has been stepped through, so stepping does not give it away.
+    """
+
+    def __init__(self, key: StateKey, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.setObjectName("whyCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("current", False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(2)
+        self.title = QLabel(key_text(key), self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        bold = self.title.font()
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.body = QLabel(self)
+        self.body.setTextFormat(Qt.TextFormat.PlainText)
+        self.body.setWordWrap(True)
+        self.body.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.decision = QLabel(self)
+        self.decision.setTextFormat(Qt.TextFormat.PlainText)
+        self.decision.setWordWrap(True)
+        self.decision.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.decision.setObjectName("whyDecision")
+        layout.addWidget(self.title)
+        layout.addWidget(self.body)
+        layout.addWidget(self.decision)
+        self._shown: tuple[Any, ...] | None = None
+
+    def show_at(
+        self,
+        stepping: Stepping,
+        index: int,
+        set_names: Sequence[str],
+        name: Callable[[str], str] = short,
+    ) -> None:
+        """Show what is known of the key after step ``index``."""
+        final = stepping.steps[index].kind == "result" if stepping.steps else False
+        decided_at = stepping.decided_at(self.key)
+        decided = final or (decided_at is not None and index >= decided_at)
+        revealed = tuple(
+            final or ((at := stepping.checked_at(c.event_id, self.key)) is not None and index >= at)
+            for c in stepping.why(self.key).candidates
+        )
+        state = (decided, revealed)
+        if state == self._shown:
+            return
+        self._shown = state
+        why = stepping.why(self.key)
+        lines = []
+        for candidate, shown in zip(why.candidates, revealed, strict=True):
+            where = (
+                ", ".join(
+                    set_names[i] if i < len(set_names) else f"state set {i + 1}"
+                    for i in candidate.state_sets
+                )
+                or "auth difference / subgraph"
+            )
+            fate = candidate.fate if shown else "not checked yet"
+            lines.append(f"• {candidate.event_id} ({where}): {fate}")
+        self.body.setText(_EVENT_ID.sub(lambda m: name(m.group(0)), "\n".join(lines)))
+        if decided:
+            winner = name(why.winner) if why.winner else "(absent)"
+            decision = _EVENT_ID.sub(lambda m: name(m.group(0)), why.decision)
+            self.decision.setText(f"→ {winner}. {decision}")
+        else:
+            self.decision.setText("Undecided so far.")
+
+    def set_current(self, on: bool) -> None:
+        if self.property("current") != on:
+            self.setProperty("current", on)
+            self.setStyleSheet(
+                "QFrame#whyCard { border: 2px solid #E69F00; border-radius: 4px; }" if on else ""
+            )
+
+
+class ResolutionPanel(QWidget):
+    """Walks a :class:`Stepping` one step at a time; highlights each step on ``canvas``."""
+
+    #: The current step changed (its index).
+    stepChanged = Signal(int)
+    #: A new stepping was shown.
+    steppingChanged = Signal()
+    #: The user asked to compare algorithms / to go to an event (double-click a cell).
+    compareRequested = Signal()
+    eventActivated = Signal(str)
+
+    def __init__(self, canvas: CanvasLike | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resolutionPanel")
+        self.canvas = canvas
+        self.stepping: Stepping | None = None
+        self.index = 0
+        #: What the panel last asked the graph view to highlight (None: nothing).
+        self.highlighted: frozenset[str] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(PLAY_INTERVAL_MS)
+        self._timer.timeout.connect(self._tick)
+        self._cards: dict[StateKey, WhyCard] = {}
+        self._set_names: tuple[str, ...] = ()
+        self._build()
+        self._shortcuts()
+        self.set_stepping(None)
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 4, 6, 4)
+        outer.setSpacing(4)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(2)
+        self.phase_group = QButtonGroup(self)
+        self.phase_group.setExclusive(True)
+        self.phase_buttons: dict[int, QToolButton] = {}
+        for phase in PHASES:
+            button = QToolButton(self)
+            button.setText(f"{phase.number} {phase.name}")
+            button.setToolTip(phase.description)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setObjectName(f"phase{phase.number}")
+            button.clicked.connect(lambda _c=False, n=phase.number: self.jump_to_phase(n))
+            self.phase_group.addButton(button, phase.number)
+            self.phase_buttons[phase.number] = button
+            bar.addWidget(button)
+            if phase.number < len(PHASES):
+                arrow = QLabel("›", self)
+                arrow.setObjectName("hint")
+                bar.addWidget(arrow)
+        bar.addStretch(1)
+        self.position_label = QLabel(self)
+        self.position_label.setObjectName("hint")
+        self.position_label.setTextFormat(Qt.TextFormat.PlainText)
+        bar.addWidget(self.position_label)
+        outer.addLayout(bar)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        # The step: title, explanation, its table.
+        step_box = QWidget(self.splitter)
+        step_layout = QVBoxLayout(step_box)
+        step_layout.setContentsMargins(0, 0, 0, 0)
+        step_layout.setSpacing(3)
+        self.title = QLabel(step_box)
+        self.title.setObjectName("stepTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() + 1.5)
+        self.title.setFont(font)
+        self.explanation = QLabel(step_box)
+        self.explanation.setObjectName("stepExplanation")
+        self.explanation.setTextFormat(Qt.TextFormat.PlainText)
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.explanation.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.content_model = RowsModel(self)
+        self.content = _table(step_box, self.content_model, "stepContent")
+        self.content.doubleClicked.connect(self._activated)
+        step_layout.addWidget(self.title)
+        step_layout.addWidget(self.explanation)
+        step_layout.addWidget(self.content, 1)
+
+        # The partial state so far.
+        partial_box = QWidget(self.splitter)
+        partial_layout = QVBoxLayout(partial_box)
+        partial_layout.setContentsMargins(0, 0, 0, 0)
+        partial_layout.setSpacing(3)
+        self.partial_label = QLabel("Partial state", partial_box)
+        self.partial_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.partial_label.setFont(self.title.font())
+        self.partial_model = RowsModel(self)
+        self.partial = _table(partial_box, self.partial_model, "partialState")
+        self.partial.doubleClicked.connect(self._activated)
+        partial_layout.addWidget(self.partial_label)
+        partial_layout.addWidget(self.partial, 1)
+
+        # The why-cards.
+        why_box = QWidget(self.splitter)
+        why_layout = QVBoxLayout(why_box)
+        why_layout.setContentsMargins(0, 0, 0, 0)
+        why_layout.setSpacing(3)
+        why_title = QLabel("Why each conflicted key", why_box)
+        why_title.setFont(self.title.font())
+        self.cards_area = QScrollArea(why_box)
+        self.cards_area.setObjectName("whyCards")
+        self.cards_area.setWidgetResizable(True)
+        self.cards_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_host = QWidget(self.cards_area)
+        self.cards_layout = QVBoxLayout(self.cards_host)
+        self.cards_layout.setContentsMargins(2, 2, 2, 2)
+        self.cards_layout.setSpacing(6)
+        self.cards_layout.addStretch(1)
+        self.cards_area.setWidget(self.cards_host)
+        why_layout.addWidget(why_title)
+        why_layout.addWidget(self.cards_area, 1)
+
+        self.splitter.addWidget(step_box)
+        self.splitter.addWidget(partial_box)
+        self.splitter.addWidget(why_box)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 3)
+        outer.addWidget(self.splitter, 1)
+
+        buttons = QHBoxLayout()
+        self.inputs_label = QLabel(self)
+        self.inputs_label.setObjectName("hint")
+        self.inputs_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.inputs_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        buttons.addWidget(self.inputs_label, 1)
+        self.compare_button = QPushButton("Compare v1 / v2 / v2.1", self)
+        self.compare_button.setToolTip("Resolve the same state sets with each algorithm")
+        self.compare_button.clicked.connect(self.compareRequested.emit)
+        self.back_button = QPushButton("‹ Back", self)
+        self.back_button.setToolTip("The previous step (P, Left)")
+        self.back_button.clicked.connect(self.back)
+        self.play_button = QPushButton("Play", self)
+        self.play_button.setToolTip("Step automatically (Space)")
+        self.play_button.setCheckable(True)
+        self.play_button.toggled.connect(self._play_toggled)
+        self.next_button = QPushButton("Next ›", self)
+        self.next_button.setToolTip("The next step (N, Right)")
+        self.next_button.clicked.connect(self.next)
+        self.next_button.setDefault(True)
+        for b in (self.compare_button, self.back_button, self.play_button, self.next_button):
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            buttons.addWidget(b)
+        outer.addLayout(buttons)
+
+    def _shortcuts(self) -> None:
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, slot in (
+            ("N", self.next),
+            ("P", self.back),
+            ("Right", self.next),
+            ("Left", self.back),
+            ("Space", self.toggle_play),
+            ("Home", lambda: self.go_to(0)),
+            ("End", lambda: self.go_to(len(self.stepping) - 1 if self.stepping else 0)),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(context)
+            shortcut.activated.connect(slot)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1200, 330)
+
+    # --------------------------------------------------------------- the model
+
+    def set_stepping(self, stepping: Stepping | None) -> None:
+        """Show ``stepping`` from its first step (None: an empty panel with a hint)."""
+        self.stop()
+        self.stepping = stepping
+        self.index = 0
+        for card in self._cards.values():
+            card.deleteLater()
+        self._cards = {}
+        if stepping is None or not stepping.steps:
+            self.title.setText("No resolution yet")
+            self.explanation.setText(
+                "Select a merge event (or several events with Shift+click) and choose "
+                "Resolve here (R), or resolve at the forward extremities from the Resolve "
+                "menu. The steps of state resolution then appear here, lighting up the "
+                "events they are about."
+            )
+            self.content_model.fill((), [])
+            self.partial_model.fill((), [])
+            self.position_label.setText("")
+            self.inputs_label.setText("")
+            for button in self.phase_buttons.values():
+                button.setEnabled(False)
+            self._set_buttons()
+            if self.canvas is not None and self.highlighted is not None:
+                self.canvas.highlight(None)
+            self.highlighted = None
+            self.steppingChanged.emit()
+            return
+        phases = set(stepping.phases)
+        for number, button in self.phase_buttons.items():
+            button.setEnabled(number in phases)
+            if number not in phases:
+                button.setToolTip(f"{PHASES[number - 1].description} ({stepping.algorithm}: none)")
+        algorithm = stepping.algorithm
+        self.inputs_label.setText(
+            f"State resolution {algorithm} (room version {stepping.trace.room_version}) of "
+            f"{stepping.inputs or 'the given state sets'}"
+        )
+        self.inputs_label.setToolTip(self.inputs_label.text())
+        self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
+        for key in stepping.conflicted_keys():
+            card = WhyCard(key, self.cards_host)
+            self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
+            self._cards[key] = card
+        width = max(self.splitter.width(), 600)
+        self.splitter.setSizes([int(width * 0.44), int(width * 0.26), int(width * 0.30)])
+        self._show()
+        self.steppingChanged.emit()
+
+    @property
+    def step(self) -> ResolutionStep | None:
+        if self.stepping is None or not self.stepping.steps:
+            return None
+        return self.stepping.steps[self.index]
+
+    # ---------------------------------------------------------------- moving
+
+    def next(self) -> None:
+        if self.stepping is not None and self.index + 1 < len(self.stepping):
+            self.go_to(self.index + 1)
+        else:
+            self.stop()
+
+    def back(self) -> None:
+        if self.stepping is not None and self.index > 0:
+            self.go_to(self.index - 1)
+
+    def go_to(self, index: int) -> None:
+        """Show step ``index`` (clamped)."""
+        if self.stepping is None or not self.stepping.steps:
+            return
+        index = max(0, min(index, len(self.stepping) - 1))
+        if index == self.index and self.step is not None and self.title.text():
+            self._show()
+            return
+        self.index = index
+        self._show()
+
+    def jump_to_phase(self, phase: int) -> None:
+        if self.stepping is None:
+            return
+        first = self.stepping.first_step_of(phase)
+        if first is not None:
+            self.go_to(first)
+
+    def toggle_play(self) -> None:
+        self.play_button.setChecked(not self.play_button.isChecked())
+
+    def play(self) -> None:
+        self.play_button.setChecked(True)
+
+    def stop(self) -> None:
+        if self.play_button.isChecked():
+            self.play_button.setChecked(False)
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def _play_toggled(self, on: bool) -> None:
+        if on and self.stepping is not None:
+            if self.index + 1 >= len(self.stepping):
+                self.go_to(0)
+            self._timer.start()
+            self.play_button.setText("Pause")
+        else:
+            self._timer.stop()
+            self.play_button.setText("Play")
+
+    def _tick(self) -> None:
+        self.next()
+
+    def _set_buttons(self) -> None:
+        n = len(self.stepping) if self.stepping is not None else 0
+        self.back_button.setEnabled(n > 0 and self.index > 0)
+        self.next_button.setEnabled(n > 0 and self.index + 1 < n)
+        self.play_button.setEnabled(n > 1)
+        self.compare_button.setEnabled(n > 0)
+
+    def _activated(self, index: QModelIndex) -> None:
+        value = index.data(EVENT_ID_ROLE)
+        if isinstance(value, str) and value.startswith("$"):
+            self.eventActivated.emit(value)
+
+    # --------------------------------------------------------------- showing
+
+    def _show(self) -> None:
+        stepping, step = self.stepping, self.step
+        if stepping is None or step is None:
+            return
+        self.title.setText(f"{step.phase}. {step.title}")
+        record = step.record
+        colour = ""
+        if isinstance(record, AuthCheckStep):
+            colour = PASS.name() if record.allowed else FAIL.name()
+            if record.outcome == "previously rejected":
+                colour = SKIP.name()
+        self.title.setStyleSheet(f"color: {colour};" if colour else "")
+        self.explanation.setText(_EVENT_ID.sub(lambda m: self._name(m.group(0)), step.explanation))
+        self.position_label.setText(
+            f"Step {step.index + 1} of {len(stepping)}  ·  {stepping.algorithm}"
+        )
+        button = self.phase_buttons.get(step.phase)
+        if button is not None:
+            button.setChecked(True)
+        self._fill_content(stepping, step)
+        self._fill_partial(stepping, step)
+        self._fill_cards(stepping, step)
+        self._set_buttons()
+        ids = frozenset(step.event_ids)
+        self.highlighted = ids
+        if self.canvas is not None:
+            self.canvas.highlight(ids, fade_others=True)
+            if step.focus is not None:
+                self.canvas.centre_on(step.focus)
+        self.stepChanged.emit(step.index)
+
+    def _fill_partial(self, stepping: Stepping, step: ResolutionStep) -> None:
+        state = stepping.partial_state(step.index)
+        applied = {k for k, _ in step.applied}
+        rows = sorted(state.items())
+        if step.kind == "result":
+            self.partial_label.setText(f"Resolved state ({len(state)} keys)")
+        elif step.phase == 1:
+            self.partial_label.setText("Partial state (nothing resolved yet)")
+        else:
+            start = "empty start, v2.1" if stepping.algorithm == "v2.1" else "unconflicted start"
+            self.partial_label.setText(f"Partial state so far ({len(state)} keys, {start})")
+        marks: list[QColor | None] = [MARK if key in applied else None for key, _ in rows]
+        self.partial_model.fill(
+            ("Key", "Event"),
+            [(key_text(k), eid) for k, eid in rows],
+            id_columns=(1,),
+            marks=marks,
+        )
+        self.partial.resizeColumnToContents(0)
+        if self.partial.columnWidth(0) > 260:
+            self.partial.setColumnWidth(0, 260)
+        if applied:
+            for r, (key, _) in enumerate(rows):
+                if key in applied:
+                    self.partial.scrollTo(self.partial_model.index(r, 0))
+                    break
+
+    def _fill_cards(self, stepping: Stepping, step: ResolutionStep) -> None:
+        current = set(step.keys) if step.kind in ("auth check", "v1 order") else set()
+        first: WhyCard | None = None
+        for key, card in self._cards.items():
+            card.show_at(stepping, step.index, self._set_names, self._name)
+            on = key in current
+            card.set_current(on)
+            if on and first is None:
+                first = card
+        if first is not None:
+            self.cards_area.ensureWidgetVisible(first, 0, 20)
+
+    def _fill_content(self, stepping: Stepping, step: ResolutionStep) -> None:
+        record = step.record
+        model = self.content_model
+        get_event = self._describe
+        if isinstance(record, InputStep):
+            sets = [dict(s) for s in record.state_sets]
+            keys = sorted({k for s in sets for k in s})
+            rows = []
+            marks: list[QColor | None] = []
+            for key in keys:
+                values = [s.get(key) for s in sets]
+                rows.append((key_text(key), *[v or "—" for v in values]))
+                marks.append(MARK if len(set(values)) > 1 else None)
+            headers = (
+                "Key",
+                *[
+                    self._set_names[i] if i < len(self._set_names) else f"state set {i + 1}"
+                    for i in range(len(sets))
+                ],
+            )
+            model.fill(headers, rows, id_columns=range(1, len(sets) + 1), marks=marks)
+        elif isinstance(record, SplitStep):
+            rows = []
+            marks = []
+            for key, cands in record.conflicted:
+                for eid, where in cands:
+                    sets_text = ", ".join(
+                        self._set_names[i] if i < len(self._set_names) else str(i + 1)
+                        for i in where
+                    )
+                    rows.append((key_text(key), "conflicted", eid, sets_text or "—"))
+                    marks.append(MARK)
+            for key, eid in record.unconflicted:
+                rows.append((key_text(key), "unconflicted", eid, "every state set"))
+                marks.append(None)
+            model.fill(("Key", "", "Event", "Held by"), rows, id_columns=(2,), marks=marks)
+        elif isinstance(record, OrderingStep):
+            rows = []
+            by_mainline = record.name == "mainline ordering"
+            power_order = record.name == "reverse topological power ordering"
+            for i, entry in enumerate(record.entries, 1):
+                key_cells = [
+                    "creator" if j == 0 and power_order and k == 2**53 else str(k)
+                    for j, k in enumerate(entry.key)
+                ]
+                if power_order:
+                    note = "power event" if entry.power_event else "in a power event's auth chain"
+                elif by_mainline:
+                    note = entry.mainline_event or "none (position 0)"
+                else:
+                    note = ""
+                rows.append((str(i), entry.event_id, get_event(entry.event_id), *key_cells, note))
+            last = "Closest mainline event" if by_mainline else "Note"
+            headers = ("#", "Event", "What", *record.key_names, last)
+            id_cols = [1]
+            if record.key_names and record.key_names[-1] == "event ID":
+                id_cols.append(2 + len(record.key_names))
+            if by_mainline:
+                id_cols.append(3 + len(record.key_names))
+            model.fill(headers, rows, id_columns=id_cols)
+        elif isinstance(record, AuthCheckStep):
+            rows = [(key_text(k), eid, get_event(eid)) for k, eid in record.auth_state]
+            outcome = {
+                "allowed": "passed",
+                "rejected": "failed",
+                "previously rejected": "skipped (rejected on receipt)",
+            }.get(record.outcome, record.outcome)
+            rule = f"rule {record.rule}" if record.rule else ""
+            if record.rule_name:
+                rule += f" ({record.rule_name})" if rule else record.rule_name
+            head = [
+                ("Checked", record.event_id, get_event(record.event_id)),
+                ("Outcome", outcome, rule),
+            ]
+            if record.reason and record.outcome != "allowed":
+                head.append(("Reason", "", record.reason))
+            colour = PASS if record.allowed else (SKIP if "previously" in record.outcome else FAIL)
+            fg = {(1, 1): colour, (1, 0): colour}
+            marks = [MARK, None] + ([None] if len(head) == 3 else [])
+            marks += [None] * len(rows)
+            model.fill(
+                ("Auth state key", "Event", "What"),
+                [*head, *rows],
+                id_columns=(1,),
+                marks=marks,
+                fg=fg,
+            )
+        elif isinstance(record, MainlineStep):
+            n = len(record.mainline)
+            rows = [(str(n - i), eid, get_event(eid)) for i, eid in enumerate(record.mainline)]
+            model.fill(("Position", "Event", "What"), rows, id_columns=(1,))
+        elif step.kind == "result":
+            final = stepping.trace.final_state
+            conflicted = set(stepping.conflicted_keys())
+            rows = []
+            marks = []
+            for key in sorted(set(final) | conflicted):
+                winner = final.get(key)
+                rows.append(
+                    (
+                        key_text(key),
+                        winner or "(absent: reset)",
+                        "conflicted" if key in conflicted else "unconflicted",
+                        get_event(winner) if winner else "",
+                    )
+                )
+                marks.append(MARK if key in conflicted else None)
+            model.fill(("Key", "Event", "", "What"), rows, id_columns=(1,), marks=marks)
+        elif step.event_ids:
+            rows = [(eid, get_event(eid)) for eid in step.event_ids]
+            model.fill(("Event", "What"), rows, id_columns=(0,))
+        else:
+            model.fill((), [])
+        self.content.resizeColumnsToContents()
+        header = self.content.horizontalHeader()
+        for c in range(model.columnCount()):
+            if header.sectionSize(c) > 260:
+                header.resizeSection(c, 260)
+
+    # ---------------------------------------------------------------- helpers
+
+    #: Set by the window: event ID -> a few words (type, state key, sender).
+    describe_event: Callable[[str], str] | None = None
+
+    #: Set by the window: event ID -> a readable name (a sample room's label), or None.
+    name_event: Callable[[str], str | None] | None = None
+
+    def set_namer(self, namer: Callable[[str], str | None] | None) -> None:
+        """Name events readably (a sample room's labels) in texts and tables."""
+        self.name_event = namer
+        self.content_model.namer = namer
+        self.partial_model.namer = namer
+
+    def _set_name(self, name: str) -> str:
+        """A state set's name with event IDs shortened to labels ("after MB")."""
+
+        def one(match: re.Match[str]) -> str:
+            event_id = match.group(0)
+            label = self.name_event(event_id) if self.name_event is not None else None
+            return label or short(event_id, 10)
+
+        return _EVENT_ID.sub(one, name)
+
+    def _name(self, event_id: str) -> str:
+        """An event ID as the explanations show it: its label if it has one, else shortened."""
+        label = self.name_event(event_id) if self.name_event is not None else None
+        return f"{label} ({short(event_id, 8)})" if label else short(event_id, 14)
+
+    def _describe(self, event_id: str) -> str:
+        if self.describe_event is None or not event_id.startswith("$"):
+            return ""
+        return self.describe_event(event_id)
+
+
+def install_resolution_dock(window: Any) -> Any:
+    """Add the Resolution panel and its actions to ``window`` (app.ui.mainwindow.MainWindow).
+
+    The one hook the window calls. Uses only the window's public parts:
+    ``add_bottom_dock``, ``set_resolve_handler``, ``menuBar()``, ``toolbar``,
+    ``canvas``, ``document``, ``analysis``, ``jobs``, ``go_to_event`` and
+    ``statusBar()``. Returns the controller (tests reach the panel through it).
+    """
+    from app.ui.resolution_controller import ResolutionController
+
+    return ResolutionController(window)
+
+
+def _menu_named(window: Any, title: str) -> QMenu | None:
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        if isinstance(menu, QMenu) and action.text().replace("&", "") == title:
+            return menu
+    return None
+
+
+def add_actions(window: Any, actions: Sequence[QAction]) -> None:
+    """Put ``actions`` in the window's Resolve menu (made if absent) and after Resolve here
+    on the toolbar."""
+    menu = _menu_named(window, "Resolve")
+    if menu is None:
+        menu = window.menuBar().addMenu("&Resolve")
+    for action in actions:
+        menu.addAction(action)
+    toolbar = getattr(window, "toolbar", None)
+    resolve = getattr(window, "act_resolve", None)
+    if toolbar is not None:
+        anchor = None
+        found = False
+        for existing in toolbar.actions():
+            if found:
+                anchor = existing
+                break
+            if existing is resolve:
+                found = True
+        for action in actions:
+            if action.iconText() and action.property("toolbar"):
+                if anchor is not None:
+                    toolbar.insertAction(anchor, action)
+                else:
+                    toolbar.addAction(action)
+
+
+def make_dock(window: Any, panel: QWidget) -> QDockWidget:
+    dock = QDockWidget("Resolution", window)
+    dock.setObjectName("resolutionDock")
+    dock.setWidget(panel)
+    dock.setFeatures(
+        QDockWidget.DockWidgetFeature.DockWidgetMovable
+        | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    )
+    return dock
