@@ -867,8 +867,9 @@ def problem_a(version_id: str) -> Room:
         "vanish from the state: a state reset. Room version 12 keeps them."
     )
     return s.room(
-        title=f"MSC4297 problem A in room version {version_id}"
-        + (" (v2.1: no reset)" if v12 else " (v2.0: the join rules reset)"),
+        # The distinguishing words first: the sample list elides long titles.
+        title=f"MSC4297 A, v{version_id}: "
+        + ("no reset (state resolution v2.1)" if v12 else "the join rules reset (v2.0)"),
         summary=f"""Alice, the only admin, makes the room invite-only and leaves; her leave
         reaches some servers without the join rules change, so two servers' states disagree
         on the join rules only. Resolving them re-checks both join rules events. {differs}
@@ -1022,8 +1023,8 @@ def problem_b(version_id: str) -> Room:
         "Room version 12 keeps the newest."
     )
     return s.room(
-        title=f"MSC4297 problem B in room version {version_id}"
-        + (" (v2.1: no reset)" if v12 else " (v2.0: the power levels reset)"),
+        title=f"MSC4297 B, v{version_id}: "
+        + ("no reset (state resolution v2.1)" if v12 else "the power levels reset (v2.0)"),
         summary=f"""Alice promotes Bob, who promotes Charlie; a server whose state still holds
         the original power levels meets one with the newest. {differs} Events, auth events
         and the two state sets are ruma-state-res's MSC4297 problem B fixture (state_sets in
