@@ -29,6 +29,7 @@ from app.core.events import PDU, StateKey
 from app.core.room import Room
 from app.core.roomstate import RoomStates
 from app.core.stateres import resolve_state
+from app.core.stepping import inputs_at, inputs_from_named_sets, step_through
 from app.core.verify import verify_events
 from app.sources.files import load_room
 from tests.oracle.synapse_state import RoomStates as SynapseStates
@@ -393,3 +394,23 @@ def test_readme_lists_every_sample_with_its_title() -> None:
         assert f"`{name}`" in readme, name
         assert room(name).annotations["title"] in readme, name
     assert "tools/make_large_room.py" in readme
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in sample_names() if room(n).annotations.get("resolve_at")]
+)
+def test_resolve_here_steps_end_in_synapses_state(name: str) -> None:
+    # What the stepper shows at each merge the lesson points at ends in the state
+    # Synapse gives that merge; and, for the MSC4297 rooms, resolving the file's
+    # state sets ends in Synapse's resolution of them.
+    r, theirs = room(name), synapse(name)
+    ours = RoomStates(r.graph)
+    for merge in r.annotations["resolve_at"]:
+        stepping = step_through(r.room_version, inputs_at(ours, [merge]), ours)
+        assert stepping.conflicted_keys() or r.annotations["labels"][merge] == "merge-1"
+        assert dict(stepping.partial_state(len(stepping) - 1)) == theirs.state_before[merge]
+    if r.state_sets:
+        inputs = inputs_from_named_sets(r.events, r.state_sets)
+        stepping = step_through(r.room_version, inputs, ours)
+        sets = [state_of(r, list(v)) for v in r.state_sets.values()]
+        assert dict(stepping.partial_state(len(stepping) - 1)) == theirs.room.resolve(sets)
