@@ -249,36 +249,49 @@ class AuthChainIndex:
         ids = self._ids
         get = self._source.get
         auth_ids = self._auth_ids
+        missing = self._missing
         expanding: set[str] = set()
         stack = [root]
+        push = stack.append
+        pop = stack.pop
         while stack:
             event_id = stack[-1]
             if event_id in index:
-                stack.pop()
+                pop()
                 continue
             parents = auth_ids.get(event_id)
             if parents is None:
                 event = get(event_id)
                 if event is None:
-                    self._missing.add(event_id)
+                    missing.add(event_id)
                     parents = ()
                 else:
                     parents = auth_event_ids(event)
                 auth_ids[event_id] = parents
-            if event_id not in expanding:
-                expanding.add(event_id)
-                pending = [p for p in parents if p not in index and p not in expanding]
-                if pending:
-                    stack.extend(pending)
-                    continue
-            stack.pop()
-            expanding.discard(event_id)
             position = len(ids)
             bits = 1 << position
+            blocked: list[str] | None = None
             for parent in parents:
                 found = index.get(parent)
-                if found is not None:
+                if found is None:
+                    if blocked is None:
+                        blocked = [parent]
+                    else:
+                        blocked.append(parent)
+                else:
                     bits |= chains[found]
+            if blocked is not None and event_id not in expanding:
+                expanding.add(event_id)
+                pushed = False
+                for parent in blocked:
+                    if parent not in expanding:
+                        push(parent)
+                        pushed = True
+                if pushed:
+                    continue
+            # Every auth event is indexed, or closes a cycle (that edge is cut).
+            pop()
+            expanding.discard(event_id)
             index[event_id] = position
             ids.append(event_id)
             chains.append(bits)
