@@ -128,8 +128,9 @@ class ResolutionController(QObject):
         ]
         add_actions(self.window, actions)
         for action in (self.act_next, self.act_prev):
-            # N and P step only while a resolution is shown.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        for shortcut in self.panel.letter_shortcuts:
+            shortcut.setEnabled(False)  # the menu's N and P serve the whole window
         self._update_actions()
 
     def _update_actions(self) -> None:

@@ -310,6 +310,8 @@ class ResolutionPanel(QWidget):
         self._set_names: tuple[str, ...] = ()
         self._build()
         self._shortcuts()
+        # A narrow window may clip the step bar rather than be forced wider by it.
+        self.setMinimumSize(320, 180)
         self.set_stepping(None)
 
     # ------------------------------------------------------------------ layout
@@ -441,6 +443,8 @@ class ResolutionPanel(QWidget):
 
     def _shortcuts(self) -> None:
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        #: N and P; a window that offers them as menu actions disables these.
+        self.letter_shortcuts: list[QShortcut] = []
         for keys, slot in (
             ("N", self.next),
             ("P", self.back),
@@ -453,6 +457,8 @@ class ResolutionPanel(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(context)
             shortcut.activated.connect(slot)
+            if keys in ("N", "P"):
+                self.letter_shortcuts.append(shortcut)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def sizeHint(self) -> QSize:
