@@ -382,20 +382,38 @@ class Trace:
         checks: Sequence[AuthCheckStep],
     ) -> KeyExplanation:
         outcome = {c.event_id: c for c in checks}
+        walk_key = key[0] in ("m.room.power_levels", "m.room.join_rules", "m.room.member")
+        ordered: list[str] = []
+        for step in self.orderings:
+            if step.name == f"v1 order of {key[0]}/{key[1]}":
+                ordered = [e.event_id for e in step.entries]
+        start = ordered[-1] if walk_key and ordered else None
         candidates: list[Candidate] = []
         for event_id in order:
             check = outcome.get(event_id)
-            if event_id == winner:
-                fate = "chosen"
-            elif check is not None and not check.allowed:
+            if check is not None and not check.allowed:
                 fate = f"failed auth: {_rule_text(check)}"
+            elif event_id == winner:
+                fate = "chosen" + (", passed auth" if check is not None else "")
+            elif event_id == start:
+                fate = "the start of the walk (lowest depth), not checked itself"
             elif check is None:
-                fate = "not checked (unknown or rejected event, or an earlier one was chosen)"
+                fate = (
+                    "not reached: the walk stopped at an earlier failure"
+                    if walk_key
+                    else "not checked: an earlier candidate passed, or it is unknown or rejected"
+                )
             else:
-                fate = "passed auth but was not chosen"
+                fate = "passed auth but a later candidate in the walk replaced it"
             candidates.append(Candidate(event_id, from_sets.get(event_id, ()), fate))
+        winner_check = outcome.get(winner) if winner is not None else None
         if winner is None:
             decision = "none of the candidates is known to the resolver: the key is dropped"
+        elif winner_check is not None and not winner_check.allowed:
+            decision = (
+                f"{winner}: no candidate passed auth, and v1 then keeps the last in its order "
+                "(the least depth)"
+            )
         elif key[0] in ("m.room.power_levels", "m.room.join_rules", "m.room.member"):
             decision = (
                 f"{winner}: v1 applies the candidates from lowest depth up, each checked "
