@@ -8,9 +8,16 @@ The public entry point is :func:`resolve_state`::
 
 ``events`` is an :class:`EventSource` (``get(event_id) -> PDU | None`` and
 ``is_rejected(event_id) -> bool``) or a plain ``Mapping[str, PDU]``. Auth
-chains are memoised per event source (see :func:`chain_index_for`): pass the
-same source object across calls to reuse them. Keep this API stable: helper
-H4b's differential harness and benchmarks call it.
+chains, senders' power levels, mainlines and iterative auth check verdicts are
+memoised per event source (see :func:`chain_index_for`): pass the same source
+object across calls to reuse them (:class:`MappingSource` wraps a mapping and a
+set of rejected IDs). ``algorithm="v1"|"v2"|"v2.1"`` overrides the room
+version's algorithm, to compare them.
+
+The state before/after every event of a room is :class:`app.core.roomstate.RoomStates`
+(built from an :class:`~app.core.graph.EventGraph`, or incrementally with
+``add``), itself an :class:`EventSource`. Keep this API stable: the differential
+harness (tests/core/test_stateres_vs_synapse.py) and benchmarks call it.
 
 Spec: https://spec.matrix.org/v1.16/rooms/v1/#state-resolution,
 https://spec.matrix.org/v1.16/rooms/v2/#state-resolution,
