@@ -130,13 +130,15 @@ def _depths(nodes: Mapping[str, dict], edges: Mapping[str, list[str]]) -> dict[s
     return out
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_published_v1_branch_case(name: str) -> None:
-    nodes, edges, last, published = CASES[name]
+def _run(name: str) -> tuple[dict[str, PDU], list[dict[StateKey, str]], dict[StateKey, str]]:
+    """Build case ``name``; returns its events, the state sets met at its last
+    event and the state before that event."""
+    nodes, edges, last, _ = CASES[name]
     depth = _depths(nodes, edges)
     events: dict[str, PDU] = {}
     after: dict[str, dict[StateKey, str]] = {}
     before_last: dict[StateKey, str] = {}
+    last_sets: list[dict[StateKey, str]] = []
     for node in sorted(nodes, key=lambda n: depth[n]):  # Synapse walks by depth (stable)
         spec = nodes[node]
         prevs = edges.get(node, [])
@@ -165,4 +167,27 @@ def test_published_v1_branch_case(name: str) -> None:
         after[node] = state
         if node == last:
             before_last = before
-    assert set(before_last.values()) == published
+            last_sets = sets
+    return events, last_sets, before_last
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_published_v1_branch_case(name: str) -> None:
+    _, _, before_last = _run(name)
+    assert set(before_last.values()) == CASES[name][3]
+
+
+def test_v1_trace_of_the_perms_case() -> None:
+    """B's power levels win first; then neither name passes under them (user 1 has
+    no level in B, user 2 only 30 of the 50 needed), and v1 keeps A5, the least deep."""
+    events, sets, _ = _run("branch_have_perms_conflict")
+    got = resolve_state(V1, sets, events, trace=True)
+    assert got.trace is not None
+    name = got.trace.why(("m.room.name", ""))
+    assert name.winner == "A5"
+    assert "no candidate passed auth" in name.decision
+    assert {c.event_id: c.fate.startswith("failed auth") for c in name.candidates} == {
+        "A5": True,
+        "C": True,
+    }
+    assert got.trace.why(("m.room.power_levels", "")).winner == "B"
