@@ -11,16 +11,20 @@ flowing down (UI.md), each event in a vertical *lane*:
   event_id)``. Where timestamps never decrease along an edge (honest clocks),
   that order is simply the events sorted by ``(origin_server_ts, event_id)``.
 * **Lanes**: when an event is placed it reserves a lane for each child not yet
-  reserved: the first child (by row) continues the parent's own lane, the
-  other children open new lanes (a fork), and a child already reserved by an
-  earlier parent is joined by an edge (a merge), which lets the parent's lane
-  close. A fork's new lane is the free lane nearest its parent's (so branches
-  open beside it, not across the graph); freed lanes are reused. A reserved
-  lane stays empty from the reservation down to the child, so an edge never
-  passes through a node: each edge leaves its parent with a one-row lane
-  change into the child's lane (``route`` says which lane its vertical run
-  uses; edges of older history added later run down the parent's lane and
-  change lane just above the child).
+  reserved. The child whose line goes on longest (the longest path onwards)
+  continues the parent's own lane, the other children open new lanes (a fork),
+  and a child already reserved by an earlier parent is joined by an edge (a
+  merge), which lets the parent's lane close; if that child was continuing a
+  lane further right, it moves into this parent's lane instead, so the room's
+  main line stays in one lane through forks and merges (the "first parent" line
+  of commit-graph viewers). A fork's new lane is the free lane nearest its
+  parent's (branches open beside it, not across the graph); freed lanes are
+  reused. A reserved lane stays empty from the reservation down to the child,
+  so an edge never passes through a node. Each edge is drawn as a lane change
+  just below the parent into its ``route`` lane, a run down that lane, and a
+  lane change just above the child into the child's lane; ``route`` is usually
+  the child's lane or the parent's, and every row strictly between the two
+  ends is free in it.
 * **Missing** events (referenced by ``prev_events`` or ``auth_events`` but not
   in the room) get placeholder rows, keyed by the earliest timestamp of the
   events referring to them, so they sit just above their first child.
@@ -323,6 +327,7 @@ def _lane_pass(
     lanes: _Lanes,
     lane_of: list[int],
     route: list[int],
+    reach: Sequence[int],
 ) -> None:
     """Give each row of ``seq`` a lane, reserving lanes for its children.
 
@@ -331,8 +336,17 @@ def _lane_pass(
     ``r``), ``kid_edge`` the index of each such edge, whose vertical-run lane is
     written to ``route``. A ``boundary`` row was placed by an earlier layout: it
     keeps its lane and only opens lanes for its children.
+
+    The child that continues the lane is the one whose line goes on longest
+    (``reach``: the longest path onwards from it, ties to the earliest row), so a
+    room's main line stays straight and short-lived branches step aside, as the
+    "first parent" line does in commit-graph viewers.
     """
     reserved: dict[int, int] = {}
+    #: children whose reserved lane continues their reserving parent's lane
+    as_heir: set[int] = set()
+    #: lanes a merge child took over from: kept until the row above it
+    held: dict[int, list[int]] = {}
     for r in seq:
         at = coord[r]
         is_boundary = boundary is not None and boundary[r]
@@ -343,24 +357,44 @@ def _lane_pass(
             if lane < 0:
                 lane = lanes.allocate(at)
             lane_of[r] = lane
+            for h in held.pop(r, ()):
+                lanes.release(h, at - 1)
+        heir = -1
+        if not is_boundary:
+            best = -1
+            for k in range(starts[r], starts[r + 1]):
+                c = kids[k]
+                have = reserved.get(c, -1)
+                # a free child, or a merge child reserved further right by another
+                # parent's line: the left-most line goes on through the merge
+                movable = have < 0 or (c in as_heir and lane < have)
+                if movable and reach[c] > best:
+                    best, heir = reach[c], c
         continued = is_boundary
         for k in range(starts[r], starts[r + 1]):
             c = kids[k]
             have = reserved.get(c, -1)
-            if have >= 0:
-                route[kid_edge[k]] = have
-            elif not continued:
+            if c == heir:
+                if have >= 0:  # the other parent's edge runs down its own lane
+                    held.setdefault(c, []).append(have)
                 reserved[c] = lane
+                as_heir.add(c)
                 route[kid_edge[k]] = lane
                 continued = True
+            elif have >= 0:
+                route[kid_edge[k]] = have
             else:
                 new = lanes.allocate(at + 1, lane)
                 reserved[c] = new
+                as_heir.discard(c)
                 route[kid_edge[k]] = new
         if not continued:
             lanes.release(lane, at)
     for c, lane in reserved.items():  # children never reached (not in the pass)
         lanes.release(lane, coord[c])
+    for c, hs in held.items():
+        for h in hs:
+            lanes.release(h, coord[c] - 1)
 
 
 def _csr(
@@ -433,7 +467,16 @@ def _pass(
     ids = np.flatnonzero(edges).tolist()
     kedge = [ids[k] for k in kedge]
     coord = range(n) if direction > 0 else [-r for r in range(n)]
-    _lane_pass(seq, coord, boundary, starts, kids, kedge, lanes, lane_of, route)
+    # the longest path onwards from each row, in this pass's direction
+    reach = [0] * n
+    for r in range(n - 1, -1, -1) if direction > 0 else range(n):
+        best = 0
+        for k in range(starts[r], starts[r + 1]):
+            h = reach[kids[k]]
+            if h > best:
+                best = h
+        reach[r] = best + 1
+    _lane_pass(seq, coord, boundary, starts, kids, kedge, lanes, lane_of, route, reach)
 
 
 def _occupancy(

@@ -560,10 +560,9 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         xp, yp = room.x[p], room.y[p]
         xc, yc = room.x[c], room.y[c]
         up = room.layout.upward[idx]
-        at_child = route == xc
         # bend point: one row below the parent into the child's lane, or one row
         # above the child out of the parent's lane
-        pts_x, pts_y = _edge_points(xp, yp, xc, yc, route, at_child, up)
+        pts_x, pts_y = _edge_points(xp, yp, xc, yc, route, up)
         # Long edges reach far outside the view; the stroker would still walk all of
         # it. Clamp to two rows beyond the view: vertical runs stay exact, and lane
         # changes (one row tall) out there are not seen.
@@ -784,7 +783,9 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
 
 
 _T = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
-_S = _T * _T * (3 - 2 * _T)  # smoothstep: the lane change is an S, not a kink
+_S = _T * _T * (3 - 2 * _T)  # smoothstep: a lane change is an S, not a kink
+_T0 = np.concatenate([[0.0], _T])
+_S0 = np.concatenate([[0.0], _S])
 
 
 def _edge_points(
@@ -793,32 +794,28 @@ def _edge_points(
     xc: F64,
     yc: F64,
     route: F64,
-    at_child: npt.NDArray[np.bool_],
     up: npt.NDArray[np.bool_],
 ) -> tuple[F64, F64]:
-    """Seven points per edge: the lane change as an S over one row, a straight run.
+    """Twelve points per edge: parent, an S into the ``route`` lane one row down, the
+    run down that lane, an S into the child from the row above it.
 
-    ``at_child`` edges change lane just below the parent and run down the child's
-    lane (``route``); the others run down the parent's lane and change lane just
-    above the child. Upward edges (cycles) are straight lines.
+    Where ``route`` is the child's lane the second S is straight, where it is the
+    parent's lane the first is (see :mod:`app.layout.lanes`). Edges one row long go
+    straight into the child; upward edges (cycles) are straight lines.
     """
-    # lane change below the parent: P, S(P -> (route, yp+1)), C
-    by1 = np.minimum(yp + 1, yc)
-    ax = np.concatenate(
-        [xp[:, None], xp[:, None] + (route - xp)[:, None] * _S, xc[:, None]], axis=1
-    )
-    ay = np.concatenate([yp[:, None], yp[:, None] + (by1 - yp)[:, None] * _T, yc[:, None]], axis=1)
-    # lane change above the child: P, (xp, yc-1), S(-> C)
-    by2 = np.maximum(yc - 1, yp)
-    bx = np.concatenate([xp[:, None], xp[:, None], xp[:, None] + (xc - xp)[:, None] * _S], axis=1)
-    byy = np.concatenate(
-        [yp[:, None], by2[:, None], by2[:, None] + (yc - by2)[:, None] * _T], axis=1
-    )
-    lin = np.linspace(0.0, 1.0, 7)[None, :]
+    short = (yc - yp) < 2
+    route = np.where(short, xc, route)
+    ya = np.minimum(yp + 1, yc)
+    yb = np.maximum(yc - 1, ya)
+    s1x = xp[:, None] + (route - xp)[:, None] * _S
+    s1y = yp[:, None] + (ya - yp)[:, None] * _T
+    s2x = route[:, None] + (xc - route)[:, None] * _S0
+    s2y = yb[:, None] + (yc - yb)[:, None] * _T0
+    xs = np.concatenate([xp[:, None], s1x, s2x], axis=1)
+    ys = np.concatenate([yp[:, None], s1y, s2y], axis=1)
+    lin = np.linspace(0.0, 1.0, xs.shape[1])[None, :]
     ux = xp[:, None] + (xc - xp)[:, None] * lin
     uy = yp[:, None] + (yc - yp)[:, None] * lin
-    xs = np.where(at_child[:, None], ax, bx)
-    ys = np.where(at_child[:, None], ay, byy)
     xs = np.where(up[:, None], ux, xs)
     ys = np.where(up[:, None], uy, ys)
     return xs, ys

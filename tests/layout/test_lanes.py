@@ -78,11 +78,9 @@ def assert_invariants(layout: Layout, events: Mapping[str, Ev] | Mapping[str, ob
     # no edge runs through a node: the vertical run of each edge is empty
     at = {(int(layout.x[r]), r) for r in range(n)}
     for (rp, rc), lane in zip(layout.prev_edges.tolist(), layout.route.tolist(), strict=True):
-        xp, xc = int(layout.x[rp]), int(layout.x[rc])
-        assert lane in (xp, xc), "an edge runs in neither end's lane"
-        # either it changes lane below the parent and runs down the child's lane, or
-        # it runs down the parent's lane and changes lane just above the child:
-        # both ways the rows strictly between the two ends must be free in that lane
+        # the edge changes into lane ``route`` just below the parent, runs down it,
+        # and changes into the child's lane just above the child
+        # the rows strictly between the two ends must be free in that lane
         for r in range(rp + 1, rc):
             assert (lane, r) not in at, f"edge {rp}->{rc} runs through the node at row {r}"
 
