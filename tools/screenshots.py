@@ -45,18 +45,18 @@ class Shot:
 
 
 SHOTS = (
-    Shot("fork_and_merge", ("fork_and_merge.json", "simple_fork.json", "linear.json"), 2),
+    # The default room, at the merge where the topic conflict is resolved (lesson note 6).
+    Shot("fork_and_merge", ("fork-and-merge.json",), lesson_note=5),
+    # Bob's power levels on his branch (lesson note 3): the verdict and its rule.
+    Shot("ban_vs_power_levels", ("ban-vs-power-levels.json",), lesson_note=2),
+    # MSC4297 problem B under v2.1, dark theme, auth edges drawn, the state before/after
+    # Eve's join.
     Shot(
-        "ban_vs_power_levels",
-        ("ban_vs_power_levels.json", "ban_vs_power.json", "linear.json"),
-        None,
-        tab="State",
-    ),
-    Shot(
-        "msc4297_problem_b_dark",
-        ("msc4297_problem_b_v12.json", "msc4297_b_v12.json", "topic_reset.json", "linear.json"),
-        None,
+        "msc4297_problem_b_v12_dark",
+        ("msc4297-problem-b-v12.json",),
+        lesson_note=2,
         theme="dark",
+        tab="State",
         auth_edges=True,
     ),
 )

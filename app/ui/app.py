@@ -188,6 +188,7 @@ QPushButton:disabled {{
 }}
 QSplitter::handle {{ background: {c["border"]}; height: 1px; }}
 QScrollArea, QScrollArea > QWidget > QWidget#inspectorBody {{ background: {c["panel"]}; }}
+QScrollArea > QWidget > QWidget#lessonText {{ background: {c["panel"]}; }}
 """
 
 

@@ -86,13 +86,18 @@ class Annotations:
     """What a sample room says about itself (the native file's ``annotations``).
 
     Format (sample_rooms/README.md): ``{"title": str, "summary": str,
-    "lesson": [{"event_id": str, "note": str}, ...]}``; anything else is ignored,
-    and malformed parts are dropped rather than failing the load.
+    "lesson": [{"event_id": str, "note": str}, ...], "labels": {event_id: name},
+    "order": int}``; anything else is ignored, and malformed parts are dropped
+    rather than failing the load.
     """
 
     title: str = ""
     summary: str = ""
     lesson: tuple[LessonNote, ...] = ()
+    #: A short name per event (the published scenarios' node names: "PA", "MB").
+    labels: Mapping[str, str] = field(default_factory=dict)
+    #: The room's place in the teaching order of the samples (1 first), if given.
+    order: int | None = None
 
     @classmethod
     def from_json(cls, obj: object) -> Annotations:
@@ -108,10 +113,18 @@ class Annotations:
                     eid, note = item.get("event_id"), item.get("note")
                     if isinstance(eid, str) and isinstance(note, str):
                         notes.append(LessonNote(eid, note))
+        labels = obj.get("labels")
+        order = obj.get("order")
         return cls(
             title=title if isinstance(title, str) else "",
             summary=summary if isinstance(summary, str) else "",
             lesson=tuple(notes),
+            labels=(
+                {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+                if isinstance(labels, Mapping)
+                else {}
+            ),
+            order=order if isinstance(order, int) and not isinstance(order, bool) else None,
         )
 
 
@@ -177,14 +190,12 @@ class RoomDocument:
     room: Room
     #: The lane layout (app.layout.lanes), computed off the UI thread; None if unavailable.
     layout: Any = None
+    #: The room's ``annotations`` as the window reads them (title, summary, lesson).
+    annotations: Annotations = field(default_factory=Annotations)
 
     @property
     def graph(self) -> EventGraph:
         return self.room.graph
-
-    @property
-    def annotations(self) -> Annotations:
-        return Annotations.from_json(self.room.annotations)
 
     @property
     def server_keys(self) -> Mapping[str, Mapping[str, str]]:
@@ -199,16 +210,22 @@ class RoomDocument:
 
     def describe(self, event_id: str) -> str:
         """A few words naming an event: its type, what it is about, its sender."""
+        label = self._labels.get(event_id)
+        named = f"“{label}” " if label else ""
         pdu = self.pdu(event_id)
         if pdu is None:
-            return "missing: referenced but not in the file"
+            return f"{named}missing: referenced but not in the file"
         if pdu.type == "m.room.member" and pdu.state_key is not None:
             what = pdu.membership or "membership"
             if pdu.state_key == pdu.sender:
-                return f"{pdu.type} · {pdu.sender} {what}"
-            return f"{pdu.type} · {pdu.sender} → {pdu.state_key} {what}"
+                return f"{named}{pdu.type} · {pdu.sender} {what}"
+            return f"{named}{pdu.type} · {pdu.sender} → {pdu.state_key} {what}"
         key = f" [{pdu.state_key}]" if pdu.state_key else ""
-        return f"{pdu.type}{key} · {pdu.sender}"
+        return f"{named}{pdu.type}{key} · {pdu.sender}"
+
+    @property
+    def _labels(self) -> Mapping[str, str]:
+        return self.annotations.labels
 
 
 def load_document(path: Path, ctx: JobContext) -> RoomDocument:
@@ -236,7 +253,8 @@ def _load_document(path: Path, ctx: JobContext) -> RoomDocument:
     else:
         layout = compute_layout(room.graph.events)
     ctx.progress(100, "drawing")
-    return RoomDocument(path=path, room=room, layout=layout)
+    annotations = Annotations.from_json(room.annotations)
+    return RoomDocument(path=path, room=room, layout=layout, annotations=annotations)
 
 
 def analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:

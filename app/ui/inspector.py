@@ -100,6 +100,7 @@ class EventLinks(QListWidget):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setWordWrap(True)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.setObjectName("eventLinks")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -111,7 +112,7 @@ class EventLinks(QListWidget):
         for eid in event_ids:
             pdu = doc.pdu(eid) if doc else None
             what = doc.describe(eid) if doc else ""
-            item = QListWidgetItem(f"{eid}\n    {what}")
+            item = QListWidgetItem(f"{eid}\n{what}")
             item.setData(_ID_ROLE, eid)
             item.setToolTip(f"{eid}\n{what}")
             if pdu is None:
@@ -139,8 +140,7 @@ class EventLinks(QListWidget):
                 return
 
     def sizeHint(self) -> QSize:
-        rows = max(self.count(), 1)
-        height = self.sizeHintForRow(0) * rows if self.count() else 24
+        height = sum(self.sizeHintForRow(i) for i in range(self.count())) or 24
         return QSize(super().sizeHint().width(), height + 2 * self.frameWidth() + 2)
 
     def minimumSizeHint(self) -> QSize:

@@ -634,7 +634,7 @@ class MainWindow(QMainWindow):
             # First run (nothing restored): give the side panels room to read.
             self._sized_docks = True
             self.resizeDocks(
-                [self.rooms_dock, self.inspector_dock], [290, 460], Qt.Orientation.Horizontal
+                [self.rooms_dock, self.inspector_dock], [320, 460], Qt.Orientation.Horizontal
             )
 
     def restore_window_state(self, *, docks_only: bool = False) -> None:
@@ -863,6 +863,7 @@ class MainWindow(QMainWindow):
     def show_samples(self) -> None:
         self.rooms_dock.show()
         self.rooms_dock.raise_()
+        self.rooms.room_tabs.setCurrentIndex(0)
         self.rooms.sample_list.setFocus()
 
     def export_dialog(self) -> None:

@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -57,6 +59,8 @@ class SampleRoom:
     path: Path
     title: str
     summary: str
+    #: Teaching order (``annotations.order``); samples without one come last.
+    order: int | None = None
 
 
 def _peek_annotations(path: Path) -> Annotations:
@@ -78,7 +82,7 @@ def _title_from_name(path: Path) -> str:
 
 
 def find_samples(folder: Path | None = None) -> list[SampleRoom]:
-    """The sample rooms in ``folder`` (default :func:`sample_rooms_dir`), sorted by file name."""
+    """The sample rooms in ``folder`` (default :func:`sample_rooms_dir`), in teaching order."""
     folder = folder or sample_rooms_dir()
     if not folder.is_dir():
         return []
@@ -87,7 +91,10 @@ def find_samples(folder: Path | None = None) -> list[SampleRoom]:
         if not path.is_file() or not path.name.endswith((".json", ".json.gz", ".ndjson")):
             continue
         notes = _peek_annotations(path)
-        out.append(SampleRoom(path, notes.title or _title_from_name(path), notes.summary))
+        title = notes.title or _title_from_name(path)
+        out.append(SampleRoom(path, title, notes.summary, notes.order))
+    # The teaching order the samples give (linear first), then by file name.
+    out.sort(key=lambda s: (s.order is None, s.order or 0, s.path.name))
     return out
 
 
@@ -222,14 +229,28 @@ class LessonPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.next_button)
 
+        # The note first (it is what the reader follows), then what the room is
+        # about; the text scrolls, the buttons stay put.
+        text = QWidget()
+        text.setObjectName("lessonText")
+        text_layout = QVBoxLayout(text)
+        text_layout.setContentsMargins(0, 0, 4, 0)
+        text_layout.setSpacing(8)
+        text_layout.addWidget(self.title)
+        text_layout.addWidget(self.note_frame)
+        text_layout.addWidget(self.summary)
+        text_layout.addStretch(1)
+        self.text_scroll = QScrollArea(self)
+        self.text_scroll.setWidgetResizable(True)
+        self.text_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.text_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.text_scroll.setWidget(text)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        layout.addWidget(self.title)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.note_frame)
+        layout.addWidget(self.text_scroll, 1)
         layout.addLayout(buttons)
-        layout.addStretch(1)
         self.set_annotations(None)
 
     @property
@@ -325,23 +346,30 @@ class RoomsPanel(QWidget):
 
         self.lesson = LessonPanel(self)
 
-        def section(title: str, widget: QWidget) -> QWidget:
-            box = QWidget()
-            layout = QVBoxLayout(box)
-            layout.setContentsMargins(10, 8, 10, 8)
-            layout.setSpacing(6)
-            layout.addWidget(_heading(title))
-            layout.addWidget(widget, 1)
-            return box
+        # Rooms to open (samples, recent) share a tabbed box at the top; the lesson
+        # of the open room gets the rest, scrolling when a note is long.
+        self.room_tabs = QTabWidget(self)
+        self.room_tabs.setDocumentMode(True)
+        for title, widget in (("Samples", self.sample_list), ("Recent", self.recent_list)):
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            page_layout.setContentsMargins(8, 8, 8, 8)
+            page_layout.addWidget(widget)
+            self.room_tabs.addTab(page, title)
+
+        lesson_box = QWidget()
+        lesson_layout = QVBoxLayout(lesson_box)
+        lesson_layout.setContentsMargins(12, 10, 12, 10)
+        lesson_layout.setSpacing(6)
+        lesson_layout.addWidget(_heading("Lesson"))
+        lesson_layout.addWidget(self.lesson, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(section("Sample rooms", self.sample_list))
-        self.splitter.addWidget(section("Recent", self.recent_list))
-        self.splitter.addWidget(section("Lesson", self.lesson))
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 4)
+        self.splitter.addWidget(self.room_tabs)
+        self.splitter.addWidget(lesson_box)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
