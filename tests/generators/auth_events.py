@@ -91,7 +91,7 @@ class _Room:
             content["additional_creators"] = ["@bob:b"]
         if rng.random() < 0.1:
             content["m.federate"] = rng.choice((False, "false", 0))
-        self.create = self.build("m.room.create", "@alice:a", content, "", room_id=None)
+        self.create = self.build("m.room.create", "@alice:a", content, "", room_id=None, prev=())
         self.room_id = room_id_for(self.create)
         self.state[("m.room.create", "")] = self.create
 
@@ -117,10 +117,13 @@ class _Room:
             rid = None
         else:
             rid = room_id
-        if type == "m.room.create" and state_key == "" and room_id is None:
-            prev = ()
-            if not self.v.room_id_from_create_event:
-                rid = "!room:a"
+        if (
+            type == "m.room.create"
+            and state_key == ""
+            and room_id is None
+            and not self.v.room_id_from_create_event
+        ):
+            rid = "!room:a"
         return build_event(
             self.v,
             type=type,
