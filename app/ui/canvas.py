@@ -1184,6 +1184,11 @@ class GraphCanvas(QWidget):
             self._room.set_status(rejected, soft_failed)
             self._item.update()
 
+    def set_legend_visible(self, visible: bool) -> None:
+        """Show or hide the legend of servers and shapes (shown by default)."""
+        self._legend.setVisible(bool(visible))
+        self._item.update()
+
     def set_minimap_enabled(self, enabled: bool) -> None:
         """Show the overview strip for big rooms (on by default)."""
         self._minimap_enabled = bool(enabled)
@@ -1350,8 +1355,13 @@ class GraphCanvas(QWidget):
         else:
             left = centre_x - span_x / 2
         left = min(max(left, -1.0), max(-1.0, lanes - span_x + 0.5))
+        # keep the room in view: no empty screen above the create event or below the
+        # newest event, unless the whole room is smaller than the view
+        rows = room.n if room else 0
+        span_y = bottom - top
+        top = -1.0 if span_y >= rows + 1.5 else min(max(top, -1.0), rows + 0.5 - span_y)
         self._view.setRange(
-            xRange=(left, left + span_x), yRange=(top, bottom), padding=0, update=True
+            xRange=(left, left + span_x), yRange=(top, top + span_y), padding=0, update=True
         )
 
     def _zoom(self, factor: float, centre: QPointF | None) -> None:

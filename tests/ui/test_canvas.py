@@ -49,11 +49,12 @@ def test_shift_click_adds_to_the_selection(canvas, qtbot) -> None:  # type: igno
 
 
 def test_double_click_activates_and_centres(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
-    vp, pos = at(canvas, "jc")
+    canvas._set_view(-1, 5, None)  # rows -1..5 of 13: the room does not fit
+    vp, pos = at(canvas, "jb")
     with qtbot.waitSignal(canvas.activated) as blocker:
         qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pos)
-    assert blocker.args == [eid("jc")]
-    row = canvas.graph_layout().index[eid("jc")]
+    assert blocker.args == [eid("jb")]
+    row = canvas.graph_layout().index[eid("jb")]
     assert abs(canvas._view.viewRect().center().y() - row) < 1.0
 
 
@@ -243,6 +244,19 @@ def test_themes(canvas) -> None:  # type: ignore[no-untyped-def]
     assert drawn(canvas).pixelColor(5, 300).lightness() > 200
     with pytest.raises(ValueError):
         canvas.set_theme("sepia")
+
+
+def test_the_view_keeps_to_the_room(canvas) -> None:  # type: ignore[no-untyped-def]
+    n = len(canvas.graph_layout())
+    canvas._set_view(-1, 5, None)
+    canvas.centre_on(eid("m4"))  # the last row: the view stops at the room's end
+    vr = canvas._view.viewRect()
+    assert vr.bottom() <= n + 0.6
+    assert vr.top() <= n - 1 <= vr.bottom()
+    canvas.centre_on(eid("create"))
+    assert canvas._view.viewRect().top() >= -1.0
+    canvas._set_view(-1, 40, None)  # taller than the room: it sits at the top
+    assert canvas._view.viewRect().top() == -1.0
 
 
 def test_zoom_in_out_and_fit(canvas) -> None:  # type: ignore[no-untyped-def]
