@@ -173,3 +173,39 @@ def test_auth_command_bad_file_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_events_on_an_auth_cycle_are_rejected_not_looped_over() -> None:
+    v = KNOWN_ROOM_VERSIONS["1"]
+    create = build_event(
+        v,
+        type="m.room.create",
+        sender=ALICE,
+        content={"creator": ALICE, "room_version": "1"},
+        state_key="",
+        room_id="!r:a",
+        event_id="$create:a",
+    )
+    common = {"room_id": "!r:a", "sender": ALICE, "type": "m.room.message"}
+    a = build_event(
+        v,
+        content={"body": "a"},
+        prev_events=("$create:a",),
+        auth_events=("$create:a", "$b:a"),
+        event_id="$a:a",
+        **common,  # type: ignore[arg-type]
+    )
+    b = build_event(
+        v,
+        content={"body": "b"},
+        prev_events=("$create:a",),
+        auth_events=("$create:a", "$a:a"),
+        event_id="$b:a",
+        **common,  # type: ignore[arg-type]
+    )
+    graph = EventGraph.build([create, a, b], room_version=v)
+    verdicts = check_graph_against_auth_events(graph)
+    assert not verdicts["$create:a"].rejected
+    assert verdicts["$a:a"].rejected and verdicts["$b:a"].rejected
+    reasons = {verdicts[e].auth_events.reason for e in ("$a:a", "$b:a")}
+    assert any("cycle" in r for r in reasons)
