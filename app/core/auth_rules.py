@@ -4,6 +4,12 @@
 second half of checking an event against its own auth events. It is re-exported
 by :mod:`app.core.auth`, the module to import.
 
+Each rule is quoted in a comment by its number in room versions 10 and 11 (v6-v11
+mostly share the numbering) with the versions it applies to and, in brackets, its
+number where other versions differ, e.g. ``# 5. (v6-v11; v1-v5, v12: 6.)``. The number
+a verdict reports is computed for the event's own version by
+:func:`app.core.auth_result.rule_numbers`.
+
 Spec: https://spec.matrix.org/v1.16/rooms/ (the "Authorization rules" section of
 each version page).
 """
@@ -189,11 +195,11 @@ class _Checker:
         if event.type == ALIASES and n.aliases is not None:
             return self.aliases()
 
-        # 4. (v6-v11; v1-v5: 5; v12: 5) If type is m.room.member:
+        # 4. (v6-v11; v1-v5, v12: 5.) If type is m.room.member:
         if event.type == MEMBER:
             return self.member()
 
-        # 5. (v1-v5, v12: 6) If the sender's current membership state is not join, reject.
+        # 5. (v6-v11; v1-v5, v12: 6.) If the sender's current membership state is not join, reject.
         self.step(f"{n.joined}", "sender must be joined")
         sender_membership = self.membership_of(event.sender)
         if sender_membership != "join":
@@ -202,7 +208,7 @@ class _Checker:
                 f"{show_value(sender_membership) if sender_membership else 'none'})"
             )
 
-        # 6. (v1-v5, v12: 7) If type is m.room.third_party_invite: allow if and
+        # 6. (v6-v11; v1-v5, v12: 7.) If type is m.room.third_party_invite: allow if and
         # only if sender's current power level is greater than or equal to the
         # invite level.
         if event.type == THIRD_PARTY_INVITE:
@@ -214,7 +220,7 @@ class _Checker:
                 )
             return self.allow(f"sender has power {format_level(have)}, inviting needs {need}")
 
-        # 7. (v1-v5, v12: 8) If the event type's required power level is
+        # 7. (v6-v11; v1-v5, v12: 8.) If the event type's required power level is
         # greater than the sender's power level, reject.
         self.step(f"{n.required_power}", "required power level")
         need = get_send_level(event.type, event.state_key, self.state.get((POWER_LEVELS, "")))
@@ -224,7 +230,7 @@ class _Checker:
                 f"sender {event.sender} has power {format_level(have)}, {event.type} needs {need}"
             )
 
-        # 8. (v1-v5, v12: 9) If the event has a state_key that starts with an @
+        # 8. (v6-v11; v1-v5, v12: 9.) If the event has a state_key that starts with an @
         # and does not match the sender, reject.
         self.step(f"{n.user_state_key}", "state_key naming a user")
         if (
@@ -237,7 +243,7 @@ class _Checker:
                 f"{event.sender}"
             )
 
-        # 9. (v1-v5, v12: 10) If type is m.room.power_levels:
+        # 9. (v6-v11; v1-v5, v12: 10.) If type is m.room.power_levels:
         if event.type == POWER_LEVELS:
             return self.power_levels(have)
 
@@ -245,7 +251,7 @@ class _Checker:
         if event.type == REDACTION and n.redaction is not None:
             return self.redaction(have)
 
-        # 10. (v1-v2: 12; v3-v5, v12: 11) Otherwise, allow.
+        # 10. (v6-v11; v1-v2: 12.; v3-v5, v12: 11.) Otherwise, allow.
         self.step(f"{n.otherwise}", "otherwise allow")
         if event.type == REDACTION:
             # v3+: the redact level plays no part in the rules, but Synapse reads
