@@ -157,10 +157,7 @@ QListWidget::item {{ padding: 5px 6px; border-radius: 4px; }}
 QListWidget::item:hover {{ background: {c["alt"]}; }}
 QListWidget::item:selected {{ background: {c["selection"]}; color: {c["text"]}; }}
 QListWidget#eventLinks {{ border: none; padding: 0; background: transparent; }}
-QListWidget#eventLinks::item {{
-    color: {c["accent"]}; font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt;
-    padding: 3px 4px;
-}}
+QListWidget#eventLinks::item {{ padding: 0; }}
 QPlainTextEdit#jsonView {{ border: none; padding: 6px; background: {c["panel"]}; }}
 QTabWidget::pane {{ border: none; border-top: 1px solid {c["border"]}; }}
 QTabBar::tab {{

@@ -23,10 +23,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QGridLayout,
     QLabel,
@@ -36,6 +37,9 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -47,6 +51,7 @@ from app.ui.state_table import StateTable
 __all__ = ["EventLinks", "Inspector"]
 
 _ID_ROLE = Qt.ItemDataRole.UserRole + 1
+_WHAT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 # What each verification word means to a person (DESIGN.md, `roomscope verify`).
 _VERIFY_WORDS = {
@@ -83,6 +88,62 @@ def _when(ts: int) -> str:
         return f"{ts} (not a valid time)"
 
 
+class _LinkDelegate(QStyledItemDelegate):
+    """A link as two lines: the event ID (monospace, link colour, elided in the middle)
+    and what the event is (dim, elided at the end). Both are drawn as plain text."""
+
+    PAD = 4
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect = opt.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        mono = _mono_font(opt.font)
+        fm = QFontMetrics(mono)
+        painter.save()
+        missing = index.data(Qt.ItemDataRole.ForegroundRole) is not None
+        link = opt.palette.color(QPalette.ColorRole.Link)
+        dim = opt.palette.color(QPalette.ColorRole.PlaceholderText)
+        painter.setFont(mono)
+        painter.setPen(dim if missing else link)
+        line = fm.elidedText(text, Qt.TextElideMode.ElideMiddle, rect.width())
+        painter.drawText(rect.left(), rect.top() + fm.ascent(), line)
+        what = index.data(_WHAT_ROLE)
+        if isinstance(what, str) and what:
+            small = QFont(opt.font)
+            painter.setFont(small)
+            painter.setPen(dim if missing else opt.palette.color(QPalette.ColorRole.Text))
+            sfm = QFontMetrics(small)
+            what_line = sfm.elidedText(what, Qt.TextElideMode.ElideRight, rect.width() - 12)
+            painter.drawText(
+                rect.left() + 12, rect.top() + fm.height() + 1 + sfm.ascent(), what_line
+            )
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        lines = 2 if index.data(_WHAT_ROLE) else 1
+        height = QFontMetrics(_mono_font(option.font)).height() * lines + 2 * self.PAD + 1
+        return QSize(200, height)
+
+
+def _mono_font(base: QFont) -> QFont:
+    mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    mono.setPointSizeF(max(7.0, base.pointSizeF() - 1))
+    return mono
+
+
 class EventLinks(QListWidget):
     """A list of event references; clicking one emits ``eventActivated(event_id)``.
 
@@ -99,8 +160,7 @@ class EventLinks(QListWidget):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.setWordWrap(True)
+        self.setItemDelegate(_LinkDelegate(self))
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.setObjectName("eventLinks")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -112,8 +172,9 @@ class EventLinks(QListWidget):
         for eid in event_ids:
             pdu = doc.pdu(eid) if doc else None
             what = doc.describe(eid) if doc else ""
-            item = QListWidgetItem(f"{eid}\n{what}")
+            item = QListWidgetItem(eid)
             item.setData(_ID_ROLE, eid)
+            item.setData(_WHAT_ROLE, what)
             item.setToolTip(f"{eid}\n{what}")
             if pdu is None:
                 item.setForeground(self.palette().placeholderText())
