@@ -264,15 +264,6 @@ def describe(room: _Room, row: int) -> str:
     return "\n".join(lines)
 
 
-_MEMBERSHIP_VERB = {
-    "join": "joined",
-    "leave": "left",
-    "invite": "invited",
-    "ban": "banned",
-    "knock": "knocked",
-}
-
-
 def _short(user_id: str) -> str:
     """``@alice:example.org`` -> ``alice`` (the colour already says the server)."""
     local = user_id.split(":", 1)[0]
@@ -295,15 +286,14 @@ def label_of(room: _Room, row: int) -> str:
     sender = _short(ev.sender)
     content = ev.content if isinstance(ev.content, Mapping) else {}
     if etype == "m.room.member" and sk is not None:
-        membership = content.get("membership")
-        verb = _MEMBERSHIP_VERB.get(str(membership), str(membership))
+        # The membership the event sets, not a story: a "join" may be a first join
+        # or a profile change, which only the state before it can tell.
+        membership = _one_line(str(content.get("membership")), 16)
         if sk == ev.sender:
-            return f"{sender} {verb}"
+            return f"{sender} · {membership}"
         if membership == "leave":
-            verb = "kicked"
-        elif membership == "join":
-            verb = "joined for"
-        return f"{sender} {verb} {_short(sk)}"
+            membership = "kick"
+        return f"{sender} · {membership} {_short(sk)}"
     kind = etype[7:] if etype.startswith("m.room.") else etype
     if sk is None:
         body = content.get("body")

@@ -412,8 +412,8 @@ def test_labels_say_what_happened_in_plain_words(canvas) -> None:  # type: ignor
     def label(name: str) -> str:
         return label_of(room, row[eid(name)])
 
-    assert label("ban") == "alice banned carol"
-    assert label("jb") == "bob joined"
+    assert label("ban") == "alice · ban carol"
+    assert label("jb") == "bob · join"
     assert label("m2") == "bob: hi from bob"
     assert label("topic") == "topic · alice"
     assert label("create") == "create · alice · v1"
