@@ -382,6 +382,11 @@ class MainWindow(QMainWindow):
             shortcut=QKeySequence.StandardKey.Open,
             tip="Open a room file (native, JSON array, NDJSON, gzip)",
         )
+        self.act_open_folder = a(
+            "Open &folder…",
+            self.open_folder_dialog,
+            tip="Open a folder of JSON batch files as one room (loaded in name order)",
+        )
         self.act_fetch = a(
             "&Fetch from homeserver…",
             self.fetch_dialog,
@@ -461,6 +466,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_open)
+        file_menu.addAction(self.act_open_folder)
         self.sample_menu = file_menu.addMenu("Open &sample")
         for sample in find_samples(
             self.rooms.samples[0].path.parent if self.rooms.samples else None
@@ -659,6 +665,12 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         start = str(self.document.path.parent) if self.document else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open a room file", start, _ROOM_FILTER)
+        if path:
+            self.open_file(Path(path))
+
+    def open_folder_dialog(self) -> None:
+        start = str(self.document.path.parent) if self.document else ""
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of event batches", start)
         if path:
             self.open_file(Path(path))
 

@@ -359,3 +359,26 @@ def test_auth_verdicts_reach_the_status_bar_and_inspector(
     assert w.inspector.verdict.text().startswith("Rejected by rule")
     w.select_event(room.id("merge"))
     assert w.inspector.verdict.text() == "Allowed"
+
+
+def test_export_svg(opened: MainWindow, tmp_path: Path) -> None:
+    out = tmp_path / "graph.svg"
+    assert opened.export_image(out)
+    text = out.read_text()
+    assert "<svg" in text
+
+
+def test_arrow_keys_stay_with_the_state_table(
+    qtbot: QtBot, opened: MainWindow, room: BuiltRoom
+) -> None:
+    """The Go menu's arrow shortcuts must not steal keys from other widgets."""
+    w = opened
+    w.select_event(room.id("topic"))
+    w.inspector.tabs.setCurrentIndex(2)
+    view = w.inspector.state_table.view
+    qtbot.waitUntil(view.isVisible)
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.currentIndex().row() == 1
+    assert list(w.canvas.selected()) == [room.id("topic")]
