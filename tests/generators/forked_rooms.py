@@ -244,6 +244,9 @@ class _Generator:
         auth = self.select_auth_events(b, type, sender, content, state_key)
         if auth_override is not None:
             auth = auth_override(auth)
+        depth = b.depth + 1
+        if self.events and self.rng.random() < 0.03:
+            depth += self.rng.randrange(1, 10)  # servers choose depth; v1 orders by it
         event_id = None
         if not self.v.event_ids_derived:
             self.counter += 1
@@ -258,7 +261,7 @@ class _Generator:
             room_id=room_id,
             prev_events=tuple(b.prev),
             auth_events=tuple(auth),
-            depth=b.depth + 1,
+            depth=depth,
             origin_server_ts=self.tick(),
             event_id=event_id,
             redacts=redacts,
@@ -272,7 +275,7 @@ class _Generator:
         self.events.append(pdu)
         self.by_id[pdu.event_id] = pdu
         b.prev = [pdu.event_id]
-        b.depth += 1
+        b.depth = depth
         b.senders.append(sender)
         if invalid:
             self.meant_invalid.add(pdu.event_id)
