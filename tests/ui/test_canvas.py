@@ -418,3 +418,35 @@ def test_labels_say_what_happened_in_plain_words(canvas) -> None:  # type: ignor
     assert label("topic") == "topic · alice"
     assert label("create") == "create · alice · v1"
     assert label("lost").startswith("missing ")
+
+
+def test_the_wheel_zooms_around_the_cursor(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPointF as P
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    canvas._set_view(3, 13, None)  # 10 of the 13 rows: the room does not fit
+    vp, pos = at(canvas, "ban")
+    row = canvas.graph_layout().index[eid("ban")]
+    before = canvas._view.viewRect()
+
+    def wheel(delta: int) -> None:
+        ev = QWheelEvent(
+            P(pos),
+            P(vp.mapToGlobal(pos)),
+            QPoint(0, 0),
+            QPoint(0, delta),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(vp, ev)
+
+    wheel(240)  # away from the user: zoom in
+    after = canvas._view.viewRect()
+    assert after.height() < before.height()
+    # the event under the cursor stays under the cursor (within a row)
+    assert abs(canvas._view.mapSceneToView(canvas._graphics.mapToScene(pos)).y() - row) < 1.0
+    wheel(-480)
+    assert canvas._view.viewRect().height() > after.height()
