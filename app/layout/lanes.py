@@ -70,6 +70,7 @@ import numpy.typing as npt
 __all__ = ["EventLike", "Layout", "compute_layout", "events_of", "graph_of"]
 
 IntArray = npt.NDArray[np.int32]
+_TS_LIMIT = 1 << 62
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -158,7 +159,8 @@ def _read(events: Mapping[str, EventLike]) -> _Graph:
     ids: list[str] = list(events)
     index: dict[str, int] = {eid: i for i, eid in enumerate(ids)}
     evs = list(events.values())
-    ts: list[int] = [int(ev.origin_server_ts) for ev in evs]
+    # clamped into 64 bits: a hostile server may write any integer there
+    ts: list[int] = [min(max(int(ev.origin_server_ts), -_TS_LIMIT), _TS_LIMIT) for ev in evs]
     present = len(ids)
     missing_ts: dict[int, int] = {}
     src: list[int] = []

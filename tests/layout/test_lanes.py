@@ -216,6 +216,16 @@ def test_self_references_and_duplicate_parents() -> None:
     assert len(layout.auth_edges) == 0
 
 
+def test_absurd_timestamps() -> None:
+    room = {
+        "a": Ev("a", (), (), -(10**30)),
+        "b": Ev("b", ("a",), (), 10**30),
+        "c": Ev("c", ("a",), (), 5),
+    }
+    layout = compute_layout(room)
+    assert layout.ids == ("a", "c", "b")
+
+
 def test_an_empty_room() -> None:
     layout = compute_layout({})
     assert len(layout) == 0
