@@ -29,6 +29,7 @@ from app.sources.files import load_room
 from app.ui.workers import JobContext
 
 __all__ = [
+    "SOFT_FAIL_PENDING",
     "Annotations",
     "AuthView",
     "LessonNote",
@@ -39,6 +40,9 @@ __all__ = [
 ]
 
 StateKey = tuple[str, str]
+
+#: Appended to an allowed event's reason until the soft-failure check has run.
+SOFT_FAIL_PENDING = " (Checking for soft failure…)"
 
 _gc_lock = threading.Lock()
 _gc_pausers = 0
@@ -340,7 +344,7 @@ def _auth_view(verdict: Any, soft: Any, *, soft_checked: bool = True) -> AuthVie
         return AuthView(True, rule, reason, soft_failed=True)
     reason = "Passes the authorization rules against its auth events and the state before it."
     if not soft_checked:
-        reason += " (Checking for soft failure…)"
+        reason += SOFT_FAIL_PENDING
     return AuthView(True, "", reason)
 
 

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.document import RoomAnalysis, RoomDocument
+from app.ui.document import SOFT_FAIL_PENDING, RoomAnalysis, RoomDocument
 from app.ui.state_table import StateTable
 
 __all__ = ["EventLinks", "Inspector"]
@@ -262,6 +262,8 @@ class Inspector(QWidget):
         self.auth_links = EventLinks()
         self.prev_links.eventActivated.connect(self.eventActivated)
         self.auth_links.eventActivated.connect(self.eventActivated)
+        self.child_links = EventLinks()
+        self.child_links.eventActivated.connect(self.eventActivated)
 
         body = QWidget()
         body.setObjectName("inspectorBody")
@@ -290,6 +292,11 @@ class Inspector(QWidget):
         self.auth_heading = _plain_label("Auth events", object_name="section")
         form.addWidget(self.auth_heading)
         form.addWidget(self.auth_links)
+        form.addSpacing(6)
+        self.child_heading = _plain_label("Next events", object_name="section")
+        self.child_heading.setToolTip("The events that list this one in their prev_events")
+        form.addWidget(self.child_heading)
+        form.addWidget(self.child_links)
         form.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -375,6 +382,8 @@ class Inspector(QWidget):
             self.verify_note.setText("")
             self.prev_links.set_links(doc, ())
             self.auth_links.set_links(doc, ())
+            self.child_heading.setText(f"Next events ({len(doc.graph.children(event_id))})")
+            self.child_links.set_links(doc, doc.graph.children(event_id))
             self.json_view.setPlainText("")
             self.state_table.set_states(None, None, note="No state: the event is missing.")
             self._show_findings(event_id)
@@ -392,6 +401,9 @@ class Inspector(QWidget):
         self.auth_heading.setText(f"Auth events ({len(pdu.auth_events)})")
         self.prev_links.set_links(doc, pdu.prev_events)
         self.auth_links.set_links(doc, pdu.auth_events)
+        children = doc.graph.children(event_id)
+        self.child_heading.setText(f"Next events ({len(children)})")
+        self.child_links.set_links(doc, children)
         self.json_view.setPlainText(
             json.dumps(pdu.raw, indent=2, ensure_ascii=False, sort_keys=False)
         )
@@ -431,7 +443,10 @@ class Inspector(QWidget):
                 or "Passes against its own auth events but not against the current state.",
             )
         else:
-            self._set_verdict("allowed", "Allowed", view.reason)
+            reason = view.reason
+            if not analysis.partial and reason.endswith(SOFT_FAIL_PENDING):
+                reason = reason.removesuffix(SOFT_FAIL_PENDING) + " (Soft failure not checked.)"
+            self._set_verdict("allowed", "Allowed", reason)
 
     def _show_verification(self, event_id: str) -> None:
         analysis = self._analysis

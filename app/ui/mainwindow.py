@@ -15,6 +15,7 @@ leaves the open room exactly as it was (UI.md, "Never").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -754,8 +755,18 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Analysis failed: {message}", 8000)
 
     def cancel_jobs(self) -> None:
+        """Stop loading or analysing; the open room and what was worked out so far stay."""
         self._loading = None
         self.jobs.cancel()
+        if self.analysis is not None and self.analysis.partial:
+            unavailable = dict(self.analysis.unavailable)
+            if not self.analysis.verification:
+                unavailable.setdefault("verify", "verification was cancelled")
+            unavailable.setdefault("soft_fail", "the check for soft failures was cancelled")
+            self.analysis = dataclasses.replace(
+                self.analysis, partial=False, unavailable=unavailable
+            )
+            self.inspector.set_analysis(self.analysis)
         self.statusBar().showMessage("Cancelled", 3000)
 
     # ---------------------------------------------------------- drag and drop

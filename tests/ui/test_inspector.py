@@ -248,3 +248,14 @@ def test_verification_words(
         "signatures": "? unknown key",
     }
     assert "content hash" in inspector.verify_note.text()
+
+
+def test_next_events_are_the_children(
+    inspector: Inspector, loaded: tuple[BuiltRoom, RoomDocument, RoomAnalysis]
+) -> None:
+    room, _, _ = loaded
+    inspector.show_event(room.id("bob_join"))  # the fork: both messages follow it
+    assert set(inspector.child_links.event_ids()) == {room.id("alice_msg"), room.id("bob_msg")}
+    assert inspector.child_heading.text() == "Next events (2)"
+    inspector.show_event(room.id("topic"))  # the forward extremity
+    assert inspector.child_links.event_ids() == []
