@@ -247,20 +247,30 @@ def _neighbours(csr: tuple[npt.NDArray[Any], npt.NDArray[Any]], row: int) -> lis
     return [int(v) for v in values[starts[row] : starts[row + 1]]]
 
 
+def _one_line(text: str, limit: int = 48) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe(room: _Room, row: int) -> str:
-    """A plain-text description of the event at ``row`` (tooltips, labels)."""
-    eid = room.layout.ids[row]
-    ev: Any = room.events.get(eid)
+    """A plain-text description of the event at ``row`` for the hover tooltip.
+
+    Every field is cut to one line of at most 120 characters: IDs, keys and
+    bodies come from untrusted servers.
+    """
+    eid = _one_line(room.layout.ids[row], 120)
+    ev: Any = room.events.get(room.layout.ids[row])
     if ev is None:
         return f"{eid}\nmissing: referenced by the room but not in it"
-    lines = [eid, ev.type + (f"  [{ev.state_key}]" if ev.state_key else "")]
-    lines.append(f"sender {ev.sender}")
-    membership = ev.content.get("membership") if isinstance(ev.content, Mapping) else None
+    state = f"  [{_one_line(ev.state_key, 80)}]" if ev.state_key else ""
+    lines = [eid, _one_line(ev.type, 80) + state, f"sender {_one_line(ev.sender, 110)}"]
+    content = ev.content if isinstance(ev.content, Mapping) else {}
+    membership = content.get("membership")
     if isinstance(membership, str):
-        lines.append(f"membership {membership}")
-    body = ev.content.get("body") if isinstance(ev.content, Mapping) else None
+        lines.append(f"membership {_one_line(membership, 40)}")
+    body = content.get("body")
     if isinstance(body, str):
-        lines.append(body if len(body) <= 120 else body[:117] + "...")
+        lines.append(_one_line(body, 120))
     lines.append(
         f"row {row}, lane {int(room.layout.x[row])}; "
         f"{len(ev.prev_events)} prev, {len(ev.auth_events)} auth"
@@ -280,12 +290,7 @@ def describe(room: _Room, row: int) -> str:
 def _short(user_id: str) -> str:
     """``@alice:example.org`` -> ``alice`` (the colour already says the server)."""
     local = user_id.split(":", 1)[0]
-    return local[1:] if local.startswith("@") else local
-
-
-def _one_line(text: str, limit: int = 48) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _one_line(local[1:] if local.startswith("@") else local, 24)
 
 
 def label_of(room: _Room, row: int) -> str:

@@ -450,3 +450,24 @@ def test_the_wheel_zooms_around_the_cursor(canvas, qtbot) -> None:  # type: igno
     assert abs(canvas._view.mapSceneToView(canvas._graphics.mapToScene(pos)).y() - row) < 1.0
     wheel(-480)
     assert canvas._view.viewRect().height() > after.height()
+
+
+def test_hostile_text_stays_short_and_plain(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.canvas import describe, label_of
+    from tests.layout.rooms import make_event
+
+    evil = make_event(
+        "x" * 5000,
+        "@" + "m" * 3000 + ":example.org",
+        "m.room.message",
+        None,
+        [],
+        {"body": "<b>bold</b>\\n" * 500},
+    )
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.set_room({evil.event_id: evil})
+    text = describe(c._room, 0)
+    assert all(len(line) <= 130 for line in text.splitlines())
+    assert "<b>bold</b>" in text  # shown as the characters it is
+    assert len(label_of(c._room, 0)) < 120
