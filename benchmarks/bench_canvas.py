@@ -108,6 +108,7 @@ def main() -> int:
     ap.add_argument("--room", help="measure this room file instead of a generated one")
     ap.add_argument("--keep", help="also write the generated room to this file")
     ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--json", help="also write the figures (milliseconds) to this JSON file")
     args = ap.parse_args()
 
     from PySide6.QtCore import QPointF
@@ -176,6 +177,16 @@ def main() -> int:
         return time.perf_counter() - t0
 
     results: dict[str, list[float]] = {}
+    figures: dict[str, Any] = {
+        "events": len(graph.events),
+        "lanes": layout.lane_count,
+        "load_ms": t_load * 1000,
+        "load_cpu_ms": c_load * 1000,
+        "layout_ms": t_layout * 1000,
+        "set_room_first_paint_ms": t_first * 1000,
+        "set_room_first_paint_cpu_ms": c_first * 1000,
+        "frames": {},
+    }
     n = len(layout)
     for label, rows in (
         ("labels (35 rows)", 35.0),
@@ -197,6 +208,12 @@ def main() -> int:
             canvas._zoom(1.1 if k % 2 else 1 / 1.1, None)
             times.append(frame())
         results[label] = times
+        figures["frames"][label] = {
+            "median_ms": statistics.median(times) * 1000,
+            "p95_ms": sorted(times)[int(len(times) * 0.95) - 1] * 1000,
+            "max_ms": max(times) * 1000,
+            "cpu_median_ms": statistics.median(cpu) * 1000,
+        }
         last = canvas._item.last_stats
         print(
             f"frame {label:20s} median {_ms(statistics.median(times))}  "
@@ -216,6 +233,8 @@ def main() -> int:
         times.append(time.perf_counter() - t0)
     assert hit == row, (hit, row)
     print(f"hit_test                 median {_ms(statistics.median(times))}  max {_ms(max(times))}")
+    figures["hit_test_median_ms"] = statistics.median(times) * 1000
+    figures["hit_test_max_ms"] = max(times) * 1000
 
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
@@ -228,6 +247,9 @@ def main() -> int:
         times.append(time.perf_counter() - t0)
     assert canvas.selected() == (layout.ids[row],)
     print(f"click (event -> select)  median {_ms(statistics.median(times))}  max {_ms(max(times))}")
+    figures["click_median_ms"] = statistics.median(times) * 1000
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     if not args.room and not args.keep:
         path.unlink()
     canvas.close()
