@@ -18,6 +18,7 @@ the room.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -157,8 +158,8 @@ class RowsModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
+        if role not in _ROLES or not index.isValid():
+            return None  # most roles a view asks for while painting: answered at once
         r, c = index.row(), index.column()
         value = self.rows[r][c]
         is_id = c in self.id_columns
@@ -180,6 +181,18 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        EVENT_ID_ROLE,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ForegroundRole,
+    }
+)
+
+
 def _table(parent: QWidget, model: RowsModel, name: str) -> QTableView:
     view = QTableView(parent)
     view.setObjectName(name)
@@ -193,6 +206,8 @@ def _table(parent: QWidget, model: RowsModel, name: str) -> QTableView:
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.setWordWrap(False)
     view.setShowGrid(False)
+    # Column widths from the first rows only: a 3,000-row step stays instant.
+    view.horizontalHeader().setResizeContentsPrecision(40)
     view.setAlternatingRowColors(True)
     view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
     return view
@@ -212,7 +227,22 @@ class WhyCard(QFrame):
         self.setObjectName("whyCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setProperty("current", False)
-        layout = QVBoxLayout(self)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        # The current card's marker: a strip on the left, shown or hidden (cheap,
+        # unlike restyling the card).
+        self.marker = QFrame(self)
+        self.marker.setFixedWidth(5)
+        self.marker.setAutoFillBackground(True)
+        palette = self.marker.palette()
+        palette.setColor(self.marker.backgroundRole(), QColor("#E69F00"))
+        self.marker.setPalette(palette)
+        self.marker.hide()
+        outer.addWidget(self.marker)
+        inner = QWidget(self)
+        outer.addWidget(inner, 1)
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(2)
         self.title = QLabel(key_text(key), self)
@@ -235,7 +265,12 @@ class WhyCard(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.body)
         layout.addWidget(self.decision)
-        self._shown: tuple[Any, ...] | None = None
+        self._shown: int | None = None
+        self._stepping: Stepping | None = None
+        self._thresholds: list[int] | None = None
+        self._candidate_at: tuple[int, ...] = ()
+        self._decided_at = -1
+        self.current = False
 
     def show_at(
         self,
@@ -244,18 +279,29 @@ class WhyCard(QFrame):
         set_names: Sequence[str],
         name: Callable[[str], str] = short,
     ) -> None:
-        """Show what is known of the key after step ``index``."""
+        """Show what is known of the key after step ``index``.
+
+        Cheap when nothing changed: the steps at which a candidate's fate or the
+        decision become known are worked out once, and each call only counts
+        how many of them ``index`` has passed.
+        """
+        if self._thresholds is None or self._stepping is not stepping:
+            self._stepping = stepping
+            candidates = stepping.why(self.key).candidates
+            at = [stepping.checked_at(c.event_id, self.key) for c in candidates]
+            self._candidate_at = tuple(-1 if a is None else a for a in at)
+            decided_at = stepping.decided_at(self.key)
+            self._decided_at = -1 if decided_at is None else decided_at
+            self._thresholds = sorted(
+                {a for a in self._candidate_at if a >= 0} | {self._decided_at}
+            )
         final = stepping.steps[index].kind == "result" if stepping.steps else False
-        decided_at = stepping.decided_at(self.key)
-        decided = final or (decided_at is not None and index >= decided_at)
-        revealed = tuple(
-            final or ((at := stepping.checked_at(c.event_id, self.key)) is not None and index >= at)
-            for c in stepping.why(self.key).candidates
-        )
-        state = (decided, revealed)
-        if state == self._shown:
+        level = len(self._thresholds) + 1 if final else bisect_right(self._thresholds, index)
+        if level == self._shown:
             return
-        self._shown = state
+        self._shown = level
+        decided = final or (self._decided_at >= 0 and index >= self._decided_at)
+        revealed = tuple(final or (0 <= a <= index) for a in self._candidate_at)
         why = stepping.why(self.key)
         lines = []
         for candidate, shown in zip(why.candidates, revealed, strict=True):
@@ -277,11 +323,10 @@ class WhyCard(QFrame):
             self.decision.setText("Undecided so far.")
 
     def set_current(self, on: bool) -> None:
-        if self.property("current") != on:
+        if self.current != on:
+            self.current = on
             self.setProperty("current", on)
-            self.setStyleSheet(
-                "QFrame#whyCard { border: 2px solid #E69F00; border-radius: 4px; }" if on else ""
-            )
+            self.marker.setVisible(on)
 
 
 class ResolutionPanel(QWidget):
@@ -308,6 +353,8 @@ class ResolutionPanel(QWidget):
         self._timer.timeout.connect(self._tick)
         self._cards: dict[StateKey, WhyCard] = {}
         self._set_names: tuple[str, ...] = ()
+        self._title_colour = ""
+        self._partial_rows = -1
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -603,7 +650,9 @@ class ResolutionPanel(QWidget):
             colour = PASS.name() if record.allowed else FAIL.name()
             if record.outcome == "previously rejected":
                 colour = SKIP.name()
-        self.title.setStyleSheet(f"color: {colour};" if colour else "")
+        if colour != self._title_colour:
+            self._title_colour = colour
+            self.title.setStyleSheet(f"color: {colour};" if colour else "")
         self.explanation.setText(_EVENT_ID.sub(lambda m: self._name(m.group(0)), step.explanation))
         self.position_label.setText(
             f"Step {step.index + 1} of {len(stepping)}  ·  {stepping.algorithm}"
@@ -641,9 +690,12 @@ class ResolutionPanel(QWidget):
             id_columns=(1,),
             marks=marks,
         )
-        self.partial.resizeColumnToContents(0)
-        if self.partial.columnWidth(0) > 260:
-            self.partial.setColumnWidth(0, 260)
+        if len(rows) != self._partial_rows:
+            # Only when keys come or go: measuring every row each step costs.
+            self._partial_rows = len(rows)
+            self.partial.resizeColumnToContents(0)
+            if self.partial.columnWidth(0) > 260:
+                self.partial.setColumnWidth(0, 260)
         if applied:
             for r, (key, _) in enumerate(rows):
                 if key in applied:
