@@ -392,8 +392,12 @@ class _Generator:
             pl["notifications"] = {"room": 50}
         if self.rng.random() < 0.1:
             pl["users_default"] = 10
-        if not self.v.enforce_int_power_levels and self.rng.random() < 0.15:
-            pl["ban"] = "50"  # v1-v9 accept numeric strings
+        if not self.v.enforce_int_power_levels and self.rng.random() < 0.2:
+            # v1-v9 accept strings, read as Synapse reads them (Python's int())
+            pl["ban"] = self.rng.choice(("50", " 50", "+50", "050"))
+            moderators = [u for u, lvl in users.items() if lvl == 50]
+            if moderators:
+                users[moderators[0]] = self.rng.choice(("50", "50 ", "+50"))
         self.emit(b, type="m.room.power_levels", sender=self.creator, content=pl, state_key="")
         self.emit(
             b,
