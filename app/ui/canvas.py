@@ -504,7 +504,22 @@ class _GraphItem(pg.GraphicsObject):  # type: ignore[misc]
                 sy * img.height() * per_line,
             )
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            fade = canvas._fade_mask
+            if fade is not None:  # the highlighted events stand out of a faded room
+                painter.setOpacity(th.fade_opacity * 2)
             painter.drawImage(target, img)
+            painter.setOpacity(1.0)
+            if fade is not None:
+                lit = np.flatnonzero(~fade[r0 : r1 + 1])[:20000] + r0
+                if len(lit):
+                    xs, ys = room.x[lit] * sx + dx, room.y[lit] * sy + dy
+                    _points(painter, xs, ys, 7.0, QColor(th.highlight), round_=True)
+                    colours = [QColor(h) for h in room.server_hex]
+                    srv = room.server[lit]
+                    for k in np.unique(srv):
+                        m = srv == k
+                        col = colours[k] if k >= 0 else QColor(th.missing)
+                        _points(painter, xs[m], ys[m], 4.0, col, round_=True)
             self._draw_selection(painter, room, r0, r1, sx, sy, dx, dy, th)
             self.last_stats = stats
             painter.restore()
@@ -1054,8 +1069,24 @@ class _Minimap(QWidget):
                 q.end()
             self._cache = (key, pix)
         p.drawPixmap(0, 0, self._cache[1])
-        vr = canvas._view.viewRect()
         h = self.height() - 6
+        # highlighted and selected events as ticks, so they can be found in a big room
+        for rows, colour in (
+            (
+                np.flatnonzero(~canvas._fade_mask)[:5000]
+                if canvas._fade_mask is not None
+                else np.zeros(0, dtype=np.int64),
+                QColor(th.highlight),
+            ),
+            (np.array(canvas._selected[-200:], dtype=np.int64), QColor(th.selection)),
+        ):
+            if len(rows):
+                ys = 3 + h * (rows + 0.5) / room.n
+                xs0 = np.zeros(len(ys))
+                xs1 = np.full(len(ys), float(self.width()))
+                p.setPen(QPen(colour, 2))
+                p.drawPath(_segments(np.stack([xs0, xs1], axis=1), np.stack([ys, ys], axis=1)))
+        vr = canvas._view.viewRect()
         top = 3 + h * max(0.0, vr.top()) / room.n
         bottom = 3 + h * min(float(room.n), vr.bottom()) / room.n
         box = QColor(th.ink)
@@ -1235,6 +1266,7 @@ class GraphCanvas(QWidget):
             mask[[room.layout.index[e] for e in ids if e in room.layout.index]] = False
             self._fade_mask = mask
         self._item.update()
+        self._minimap.update()
 
     def set_show_auth_edges(self, show: bool) -> None:
         self._show_auth = bool(show)
@@ -1481,6 +1513,7 @@ class GraphCanvas(QWidget):
             return
         self._selected = rows
         self._item.update()
+        self._minimap.update()
         room = self._room
         ids = [room.layout.ids[r] for r in rows] if room is not None else []
         self.selectionChanged.emit(ids)
