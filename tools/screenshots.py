@@ -42,11 +42,13 @@ class Shot:
     theme: str = "light"
     tab: str = "Event"
     auth_edges: bool = False
+    #: Resolve state at the selected event and show this step of the stepper (issue 6).
+    resolve_step: int | None = None
 
 
 SHOTS = (
     # The default room, at the merge where the topic conflict is resolved (lesson note 6).
-    Shot("fork_and_merge", ("fork-and-merge.json",), lesson_note=5),
+    Shot("fork_and_merge", ("fork-and-merge.json",), lesson_note=5, resolve_step=9),
     # Bob's power levels on his branch (lesson note 3): the verdict and its rule.
     Shot("ban_vs_power_levels", ("ban-vs-power-levels.json",), lesson_note=2),
     # MSC4297 problem B under v2.1, dark theme, auth edges drawn, the state before/after
@@ -77,6 +79,19 @@ def _find(candidates: tuple[str, ...], samples: Path) -> Path | None:
     return None
 
 
+def _resolve(window: MainWindow, step: int) -> None:
+    """Resolve at the selection and move the stepper to ``step``, when the stepper exists."""
+    if not window.act_resolve.isEnabled():
+        print("  (no stepper in this build: not resolving)")
+        return
+    window.act_resolve.trigger()
+    window.wait_idle(120_000)
+    panel = getattr(getattr(window, "resolution", None), "panel", None)
+    go_to = getattr(panel, "go_to", None)
+    if go_to is not None:
+        go_to(step)
+
+
 def take(window: MainWindow, shot: Shot, path: Path, out: Path) -> Path:
     app = QApplication.instance()
     assert app is not None
@@ -97,6 +112,8 @@ def take(window: MainWindow, shot: Shot, path: Path, out: Path) -> Path:
         graph = doc.graph
         target = graph.merges[-1] if graph.merges else graph.forward_extremities[-1]
         window.go_to_event(target)
+    if shot.resolve_step is not None:
+        _resolve(window, shot.resolve_step)
     tabs = window.inspector.tabs
     for i in range(tabs.count()):
         if tabs.tabText(i) == shot.tab:
