@@ -1,0 +1,107 @@
+"""The window opening a big room: time to the first paint, the analysis stages, and how
+long the UI thread is ever blocked while that runs.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_window.py ROOM_FILE
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_window.py --events 100000
+
+A room file (``tools/make_large_room.py OUT.json.gz`` writes a valid 100k-event
+one) or, with ``--events``, the graph-only room of benchmarks/bench_canvas.py.
+"Blocked" is the longest gap between ticks of a 10 ms timer on the UI thread: what
+a person would feel as a frozen window. Settings go to a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QSettings, QTimer
+
+from app.ui.app import create_application
+from app.ui.mainwindow import MainWindow
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("room", nargs="?", type=Path)
+    ap.add_argument("--events", type=int, default=100_000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="roomscope-bench-"))
+    path: Path = args.room
+    if path is None:
+        from benchmarks.bench_canvas import generate_room
+
+        path = tmp / f"generated-{args.events}.json"
+        path.write_text(json.dumps(generate_room(args.events)))
+
+    app = create_application()
+    window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+    app.processEvents()
+
+    gaps: list[tuple[float, float]] = []
+    last = [time.perf_counter()]
+    t0 = time.perf_counter()
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append((last[0] - t0, now - last[0]))
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    marks: dict[str, float] = {}
+    window.roomOpened.connect(lambda _doc: marks.setdefault("room shown", time.perf_counter() - t0))
+    window.analysisReady.connect(
+        lambda _a: marks.setdefault("analysis complete", time.perf_counter() - t0)
+    )
+    stages: list[tuple[float, str]] = []
+    window.jobs.busy.connect(
+        lambda name, pct, text: stages.append((time.perf_counter() - t0, f"{name}: {text}"))
+        if not stages or not stages[-1][1].endswith(text)
+        else None
+    )
+    window.open_file(path)
+    while "room shown" not in marks:
+        app.processEvents()
+        time.sleep(0.001)
+    app.processEvents()
+    window.grab()
+    marks["first paint"] = time.perf_counter() - t0
+    while "analysis complete" not in marks and time.perf_counter() - t0 < 900:
+        app.processEvents()
+        time.sleep(0.002)
+    timer.stop()
+
+    doc = window.document
+    assert doc is not None
+    print(f"{path.name}: {len(doc.graph):,} events")
+    for name, at in marks.items():
+        print(f"  {name:<18} {at:7.2f} s")
+    seen: set[str] = set()
+    for at, text in stages:
+        key = text.split(" (")[0]
+        if key not in seen:
+            seen.add(key)
+            print(f"    {at:7.2f} s  {key}")
+    worst = sorted(gaps, key=lambda g: -g[1])[:5]
+    print(
+        "  UI thread blocked longest:",
+        ", ".join(f"{g * 1000:.0f} ms at {a:.1f} s" for a, g in worst),
+    )
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
