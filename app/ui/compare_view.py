@@ -12,13 +12,15 @@ Plain text everywhere: keys and IDs come from the room.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from app.core.compare import AlgorithmComparison
 from app.core.stepping import key_text
-from app.ui.resolution_panel import MARK, RowsModel, _table
+from app.ui.resolution_panel import FAIL, MARK, RowsModel, _table, readable_text
 
 __all__ = ["CompareView"]
 
@@ -26,10 +28,17 @@ __all__ = ["CompareView"]
 class CompareView(QWidget):
     """Shows an :class:`AlgorithmComparison`."""
 
-    def __init__(self, comparison: AlgorithmComparison, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        comparison: AlgorithmComparison,
+        parent: QWidget | None = None,
+        *,
+        namer: Callable[[str], str | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("compareView")
         self.comparison = comparison
+        self.namer = namer
         layout = QVBoxLayout(self)
         self.summary = QLabel(self)
         self.summary.setObjectName("compareSummary")
@@ -40,6 +49,8 @@ class CompareView(QWidget):
         self.summary.setFont(font)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.model = RowsModel(self)
+        self.model.namer = namer
+        self.model.label_only = True
         self.table = _table(splitter, self.model, "compareTable")
         self.details = QPlainTextEdit(splitter)
         self.details.setObjectName("compareDetails")
@@ -79,8 +90,21 @@ class CompareView(QWidget):
             *[f"{a} (this room's)" if a == native else a for a in algorithms],
             "",
         )
-        self.model.fill(headers, rows, id_columns=range(1, len(algorithms) + 1), marks=marks)
-        self.table.resizeColumnsToContents()
+        fg: dict[tuple[int, int], QColor] = {}
+        for r, key in enumerate(keys):
+            if key in differing:
+                for col in range(1, len(algorithms) + 2):
+                    fg[(r, col)] = FAIL
+        self.model.fill(headers, rows, id_columns=range(1, len(algorithms) + 1), marks=marks, fg=fg)
+        # The algorithms' columns share the width; the key column fits its text.
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        self.table.resizeColumnToContents(0)
+        header.resizeSection(0, min(header.sectionSize(0) + 12, 280))
+        for col in range(1, len(algorithms) + 1):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(len(headers) - 1, 70)
         if differing:
             names = ", ".join(key_text(k) for k in c.differing)
             self.summary.setText(
@@ -101,10 +125,11 @@ class CompareView(QWidget):
                 if why is None:
                     continue
                 lines.append(f"  {algorithm} → {why.winner or '(absent)'}")
-                lines.append(f"      {why.decision}")
+                lines.append(f"      {why.decision}.")
             lines.append("")
         if "v2" in algorithms and "v2.1" in algorithms:
             pair = c.pair("v2.1", "v2")
             if pair is not None and pair.differing_keys:
                 lines.append(pair.render_text())
-        self.details.setPlainText("\n".join(lines) or "Nothing differs.")
+        text = "\n".join(lines) or "Nothing differs."
+        self.details.setPlainText(readable_text(text, self.namer))

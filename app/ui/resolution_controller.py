@@ -28,7 +28,7 @@ from app.core.stepping import (
     step_through,
 )
 from app.core.whatif import WhatIf, what_if_excluded
-from app.ui.resolution_panel import ResolutionPanel, add_actions, make_dock
+from app.ui.resolution_panel import ResolutionPanel, RowsModel, add_actions, make_dock
 
 __all__ = ["ResolutionController"]
 
@@ -55,6 +55,10 @@ class ResolutionController(QObject):
         self.dialogs: dict[str, QDialog] = {}
         self._sized = False
         window.add_bottom_dock(self.dock)
+        # UI.md's layout: the Resolution panel spans the window's whole width, under
+        # the Rooms and Inspector docks, so its step bar and why-cards have room.
+        window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         window.set_resolve_handler(self.resolve_selection)
         window.roomOpened.connect(self._room_opened)
         window.analysisReady.connect(self._analysis_ready)
@@ -163,9 +167,11 @@ class ResolutionController(QObject):
         doc = self.window.document
         if doc is None:
             return ""
-        label = self._label(event_id)
         what = str(doc.describe(event_id))
-        return f"{label} · {what}" if label else what
+        label = self._label(event_id)
+        if label and label not in what:
+            return f"{label} · {what}"
+        return what
 
     def _room_opened(self, _doc: object) -> None:
         self.inputs = None
@@ -270,8 +276,8 @@ class ResolutionController(QObject):
         self._update_actions()
         n = len(stepping.trace.conflicted_keys)
         self._status(
-            f"Resolving {stepping.inputs}: {len(stepping)} steps, {n} conflicted "
-            f"key{'s' if n != 1 else ''}. N / P step, Space plays."
+            f"Resolving {self.panel.readable(stepping.inputs)}: {len(stepping)} steps, "
+            f"{n} conflicted key{'s' if n != 1 else ''}. N / P step, Space plays."
         )
         self.steppingReady.emit(stepping)
 
@@ -309,8 +315,9 @@ class ResolutionController(QObject):
     def show_comparison(self, comparison: AlgorithmComparison, what: str) -> QDialog:
         from app.ui.compare_view import CompareView
 
-        view = CompareView(comparison)
-        return self._dialog("compare", f"v1, v2 and v2.1 on {what}", view, (900, 560))
+        view = CompareView(comparison, namer=self._label)
+        title = f"v1, v2 and v2.1 on {self.panel.readable(what)}"
+        return self._dialog("compare", title, view, (1000, 600))
 
     # --------------------------------------------------------------- what-if
 
@@ -390,6 +397,8 @@ class ResolutionController(QObject):
         dialog = QDialog(self.window)
         dialog.setWindowTitle(title)
         dialog.setObjectName(f"{name}Dialog")
+        for model in view.findChildren(RowsModel):
+            model.namer = self._label  # sample rooms' labels in every table
         layout = QVBoxLayout(dialog)
         layout.addWidget(view, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)

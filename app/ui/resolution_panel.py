@@ -96,6 +96,17 @@ def short(event_id: str | None, keep: int = 12) -> str:
     return event_id if len(event_id) <= keep + 1 else event_id[:keep] + "…"
 
 
+def readable_text(text: str, namer: Callable[[str], str | None] | None) -> str:
+    """``text`` with each event ID replaced by its label (sample rooms) or a short form."""
+
+    def one(match: re.Match[str]) -> str:
+        event_id = match.group(0)
+        label = namer(event_id) if namer is not None else None
+        return label or short(event_id, 10)
+
+    return _EVENT_ID.sub(one, text)
+
+
 def _mono() -> QFont:
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     app = QApplication.instance()
@@ -122,6 +133,8 @@ class RowsModel(QAbstractTableModel):
         self._mono = _mono()
         #: Event ID -> a readable name (a sample room's label), shown before the short ID.
         self.namer: Callable[[str], str | None] | None = None
+        #: Show only the label of a labelled event (narrow tables); the ID stays the tooltip.
+        self.label_only = False
 
     def fill(
         self,
@@ -166,7 +179,9 @@ class RowsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if is_id and value.startswith("$"):
                 label = self.namer(value) if self.namer is not None else None
-                return f"{label}  {short(value, 8)}" if label else short(value)
+                if label:
+                    return label if self.label_only else f"{label}  {short(value, 8)}"
+                return short(value)
             return value
         if role in (Qt.ItemDataRole.ToolTipRole, EVENT_ID_ROLE):
             return value if (is_id or role == Qt.ItemDataRole.ToolTipRole) else None
@@ -355,6 +370,7 @@ class ResolutionPanel(QWidget):
         self._set_names: tuple[str, ...] = ()
         self._title_colour = ""
         self._partial_rows = -1
+        self._splitter_fitted = False
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -547,20 +563,28 @@ class ResolutionPanel(QWidget):
             if number not in phases:
                 button.setToolTip(f"{PHASES[number - 1].description} ({stepping.algorithm}: none)")
         algorithm = stepping.algorithm
+        inputs = stepping.inputs or "the given state sets"
         self.inputs_label.setText(
             f"State resolution {algorithm} (room version {stepping.trace.room_version}) of "
-            f"{stepping.inputs or 'the given state sets'}"
+            f"{self.readable(inputs)}"
         )
-        self.inputs_label.setToolTip(self.inputs_label.text())
+        self.inputs_label.setToolTip(inputs)
         self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
         for key in stepping.conflicted_keys():
             card = WhyCard(key, self.cards_host)
             self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
             self._cards[key] = card
-        width = max(self.splitter.width(), 600)
-        self.splitter.setSizes([int(width * 0.44), int(width * 0.26), int(width * 0.30)])
+        if not self._splitter_fitted:
+            # Once the dock has its size (after this event), share it out; later the
+            # user's own splitter positions stay.
+            self._splitter_fitted = True
+            QTimer.singleShot(0, self._fit_splitter)
         self._show()
         self.steppingChanged.emit()
+
+    def _fit_splitter(self) -> None:
+        width = max(self.splitter.width(), 600)
+        self.splitter.setSizes([int(width * 0.45), int(width * 0.25), int(width * 0.30)])
 
     @property
     def step(self) -> ResolutionStep | None:
@@ -712,7 +736,12 @@ class ResolutionPanel(QWidget):
             if on and first is None:
                 first = card
         if first is not None:
-            self.cards_area.ensureWidgetVisible(first, 0, 20)
+            # After the cards' layout settles (their heights change with their text).
+            QTimer.singleShot(0, lambda card=first: self._reveal_card(card))
+
+    def _reveal_card(self, card: WhyCard) -> None:
+        if card.current:
+            self.cards_area.ensureWidgetVisible(card, 0, 12)
 
     def _fill_content(self, stepping: Stepping, step: ResolutionStep) -> None:
         record = step.record
@@ -847,15 +876,13 @@ class ResolutionPanel(QWidget):
         self.content_model.namer = namer
         self.partial_model.namer = namer
 
+    def readable(self, text: str) -> str:
+        """``text`` with its event IDs as labels or short IDs (for one-line summaries)."""
+        return self._set_name(text)
+
     def _set_name(self, name: str) -> str:
         """A state set's name with event IDs shortened to labels ("after MB")."""
-
-        def one(match: re.Match[str]) -> str:
-            event_id = match.group(0)
-            label = self.name_event(event_id) if self.name_event is not None else None
-            return label or short(event_id, 10)
-
-        return _EVENT_ID.sub(one, name)
+        return readable_text(name, self.name_event)
 
     def _name(self, event_id: str) -> str:
         """An event ID as the explanations show it: its label if it has one, else shortened."""
