@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.document import SOFT_FAIL_PENDING, RoomAnalysis, RoomDocument
 from app.ui.state_table import StateTable
+from app.ui.text import plain_tooltip
 
 __all__ = ["EventLinks", "Inspector"]
 
@@ -175,7 +176,7 @@ class EventLinks(QListWidget):
             item = QListWidgetItem(eid)
             item.setData(_ID_ROLE, eid)
             item.setData(_WHAT_ROLE, what)
-            item.setToolTip(f"{eid}\n{what}")
+            item.setToolTip(plain_tooltip(f"{eid}\n{what}"))
             if pdu is None:
                 item.setForeground(self.palette().placeholderText())
             self.addItem(item)

@@ -62,6 +62,7 @@ from app.ui.errors import show_error
 from app.ui.inspector import Inspector
 from app.ui.resolution_panel import install_resolution_dock
 from app.ui.samples_panel import RoomsPanel, find_samples
+from app.ui.text import plain_tooltip
 from app.ui.workers import JobRunner
 
 __all__ = ["MainWindow"]
@@ -473,7 +474,7 @@ class MainWindow(QMainWindow):
             self.rooms.samples[0].path.parent if self.rooms.samples else None
         ):
             act = self.sample_menu.addAction(sample.title)
-            act.setToolTip(sample.summary)
+            act.setToolTip(plain_tooltip(sample.summary))
             act.triggered.connect(lambda _c=False, p=sample.path: self.open_file(p))
         self.sample_menu.setEnabled(bool(self.rooms.samples))
         self.recent_menu = file_menu.addMenu("Open &recent")
@@ -613,7 +614,7 @@ class MainWindow(QMainWindow):
         recent = self.recent_files()
         for path in recent:
             act = self.recent_menu.addAction(path.name)
-            act.setToolTip(str(path))
+            act.setToolTip(plain_tooltip(str(path)))
             act.triggered.connect(lambda _c=False, p=path: self.open_file(p))
         if not recent:
             none = self.recent_menu.addAction("No recent files")
@@ -953,7 +954,7 @@ class MainWindow(QMainWindow):
             return f"{n:,} {word}{'' if n == 1 else 's'}"
 
         labels["room"].setText(g.room_id or "unknown room")
-        labels["room"].setToolTip(f"{g.room_id or 'unknown room'}\n{doc.path}")
+        labels["room"].setToolTip(plain_tooltip(f"{g.room_id or 'unknown room'}\n{doc.path}"))
         labels["version"].setText(f"v{g.room_version.identifier}")
         labels["version"].setToolTip("Room version")
         labels["events"].setText(count(len(g), "event"))
@@ -961,8 +962,11 @@ class MainWindow(QMainWindow):
         labels["missing"].setText(f"{len(g.missing):,} missing")
         labels["servers"].setText(count(len(g.server_counts), "server"))
         labels["servers"].setToolTip(
-            "\n".join(
-                f"{server or '(no server)'}: {n:,} events" for server, n in g.server_counts.items()
+            plain_tooltip(
+                "\n".join(
+                    f"{server or '(no server)'}: {n:,} events"
+                    for server, n in list(g.server_counts.items())[:40]
+                )
             )
         )
         findings = doc.room.findings
@@ -970,9 +974,11 @@ class MainWindow(QMainWindow):
         if findings:
             self.findings_button.setText(count(len(findings), "finding"))
             self.findings_button.setToolTip(
-                "What is wrong with this room's events (click for the list):\n"
-                + "\n".join(f.message for f in findings[:10])
-                + ("\n…" if len(findings) > 10 else "")
+                plain_tooltip(
+                    "What is wrong with this room's events (click for the list):\n"
+                    + "\n".join(f.message for f in findings[:10])
+                    + ("\n…" if len(findings) > 10 else "")
+                )
             )
         if self.analysis is not None and self.analysis.rejected:
             labels["events"].setText(

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.document import Annotations, LessonNote
+from app.ui.text import plain_tooltip
 
 __all__ = ["LessonPanel", "RoomsPanel", "SampleRoom", "find_samples", "sample_rooms_dir"]
 
@@ -326,7 +327,7 @@ class RoomsPanel(QWidget):
             item = QListWidgetItem(sample.title)
             item.setData(_PATH_ROLE, str(sample.path))
             item.setData(_SUMMARY_ROLE, sample.summary)
-            item.setToolTip(f"{sample.summary}\n\n{sample.path.name}".strip())
+            item.setToolTip(plain_tooltip(f"{sample.summary}\n\n{sample.path.name}".strip()))
             self.sample_list.addItem(item)
         if not self.samples:
             item = QListWidgetItem("No sample rooms found")
@@ -380,7 +381,7 @@ class RoomsPanel(QWidget):
         for path in paths:
             item = QListWidgetItem(path.name)
             item.setData(_PATH_ROLE, str(path))
-            item.setToolTip(str(path))
+            item.setToolTip(plain_tooltip(str(path)))
             self.recent_list.addItem(item)
         if not paths:
             item = QListWidgetItem("Files you open appear here")

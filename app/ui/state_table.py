@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.text import plain_tooltip
+
 __all__ = ["EVENT_ID_ROLE", "StateRow", "StateTable", "StateTableModel"]
 
 StateKey = tuple[str, str]
@@ -142,10 +144,12 @@ class StateTableModel(QAbstractTableModel):
         if role == CHANGED_ROLE:
             return row.changed
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col in (COL_TYPE, COL_STATE_KEY):
+                return plain_tooltip(row.key[col])  # long keys are elided in the cell
             if event_id is None:
                 return "not set" if col in (COL_BEFORE, COL_AFTER) else None
             extra = self._describe(event_id) if self._describe else ""
-            return f"{event_id}\n{extra}\nClick to select it." if extra else event_id
+            return plain_tooltip(f"{event_id}\n{extra}\nClick to select it." if extra else event_id)
         if role == Qt.ItemDataRole.BackgroundRole and row.changed:
             return self._changed_brush
         if role == Qt.ItemDataRole.FontRole and col in (COL_BEFORE, COL_AFTER):

@@ -259,3 +259,26 @@ def test_next_events_are_the_children(
     assert inspector.child_heading.text() == "Next events (2)"
     inspector.show_event(room.id("topic"))  # the forward extremity
     assert inspector.child_links.event_ids() == []
+
+
+@pytest.mark.parametrize("text", ["<img src=x>bold", "<b>b</b>\nline two", "a & b < c", "plain"])
+def test_tooltips_show_room_text_verbatim(text: str) -> None:
+    """Qt guesses rich text for tooltips; ours render as exactly the characters given."""
+    from PySide6.QtGui import QTextDocument
+
+    from app.ui.text import plain_tooltip
+
+    doc = QTextDocument()
+    doc.setHtml(plain_tooltip(text))
+    assert doc.toPlainText() == text
+
+
+def test_state_table_tooltips_are_escaped() -> None:
+    table = StateTable()
+    key = ("m.room.member", "@<b>evil</b>:x")
+    table.set_states({key: "$<i>a</i>"}, {key: "$<i>a</i>"})
+    model = table.model
+    for col in range(4):
+        tip = model.data(model.index(0, col), Qt.ItemDataRole.ToolTipRole)
+        assert isinstance(tip, str)
+        assert "<b>" not in tip and "<i>" not in tip
