@@ -25,7 +25,7 @@ __all__ = ["CanvasRoom", "describe", "label_of", "neighbours", "one_line"]
 #: pixels per row below which lanes are drawn as density ribbons
 DENSITY_BELOW_PX = 1.6
 #: pixels per row from which labels are drawn
-LABELS_FROM_PX = 17.0
+LABELS_FROM_PX = 14.0
 #: comfortable zoom: pixels per row and per lane
 COMFORT_ROW_PX = 26.0
 MAX_LANE_PX = 44.0
