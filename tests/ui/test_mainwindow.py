@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QGraphicsView, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.ui.mainwindow import MainWindow
@@ -130,12 +130,9 @@ def test_select_by_clicking_the_graph(qtbot: QtBot, opened: MainWindow, room: Bu
     canvas.zoom_to_fit()
     QApplication.processEvents()
     target = room.id("bob_msg")
-    pos = canvas.node_position(target)
-    qtbot.mouseClick(
-        canvas._graphics.viewport(),
-        Qt.MouseButton.LeftButton,
-        pos=canvas._graphics.viewport().mapFrom(canvas, pos),
-    )
+    pos = canvas.node_position(target)  # in the canvas widget's coordinates
+    viewport = canvas.findChild(QGraphicsView).viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=viewport.mapFrom(canvas, pos))
     qtbot.waitUntil(lambda: w.inspector.event_id == target, timeout=5000)
     assert list(canvas.selected()) == [target]
     assert w.inspector.json_view.toPlainText().count("hi from Bob") == 1
