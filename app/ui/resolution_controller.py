@@ -55,6 +55,9 @@ class ResolutionController(QObject):
         self.dialogs: dict[str, QDialog] = {}
         self._sized = False
         window.add_bottom_dock(self.dock)
+        if window.settings.value("window/state") is None:
+            # First run: the panel appears with the first resolution, not before.
+            self.dock.hide()
         # UI.md's layout: the Resolution panel spans the window's whole width, under
         # the Rooms and Inspector docks, so its step bar and why-cards have room.
         window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)

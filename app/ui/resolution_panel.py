@@ -374,7 +374,7 @@ class ResolutionPanel(QWidget):
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(320, 140)
         self.set_stepping(None)
 
     # ------------------------------------------------------------------ layout
