@@ -471,3 +471,19 @@ def test_hostile_text_stays_short_and_plain(qtbot) -> None:  # type: ignore[no-u
     assert all(len(line) <= 130 for line in text.splitlines())
     assert "<b>bold</b>" in text  # shown as the characters it is
     assert len(label_of(c._room, 0)) < 120
+
+
+def test_an_event_graph_and_its_extremities(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.core.graph import EventGraph
+    from tests.layout.rooms import V1
+
+    room = sample_fork_merge()
+    graph = EventGraph.build(room.values(), room_version=V1)
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.set_room(graph)
+    assert len(c.graph_layout()) == len(room) + len(graph.missing)
+    qtbot.keyClick(c, Qt.Key.Key_End)
+    assert set(c.selected()) == set(graph.forward_extremities)
+    qtbot.keyClick(c, Qt.Key.Key_Home)
+    assert c.selected() == (graph.create_event.event_id,)
