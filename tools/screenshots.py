@@ -63,7 +63,7 @@ SHOTS = (
     ),
 )
 
-WIDTH, HEIGHT = 1600, 1000
+WIDTH, HEIGHT = int(os.environ.get("SHOT_W", 1600)), int(os.environ.get("SHOT_H", 1000))
 
 
 def _find(candidates: tuple[str, ...], samples: Path) -> Path | None:
@@ -114,6 +114,10 @@ def take(window: MainWindow, shot: Shot, path: Path, out: Path) -> Path:
         window.go_to_event(target)
     if shot.resolve_step is not None:
         _resolve(window, shot.resolve_step)
+    else:  # browsing, not resolving: the stepper's dock stays closed, as on a first run
+        dock = getattr(getattr(window, "resolution", None), "dock", None)
+        if dock is not None:
+            dock.hide()
     tabs = window.inspector.tabs
     for i in range(tabs.count()):
         if tabs.tabText(i) == shot.tab:
