@@ -51,6 +51,7 @@ from app.core.stateres.common import (
     CREATE_KEY,
     AuthChainIndex,
     auth_event_ids,
+    paused_gc,
     split_conflicted_state_set,
 )
 from app.core.stateres.v2 import resolve_conflicted
@@ -244,8 +245,9 @@ class RoomStates:
         self.resolutions = 0
         if graph is not None:
             events = graph.events
-            for event_id in graph.order:
-                self._add(events[event_id])
+            with paused_gc():
+                for event_id in graph.order:
+                    self._add(events[event_id])
 
     # -- EventSource ---------------------------------------------------------------
 
@@ -476,7 +478,8 @@ class RoomStates:
         events[event.event_id] = event
         if self.create_event is None and event.type == CREATE and event.state_key == "":
             self.create_event = event
-        self._add(event)
+        with paused_gc():
+            self._add(event)
         self._soft = None
         return self._verdicts.get(event.event_id)
 

@@ -37,6 +37,7 @@ from app.core.stateres.common import (
     as_event_source,
     auth_event_ids,
     chain_index_for,
+    paused_gc,
     split_conflicted_state_set,
 )
 from app.core.stateres.trace import (
@@ -88,6 +89,17 @@ def resolve_state(
     ``algorithm`` ("v1", "v2" or "v2.1") overrides the version's algorithm, to
     compare them on one room; the auth rules stay those of ``version``.
     """
+    with paused_gc():
+        return _resolve_state(version, state_sets, events, trace, algorithm)
+
+
+def _resolve_state(
+    version: RoomVersion,
+    state_sets: Sequence[Mapping[StateKey, str]],
+    events: EventSource | Mapping[str, PDU],
+    trace: bool,
+    algorithm: str | None,
+) -> Resolution:
     source = as_event_source(events)
     version = _with_algorithm(version, algorithm)
     steps: list[Step] | None = [] if trace else None

@@ -277,7 +277,8 @@ def reverse_topological_power_ordering(
             memo[event_id] = level
         keys[event_id] = (level, event.origin_server_ts, event_id)
 
-    order = lexicographical_topological_sort(graph, lambda eid: (-keys[eid][0], keys[eid][1], eid))
+    heap_keys = {eid: (-level, ts, eid) for eid, (level, ts, _) in keys.items()}
+    order = lexicographical_topological_sort(graph, heap_keys.__getitem__)
     return order, keys
 
 
