@@ -17,7 +17,8 @@ CI runs a fixed sample (``FIXED_SEEDS`` per version) plus one fresh random seed 
 version, printed in the log (``-rA`` or ``-s`` shows it; a failure names it). The big
 run: ``ROOMSCOPE_STATERES_FUZZ_ROOMS=2000 pytest tests/core/test_stateres_vs_synapse.py
 -k fuzz -s`` (``ROOMSCOPE_STATERES_FUZZ_SEED`` fixes its first seed), or
-``python -m tests.core.test_stateres_vs_synapse 2000 [FIRST_SEED]`` with progress lines.
+``python -m tests.core.test_stateres_vs_synapse 2000 [FIRST_SEED [small|medium|mixed]]``
+with progress lines.
 
 Regression cases found by the fuzzer are at the end of the file, minimised, each
 with the reason Synapse and the spec give.
@@ -340,21 +341,31 @@ def test_random_seed_agrees_with_synapse(version: RoomVersion) -> None:
     _check(summary)
 
 
-def fuzz_rooms(count: int, first_seed: int) -> Iterator[tuple[RoomVersion, int, RoomShape, bool]]:
-    """``count`` rooms spread evenly over versions 1-12: seeds ``first_seed`` upwards."""
+def fuzz_rooms(
+    count: int, first_seed: int, shapes: str = "mixed"
+) -> Iterator[tuple[RoomVersion, int, RoomShape, bool]]:
+    """``count`` rooms spread evenly over versions 1-12: seeds ``first_seed`` upwards.
+
+    ``shapes``: "mixed" (one medium room in 25, the rest small), "small" or "medium".
+    """
     for i in range(count):
         version = VERSIONS[i % len(VERSIONS)]
         seed = first_seed + i // len(VERSIONS)
-        shape = MEDIUM if i % 25 == 24 else SMALL
+        if shapes == "mixed":
+            shape = MEDIUM if i % 25 == 24 else SMALL
+        else:
+            shape = MEDIUM if shapes == "medium" else SMALL
         yield version, seed, shape, seed % 3 != 2
 
 
-def run_fuzz(count: int, first_seed: int, *, progress: bool = False) -> Summary:
+def run_fuzz(
+    count: int, first_seed: int, *, progress: bool = False, shapes: str = "mixed"
+) -> Summary:
     resolve = _roomscope_resolver()
     per_event = _per_event_comparer()
     summary = Summary()
     start = time.perf_counter()
-    for n, (version, seed, shape, tracked) in enumerate(fuzz_rooms(count, first_seed), 1):
+    for n, (version, seed, shape, tracked) in enumerate(fuzz_rooms(count, first_seed, shapes), 1):
         compare_room(version, seed, shape, tracked, resolve, summary, per_event=per_event)
         if progress and n % 100 == 0:
             summary.seconds = time.perf_counter() - start
@@ -385,7 +396,8 @@ if (
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     first = int(sys.argv[2]) if len(sys.argv) > 2 else random.SystemRandom().randrange(10**6)
     print(f"stateres fuzz: {n} rooms from seed {first}", flush=True)
-    result = run_fuzz(n, first, progress=True)
+    shapes = sys.argv[3] if len(sys.argv) > 3 else "mixed"
+    result = run_fuzz(n, first, progress=True, shapes=shapes)
     print(f"DONE {result.line()}")
     for d in result.disagreements:
         print(f"  {d}")

@@ -87,6 +87,8 @@ class RoomShape:
     p_invalid: float = 0.05
     #: Chance that a step is a non-state message (cheap filler, realistic).
     p_message: float = 0.2
+    #: Per step: chance that the event also names an old event as a prev event.
+    p_stale_prev: float = 0.03
     #: Weight of membership changes against other state changes (1: the usual mix).
     membership_weight: float = 1.0
 
@@ -839,6 +841,20 @@ class _Generator:
         self.next_family += 1
         return merged
 
+    def stale_merge(self, b: _Branch) -> None:
+        """Make ``b``'s next event also name an older event (of any branch) as a prev event.
+
+        Servers list what they know as forward extremities; after backfill or a
+        partition that can be an old event from another part of the DAG.
+        """
+        old = self.rng.choice(self.events[: max(1, len(self.events) - 5)])
+        if old.event_id in b.prev:
+            return
+        b.prev = [*b.prev, old.event_id]
+        b.depth = max(b.depth, old.depth)
+        if self.tracker is not None:
+            b.state = {k: self.by_id[e] for k, e in self.tracker.state_before(b.prev).items()}
+
     def run(self) -> GeneratedRoom:
         branches = [self.start()]
         rng = self.rng
@@ -863,6 +879,8 @@ class _Generator:
                     self.step(merged, [])
                 continue
             b = rng.choice(branches)
+            if rng.random() < self.shape.p_stale_prev and len(self.events) > 10:
+                self.stale_merge(b)
             siblings = [s for s in branches if s is not b and s.family == b.family]
             self.step(b, siblings or [s for s in branches if s is not b])
         # Sometimes close every fork at the end, sometimes leave several extremities.
