@@ -128,6 +128,10 @@ QLabel#section {{
 }}
 QLabel#factName {{ color: {c["dim"]}; }}
 QLabel#findings {{ color: {c["warn_fg"]}; }}
+QFrame#mergeBox {{
+    background: {c["note_bg"]}; border: 1px solid {c["note_border"]}; border-radius: 6px;
+}}
+QFrame#mergeBox QLabel {{ background: transparent; }}
 QToolButton#findingsButton {{ color: {c["warn_fg"]}; font-weight: 600; padding: 1px 8px; }}
 QLabel#hint {{ color: {c["dim"]}; }}
 QLabel#mono {{ font-family: "DejaVu Sans Mono", monospace; color: {c["dim"]}; }}

@@ -30,10 +30,12 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
@@ -215,9 +217,14 @@ class EventLinks(QListWidget):
 
 
 class Inspector(QWidget):
-    """The selected event's details; ``eventActivated(event_id)`` when a link is followed."""
+    """The selected event's details; ``eventActivated(event_id)`` when a link is followed.
+
+    ``resolveRequested(event_id)`` when the "Resolve state here" button of a merge
+    is pressed (shown only once :meth:`set_can_resolve` says resolving is possible).
+    """
 
     eventActivated = Signal(str)
+    resolveRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -273,6 +280,22 @@ class Inspector(QWidget):
         form.setSpacing(6)
         form.addWidget(self.title)
         form.addWidget(self.event_id_label)
+        # A merge: its prev_events' states meet here, so there is something to resolve.
+        self.merge_box = QFrame()
+        self.merge_box.setObjectName("mergeBox")
+        merge_layout = QHBoxLayout(self.merge_box)
+        merge_layout.setContentsMargins(10, 6, 6, 6)
+        self.merge_text = _plain_label(object_name="mergeText")
+        self.resolve_button = QPushButton("Resolve state here ›")
+        self.resolve_button.setToolTip(
+            "Step through the state resolution of this merge's prev_events"
+        )
+        self.resolve_button.clicked.connect(self._resolve_clicked)
+        merge_layout.addWidget(self.merge_text, 1)
+        merge_layout.addWidget(self.resolve_button)
+        self.merge_box.hide()
+        self._can_resolve = False
+        form.addWidget(self.merge_box)
         form.addSpacing(4)
         form.addLayout(self.facts)
         form.addSpacing(10)
@@ -351,6 +374,15 @@ class Inspector(QWidget):
         self._analysis = None
         self.show_event(None)
 
+    def set_can_resolve(self, on: bool) -> None:
+        """Whether "Resolve state here" is available (the stepper is installed)."""
+        self._can_resolve = on
+        self.show_event(self._event_id)
+
+    def _resolve_clicked(self) -> None:
+        if self._event_id is not None:
+            self.resolveRequested.emit(self._event_id)
+
     def set_analysis(self, analysis: RoomAnalysis | None) -> None:
         """The per-event verdicts and states arrived (or were dropped): redraw."""
         self._analysis = analysis
@@ -369,6 +401,7 @@ class Inspector(QWidget):
         pdu = doc.pdu(event_id)
         self.event_id_label.setText(event_id)
         if pdu is None:
+            self.merge_box.hide()
             self.title.setText("Missing event")
             for value in self._fact_values.values():
                 value.setText("—")
@@ -398,6 +431,14 @@ class Inspector(QWidget):
         self._fact_values["server"].setText(pdu.server_name or "—")
         self._fact_values["time"].setText(_when(pdu.origin_server_ts))
         self._fact_values["depth"].setText(str(pdu.depth))
+        merge = len(set(pdu.prev_events)) > 1
+        self.merge_box.setVisible(merge)
+        self.resolve_button.setVisible(self._can_resolve)
+        if merge:
+            self.merge_text.setText(
+                f"A merge: the states after its {len(set(pdu.prev_events))} previous events "
+                "meet here and are resolved into one."
+            )
         self.prev_heading.setText(f"Previous events ({len(pdu.prev_events)})")
         self.auth_heading.setText(f"Auth events ({len(pdu.auth_events)})")
         self.prev_links.set_links(doc, pdu.prev_events)

@@ -294,6 +294,7 @@ class MainWindow(QMainWindow):
 
         self.inspector = Inspector(self)
         self.inspector.eventActivated.connect(self.go_to_event)
+        self.inspector.resolveRequested.connect(self._resolve_at)
         self.rooms = RoomsPanel(self, samples_dir=samples_dir)
         self.rooms.openRequested.connect(self.open_file)
         self.rooms.lesson.goToEvent.connect(self.go_to_event)
@@ -339,7 +340,13 @@ class MainWindow(QMainWindow):
         The action is enabled whenever a room is open and an event is selected.
         """
         self._resolve_handler = handler
+        self.inspector.set_can_resolve(True)
         self._update_room_actions()
+
+    def _resolve_at(self, event_id: str) -> None:
+        if self._resolve_handler is not None:
+            self.select_event(event_id, centre=False)
+            self._resolve_handler([event_id])
 
     def resolve_here(self) -> None:
         selected = list(self.canvas.selected())

@@ -84,6 +84,12 @@ def test_resolve_here_hook_and_bottom_dock(
     assert window.act_resolve.isEnabled()
     window.act_resolve.trigger()
     assert calls == [[room.id("merge")]]
+    # The inspector offers it on a merge, and only there.
+    assert not window.inspector.merge_box.isHidden()
+    window.inspector.resolve_button.click()
+    assert calls == [[room.id("merge")], [room.id("merge")]]
+    window.select_event(room.id("bob_msg"))
+    assert window.inspector.merge_box.isHidden()
 
     dock = QDockWidget("Resolution", window)
     dock.setObjectName("resolutionDock")
