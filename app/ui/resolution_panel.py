@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 from app.core.events import StateKey
 from app.core.stateres.trace import (
     AuthCheckStep,
+    EventSetStep,
     InputStep,
     MainlineStep,
     OrderingStep,
@@ -266,16 +267,16 @@ class WhyCard(QFrame):
         bold.setBold(True)
         self.title.setFont(bold)
         self.title.setWordWrap(True)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setMinimumWidth(40)
         self.body = QLabel(self)
         self.body.setTextFormat(Qt.TextFormat.PlainText)
         self.body.setWordWrap(True)
-        self.body.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.body.setMinimumWidth(40)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.decision = QLabel(self)
         self.decision.setTextFormat(Qt.TextFormat.PlainText)
         self.decision.setWordWrap(True)
-        self.decision.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.decision.setMinimumWidth(40)
         self.decision.setObjectName("whyDecision")
         layout.addWidget(self.title)
         layout.addWidget(self.body)
@@ -467,6 +468,9 @@ class ResolutionPanel(QWidget):
         self.cards_layout.setContentsMargins(2, 2, 2, 2)
         self.cards_layout.setSpacing(6)
         self.cards_layout.addStretch(1)
+        # Room to scroll the last card to the top: wrapped labels' heights are not
+        # always known to the scroll area in time, which would cut the last card.
+        self.cards_layout.addSpacing(220)
         self.cards_area.setWidget(self.cards_host)
         why_layout.addWidget(why_title)
         why_layout.addWidget(self.cards_area, 1)
@@ -572,7 +576,7 @@ class ResolutionPanel(QWidget):
         self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
         for key in stepping.conflicted_keys():
             card = WhyCard(key, self.cards_host)
-            self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)
+            self.cards_layout.insertWidget(self.cards_layout.count() - 2, card)
             self._cards[key] = card
         if not self._splitter_fitted:
             # Once the dock has its size (after this event), share it out; later the
@@ -741,7 +745,8 @@ class ResolutionPanel(QWidget):
 
     def _reveal_card(self, card: WhyCard) -> None:
         if card.current:
-            self.cards_area.ensureWidgetVisible(card, 0, 12)
+            # The current key's card at the top of the pane, in full when it fits.
+            self.cards_area.verticalScrollBar().setValue(max(0, card.y() - 4))
 
     def _fill_content(self, stepping: Stepping, step: ResolutionStep) -> None:
         record = step.record
@@ -851,6 +856,37 @@ class ResolutionPanel(QWidget):
                 )
                 marks.append(MARK if key in conflicted else None)
             model.fill(("Key", "Event", "", "What"), rows, id_columns=(1,), marks=marks)
+        elif isinstance(record, EventSetStep):
+            # Where each event comes from; in v2.1, what only the subgraph brings is marked.
+            trace = stepping.trace
+            split = trace.split
+            conflicted_ids = (
+                {e for _, cands in split.conflicted for e, _ in cands} if split else set()
+            )
+            difference = set(trace.event_set("auth difference") or ())
+            subgraph = set(trace.event_set("conflicted state subgraph") or ())
+            rows = []
+            marks = []
+            for eid in record.event_ids:
+                sources = [
+                    name
+                    for name, members in (
+                        ("conflicted", conflicted_ids),
+                        ("auth difference", difference),
+                        ("subgraph", subgraph),
+                    )
+                    if eid in members
+                ]
+                only_subgraph = sources == ["subgraph"]
+                rows.append(
+                    (
+                        eid,
+                        "only the subgraph (v2.1)" if only_subgraph else ", ".join(sources),
+                        get_event(eid),
+                    )
+                )
+                marks.append(MARK if only_subgraph else None)
+            model.fill(("Event", "From", "What"), rows, id_columns=(0,), marks=marks)
         elif step.event_ids:
             rows = [(eid, get_event(eid)) for eid in step.event_ids]
             model.fill(("Event", "What"), rows, id_columns=(0,))

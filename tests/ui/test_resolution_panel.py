@@ -282,6 +282,12 @@ def test_problem_b_v12_steps_and_compare(qtbot: QtBot, tmp_path: Path) -> None:
     assert len(subgraph) == 1
     # MSC4297: the power levels between the conflicted ones are replayed and lit.
     assert n["01-m-room-power_levels"] in subgraph[0]["lit"]
+    panel.go_to(subgraph[0]["step"].index)
+    from_column = {r[0]: r[1] for r in rows(panel)}
+    # Neither conflicted nor in the auth difference: only v2.1 replays it.
+    assert from_column[n["01-m-room-power_levels"]] == "only the subgraph (v2.1)"
+    assert from_column[n["02-m-room-power_levels"]].startswith("conflicted")
+    panel.go_to(len(stepping) - 1)
     assert panel.phase_buttons[4].isEnabled()
     assert seen[-1]["partial"] == v21
     # v2.1 starts from nothing: the partial state is empty until the first check passes.
