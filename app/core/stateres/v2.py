@@ -501,7 +501,9 @@ def iterative_auth_checks(
         if memo is None:
             result = check_auth(event, auth_state)
         else:
-            memo_key = (event_id, *sorted(e.event_id for e in auth_state.values()))
+            # The auth state's event IDs name its contents (each event has one key);
+            # their order only decides whether an identical state shares an entry.
+            memo_key = (event_id, *[e.event_id for e in auth_state.values()])
             found: AuthResult | None = memo.get(memo_key)
             if found is None:
                 found = check_auth(event, auth_state)
