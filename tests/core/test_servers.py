@@ -1,0 +1,95 @@
+"""Per-server views of recorded rooms (app/core/servers.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.servers import compare_snapshots, server_views
+
+ANNOTATIONS: dict[str, Any] = {
+    "servers": {
+        "a.example:1": {
+            "label": "hs1",
+            "users": ["@alice:a.example:1"],
+            "sent": ["$create", "$t1"],
+            "snapshots": [
+                {
+                    "when": "during the partition",
+                    "at_ms": 5,
+                    "events": ["$create", "$t1"],
+                    "forward_extremities": ["$t1"],
+                    "state": [["m.room.create", "", "$create"], ["m.room.topic", "", "$t1"]],
+                }
+            ],
+            "after_healing": {
+                "at_ms": 9,
+                "forward_extremities": ["$m"],
+                "state": [["m.room.create", "", "$create"], ["m.room.topic", "", "$t2"]],
+            },
+        },
+        "b.example:2": {
+            "label": "hs2",
+            "sent": ["$t2", "$m"],
+            "snapshots": [
+                {
+                    "when": "during the partition",
+                    "events": ["$create", "$t2"],
+                    "forward_extremities": ["$t2"],
+                    "state": [["m.room.create", "", "$create"], ["m.room.topic", "", "$t2"]],
+                }
+            ],
+            "offline": True,
+        },
+    }
+}
+
+
+def test_views_read_what_each_server_had() -> None:
+    hs1, hs2 = server_views(ANNOTATIONS)
+    assert (hs1.server_name, hs1.label, hs1.users, hs1.sent) == (
+        "a.example:1",
+        "hs1",
+        ("@alice:a.example:1",),
+        ("$create", "$t1"),
+    )
+    assert hs1.known_at("during the partition") == {"$create", "$t1"}
+    assert hs1.known_at("never") is None
+    assert hs1.snapshots[0].at_ms == 5 and hs2.snapshots[0].at_ms is None
+    assert hs1.after_healing is not None
+    assert hs1.after_healing.state[("m.room.topic", "")] == "$t2"
+    assert hs1.after_healing.forward_extremities == ("$m",)
+    assert not hs1.offline and hs2.offline and hs2.after_healing is None
+    assert hs2.users == ()
+
+
+def test_compare_says_what_each_side_lacked() -> None:
+    hs1, hs2 = server_views(ANNOTATIONS)
+    cmp = compare_snapshots(hs1, hs2, "during the partition")
+    assert cmp is not None
+    assert cmp.only_first == {"$t1"} and cmp.only_second == {"$t2"}
+    assert cmp.state_differs == {("m.room.topic", "")}
+    assert compare_snapshots(hs1, hs2, "no such moment") is None
+
+
+def test_rooms_without_servers_and_malformed_entries() -> None:
+    assert server_views({}) == ()
+    assert server_views({"servers": ["not", "a", "mapping"]}) == ()
+    views = server_views(
+        {
+            "servers": {
+                "x": "not an object",
+                "y": {
+                    "label": 3,
+                    "sent": "$not-a-list",
+                    "snapshots": [None, {"events": [1, "$e"], "state": [["t", "k"], "no"]}],
+                    "after_healing": [],
+                    "offline": "yes",
+                },
+            }
+        }
+    )
+    assert len(views) == 1
+    (y,) = views
+    assert y.label == "y" and y.sent == () and not y.offline and y.after_healing is None
+    assert len(y.snapshots) == 1
+    assert y.snapshots[0].events == {"$e"} and dict(y.snapshots[0].state) == {}
