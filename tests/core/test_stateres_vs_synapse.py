@@ -428,3 +428,93 @@ def test_harness_catches_a_wrong_resolver(version_id: str) -> None:
         compare_room(KNOWN_ROOM_VERSIONS[version_id], seed, SMALL, True, _naive_resolver(), summary)
     assert summary.conflicted_merges > 0
     assert summary.disagreements, "a resolver that ignores the algorithm went unnoticed"
+
+
+# -- regression cases found by the fuzzer (minimised) --------------------------------
+
+
+def _build_room(version: RoomVersion, specs: Sequence[dict[str, Any]]) -> dict[str, PDU]:
+    """Build a hand-written room: each spec names its event and its prev/auth events by name."""
+    from app.core.builder import build_event, generate_signing_key
+
+    built: dict[str, PDU] = {}
+    for n, spec in enumerate(specs, 1):
+        sender = spec["sender"]
+        server = sender.partition(":")[2]
+        built[spec["name"]] = build_event(
+            version,
+            type=spec["type"],
+            sender=sender,
+            content=spec["content"],
+            state_key=spec.get("state_key"),
+            room_id="!regression:a.example",
+            prev_events=[built[p].event_id for p in spec.get("prev", ())],
+            auth_events=[built[a].event_id for a in spec.get("auth", ())],
+            depth=n,
+            origin_server_ts=spec["ts"],
+            event_id=None if version.event_ids_derived else f"${spec['name']}:{server}",
+            signing_key=generate_signing_key(server.encode()),
+        )
+    return built
+
+
+@pytest.mark.parametrize("version_id", ["2", "6", "9"])
+def test_regression_boolean_power_level_orders_power_events(version_id: str) -> None:
+    """A power level of ``true`` counts as 1 when ordering power events (v2-v9).
+
+    Found by the differential harness (minimised by hand to 8 events). In room
+    versions 1-9 Synapse 1.163 accepts a power levels event whose ``users`` map
+    holds ``true`` (its check is ``int(v)``, and ``int(True) == 1``; roomscope's
+    auth rules read it the same way, ``auth_power.read_level``). The spec would
+    reject that event ("values that are integers (or a string that is an
+    integer)", https://spec.matrix.org/v1.16/rooms/v9/#authorization-rules), but
+    roomscope agrees with Synapse there, so it must also agree when ordering:
+    Synapse's ``_get_power_level_for_sender`` gives Bob ``int(True) == 1``, which
+    sorts his join-rules change before Carol's (power 0, earlier timestamp), so
+    Carol's is applied last and wins. roomscope's ``stateres.v2._level`` reads a
+    bool as "no level" (0), orders by timestamp instead, and Bob's wins.
+    """
+    version = KNOWN_ROOM_VERSIONS[version_id]
+    alice, bob, carol = "@alice:a.example", "@bob:a.example", "@carol:a.example"
+    create_content: dict[str, Any] = {"creator": alice}
+    base = ["create", "pl", "jr"]
+    events = _build_room(
+        version,
+        [
+            {"name": "create", "type": "m.room.create", "sender": alice, "state_key": "",
+             "content": create_content, "ts": 1},
+            {"name": "ja", "type": "m.room.member", "sender": alice, "state_key": alice,
+             "content": {"membership": "join"}, "prev": ["create"], "auth": ["create"], "ts": 2},
+            {"name": "pl", "type": "m.room.power_levels", "sender": alice, "state_key": "",
+             "content": {"users": {alice: 100, bob: True}, "events": {"m.room.join_rules": 0}},
+             "prev": ["ja"], "auth": ["create", "ja"], "ts": 3},
+            {"name": "jr", "type": "m.room.join_rules", "sender": alice, "state_key": "",
+             "content": {"join_rule": "public"}, "prev": ["pl"], "auth": ["create", "ja", "pl"],
+             "ts": 4},
+            {"name": "jb", "type": "m.room.member", "sender": bob, "state_key": bob,
+             "content": {"membership": "join"}, "prev": ["jr"], "auth": base, "ts": 5},
+            {"name": "jc", "type": "m.room.member", "sender": carol, "state_key": carol,
+             "content": {"membership": "join"}, "prev": ["jb"], "auth": base, "ts": 6},
+            # Concurrently: Bob (power True) at ts 20, Carol (power 0) at ts 10.
+            {"name": "bob_invite_only", "type": "m.room.join_rules", "sender": bob,
+             "state_key": "", "content": {"join_rule": "invite"}, "prev": ["jc"],
+             "auth": ["create", "pl", "jb"], "ts": 20},
+            {"name": "carol_public", "type": "m.room.join_rules", "sender": carol,
+             "state_key": "", "content": {"join_rule": "public", "by": "carol"},
+             "prev": ["jc"], "auth": ["create", "pl", "jc"], "ts": 10},
+        ],
+    )  # fmt: skip
+    states = compute_room_states(version, events.values())
+    assert not states.rejected, states.rejected  # Synapse accepts every event
+    sets = [
+        states.state_after[events["bob_invite_only"].event_id],
+        states.state_after[events["carol_public"].event_id],
+    ]
+    synapse = states.room.resolve(sets)
+    key = ("m.room.join_rules", "")
+    assert synapse[key] == events["carol_public"].event_id  # what Synapse says, as explained
+
+    resolve = _roomscope_resolver()
+    source = resolve.source_factory({e.event_id: e for e in events.values()}, states.rejected)  # type: ignore[attr-defined]
+    ours = resolve(version, sets, source)
+    assert dict(ours) == dict(synapse), _diff(ours, synapse, {})
