@@ -172,17 +172,12 @@ def is_power_event(event: PDU) -> bool:
 
 
 def _level(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+    """A power level as Synapse's ``int(level)`` reads it (``true`` is 1), else None."""
+    if isinstance(value, int | str | float):
         try:
-            return int(value.strip())
-        except ValueError:
+            return int(value)
+        except (ValueError, OverflowError):
             return None
-    if isinstance(value, float):
-        return int(value)
     return None
 
 
