@@ -32,6 +32,8 @@ from PySide6.QtGui import QColor
 __all__ = [
     "OKABE_ITO",
     "OTHER_SERVERS",
+    "SHAPE_GLYPH",
+    "SHAPE_NAME",
     "THEMES",
     "Shape",
     "Theme",
