@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -192,11 +193,9 @@ class PlaceholderCanvas(QWidget):
 
 
 def _fetch_available() -> bool:
-    try:
-        import app.ui.fetch_dialog  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the fetch dialog is part of this build (found, not imported: httpx is slow
+    to import and the window should open fast)."""
+    return importlib.util.find_spec("app.ui.fetch_dialog") is not None
 
 
 def _make_canvas(parent: QWidget) -> QWidget:
