@@ -62,7 +62,7 @@ from app.ui.document import RoomAnalysis, RoomDocument, analyse_document, load_d
 from app.ui.errors import show_error
 from app.ui.inspector import Inspector
 from app.ui.resolution_panel import install_resolution_dock
-from app.ui.samples_panel import RoomsPanel, find_samples
+from app.ui.samples_panel import RoomsPanel
 from app.ui.text import plain_tooltip
 from app.ui.workers import JobRunner
 
@@ -476,9 +476,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_open_folder)
         self.sample_menu = file_menu.addMenu("Open &sample")
-        for sample in find_samples(
-            self.rooms.samples[0].path.parent if self.rooms.samples else None
-        ):
+        for sample in self.rooms.samples:
             act = self.sample_menu.addAction(sample.title)
             act.setToolTip(plain_tooltip(sample.summary))
             act.triggered.connect(lambda _c=False, p=sample.path: self.open_file(p))
