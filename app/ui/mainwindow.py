@@ -808,7 +808,13 @@ class MainWindow(QMainWindow):
         if current != self.inspector.event_id:
             self.inspector.show_event(current)
         self._update_room_actions()
-        if self.document and current:
+        if self.document and len(ids) > 1:
+            self.statusBar().showMessage(
+                f"{len(ids)} events selected (the inspector shows the last); "
+                "Resolve here resolves the states after them",
+                8000,
+            )
+        elif self.document and current:
             self.statusBar().showMessage(self.document.describe(current), 5000)
 
     def _on_canvas_activated(self, event_id: str) -> None:
