@@ -201,9 +201,15 @@ class GraphCanvas(QWidget):
         old_rect = self._view.viewRect()
         shift = 0
         if keep_view and self._room is not None and self._room.n and len(layout):
-            first = self._room.layout.ids[0]
-            if first in layout.index:
-                shift = layout.index[first] - self._room.layout.index[first]
+            # follow the event nearest the middle of the view (rows above it may
+            # have been added, or placeholders above it may have left)
+            old = self._room.layout
+            middle = int(np.clip(round(old_rect.center().y()), 0, old.row_count - 1))
+            near = (middle + d * sign for d in range(64) for sign in (-1, 1))
+            for r in near:
+                if 0 <= r < old.row_count and not old.placeholder[r] and old.ids[r] in layout.index:
+                    shift = layout.index[old.ids[r]] - r
+                    break
         self._room = CanvasRoom(graph, layout, rejected, soft_failed, self.theme.palette)
         self._fade_mask = None
         self._selected = [layout.index[e] for e in old_ids if e in layout.index]

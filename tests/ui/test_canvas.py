@@ -487,3 +487,31 @@ def test_an_event_graph_and_its_extremities(qtbot) -> None:  # type: ignore[no-u
     assert set(c.selected()) == set(graph.forward_extremities)
     qtbot.keyClick(c, Qt.Key.Key_Home)
     assert c.selected() == (graph.create_event.event_id,)
+
+
+def test_fetched_history_goes_above_and_the_view_follows(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from tests.layout.rooms import chain
+
+    full = chain({f"e{i}": [f"e{i - 1}"] if i else [] for i in range(200)})
+    recent = dict(list(full.items())[100:])  # e100..e199; e99 is a placeholder
+    c = GraphCanvas()
+    qtbot.addWidget(c)
+    c.resize(600, 400)
+    c.show()
+    qtbot.waitExposed(c)
+    c.set_room(recent)
+    before = c.graph_layout()
+    assert before.placeholder[before.index[eid("e99")]]
+    c.select([eid("e150")], centre=True)
+    centre_before = c._view.viewRect().center().y()
+    c.set_room(full)  # the older history arrived
+    after = c.graph_layout()
+    shift = after.index[eid("e150")] - before.index[eid("e150")]
+    assert shift > 0
+    for i in range(100, 200):
+        e = eid(f"e{i}")
+        assert after.index[e] - before.index[e] == shift
+        assert after.lane_of(e) == before.lane_of(e)
+    # what was in the middle of the screen still is
+    assert abs(c._view.viewRect().center().y() - (centre_before + shift)) < 1.0
+    assert c.selected() == (eid("e150"),)
