@@ -462,7 +462,8 @@ def _build_room(version: RoomVersion, specs: Sequence[dict[str, Any]]) -> dict[s
 def test_regression_boolean_power_level_orders_power_events(version_id: str) -> None:
     """A power level of ``true`` counts as 1 when ordering power events (v2-v9).
 
-    Found by the differential harness (minimised by hand to 8 events). In room
+    Found while probing Synapse's readings of odd power levels with the harness's
+    oracle (a hand-made probe, then minimised to 8 events). In room
     versions 1-9 Synapse 1.163 accepts a power levels event whose ``users`` map
     holds ``true`` (its check is ``int(v)``, and ``int(True) == 1``; roomscope's
     auth rules read it the same way, ``auth_power.read_level``). The spec would

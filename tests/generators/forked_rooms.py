@@ -400,6 +400,8 @@ class _Generator:
             moderators = [u for u, lvl in users.items() if lvl == 50]
             if moderators:
                 users[moderators[0]] = self.rng.choice(("50", "50 ", "+50"))
+            if len(moderators) > 1:
+                users[moderators[1]] = True  # int(True) == 1 for Synapse, in v1-v9
         self.emit(b, type="m.room.power_levels", sender=self.creator, content=pl, state_key="")
         self.emit(
             b,
