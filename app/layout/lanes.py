@@ -569,19 +569,23 @@ def _extend(
     k = len(top)
     old_end = k + len(old_nodes)
     prow, crow = row[src], row[dst]
-    route = [-1] * len(src)
     lane_of = [0] * n
     for v in old_nodes:
         lane_of[int(row[v])] = int(previous.x[old[g.ids[v]]])
-    # the old edges keep their routes
-    new_row = {g.ids[v]: int(row[v]) for v in old_nodes}
-    old_route = {
-        (new_row[previous.ids[p]], new_row[previous.ids[c]]): lane
-        for (p, c), lane in zip(previous.prev_edges.tolist(), previous.route.tolist(), strict=True)
-        if previous.ids[p] in new_row and previous.ids[c] in new_row
-    }
-    for e, (rp, rc) in enumerate(zip(prow.tolist(), crow.tolist(), strict=True)):
-        route[e] = old_route.get((rp, rc), -1)
+    # the old edges keep their routes (matched by their rows, as arrays)
+    nodes_a = np.array(old_nodes, dtype=np.int64)
+    old_to_new = np.full(previous.row_count, -1, dtype=np.int64)
+    old_to_new[np.array([old[g.ids[v]] for v in old_nodes], dtype=np.int64)] = row[nodes_a]
+    op = old_to_new[previous.prev_edges[:, 0]]
+    oc = old_to_new[previous.prev_edges[:, 1]]
+    kept = (op >= 0) & (oc >= 0)
+    old_keys = op[kept] * n + oc[kept]
+    by_key = np.argsort(old_keys)
+    old_keys, old_lanes = old_keys[by_key], previous.route[kept][by_key].astype(np.int64)
+    new_keys = prow * n + crow
+    at = np.minimum(np.searchsorted(old_keys, new_keys), max(0, len(old_keys) - 1))
+    found = (old_keys[at] == new_keys) if len(old_keys) else np.zeros(len(new_keys), np.bool_)
+    route = np.where(found, old_lanes[at] if len(old_keys) else -1, -1).tolist()
     n_lanes = previous.lane_count
     old_rows = np.arange(k, old_end, dtype=np.int64)
     old_edges = (prow >= k) & (prow < old_end) & (crow >= k) & (crow < old_end)
