@@ -73,6 +73,9 @@ FAIL = QColor("#D55E00")
 SKIP = QColor("#999999")
 MARK = QColor(230, 159, 0, 70)  # orange wash: rows that differ / were just applied
 
+#: Why-cards brought up to date in one go; more wait for the next turn of the event loop.
+CARDS_AT_ONCE = 24
+
 #: Milliseconds between steps while playing.
 PLAY_INTERVAL_MS = 900
 
@@ -372,6 +375,7 @@ class ResolutionPanel(QWidget):
         self._title_colour = ""
         self._partial_rows = -1
         self._splitter_fitted = False
+        self._later_cards: list[WhyCard] = []
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -731,17 +735,48 @@ class ResolutionPanel(QWidget):
                     break
 
     def _fill_cards(self, stepping: Stepping, step: ResolutionStep) -> None:
+        """Bring the why-cards up to this step.
+
+        The current key's card changes at once; with many conflicted keys the
+        rest follow in small batches once the step is on screen (the result step
+        reveals every card, which would otherwise hold up that step).
+        """
         current = set(step.keys) if step.kind in ("auth check", "v1 order") else set()
         first: WhyCard | None = None
+        later: list[WhyCard] = []
         for key, card in self._cards.items():
-            card.show_at(stepping, step.index, self._set_names, self._name)
             on = key in current
             card.set_current(on)
+            if on or len(self._cards) <= CARDS_AT_ONCE:
+                card.show_at(stepping, step.index, self._set_names, self._name)
+            else:
+                later.append(card)
             if on and first is None:
                 first = card
+        self._later_cards = later
+        if later:
+            QTimer.singleShot(0, self._more_cards)
         if first is not None:
             # After the cards' layout settles (their heights change with their text).
             QTimer.singleShot(0, lambda card=first: self._reveal_card(card))
+
+    def _more_cards(self) -> None:
+        stepping, step = self.stepping, self.step
+        if stepping is None or step is None:
+            return
+        batch, self._later_cards = (
+            self._later_cards[:CARDS_AT_ONCE],
+            self._later_cards[CARDS_AT_ONCE:],
+        )
+        for card in batch:
+            card.show_at(stepping, step.index, self._set_names, self._name)
+        if self._later_cards:
+            QTimer.singleShot(0, self._more_cards)
+
+    def flush_cards(self) -> None:
+        """Bring every why-card up to the current step now (tests, screenshots)."""
+        while self._later_cards:
+            self._more_cards()
 
     def _reveal_card(self, card: WhyCard) -> None:
         if card.current:
