@@ -189,8 +189,9 @@ def concurrent_topic_name(fed: Federation, version: str) -> Recording:
     rec.summary = (
         "Two Synapse servers, cut off from each other, each change the room's topic and "
         "name. Each server accepts its own changes and, cut off, cannot see the other's: "
-        "the graph forks. After healing, each side's next message carries the other side's "
-        "missing events, the servers fetch them and resolve the two states. Both topics "
+        "the graph forks. After healing, each side's next message names the other side's "
+        "missing events in its prev_events; the servers fetch them and resolve the two "
+        "states. Both topics "
         "and both names were sent by users whose power comes from the same power levels "
         "event (same mainline position), so state resolution v2 orders each pair by "
         "origin_server_ts and the later one wins: here "
