@@ -10,6 +10,7 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,3 +345,19 @@ def test_incremental_growth_both_ways(seed: int) -> None:
     for e in kept:
         assert after.lane_of(e) == before.lane_of(e)
     assert_invariants(after, room)
+
+
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_rooms").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_invariants_on_the_sample_rooms(path: Path) -> None:
+    from app.sources.files import load_room
+
+    graph = load_room(path).graph
+    layout = compute_layout(graph.events)
+    assert_invariants(layout, graph.events)
+    assert {layout.ids[i] for i in np.flatnonzero(layout.placeholder)} == set(graph.missing)
+    # the create event is the first row
+    if graph.create_event is not None:
+        assert layout.ids[0] == graph.create_event.event_id
