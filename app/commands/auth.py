@@ -8,11 +8,11 @@ its number in the room version's list of authorization rules.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from app.commands.output import printable, write_json
 from app.core.auth_graph import EventVerdict, check_graph_against_auth_events, verdict_text
 
 __all__ = ["add_arguments", "run"]
@@ -46,13 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _printable(text: str) -> str:
-    """Untrusted text for a terminal: unprintable characters escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def as_json(verdicts: Mapping[str, EventVerdict]) -> dict[str, str | None]:
     """The JSON of DESIGN.md: ``{"event_id": null | "reason"}``."""
     return {
@@ -65,17 +58,15 @@ def _table(verdicts: Mapping[str, EventVerdict], show_all: bool, out: TextIO) ->
     rows = [v for v in verdicts.values() if show_all or v.rejected]
     if not rows:
         return
-    ids = [_printable(v.event_id) for v in rows]
+    ids = [printable(v.event_id) for v in rows]
     width = max(len("EVENT"), *(len(i) for i in ids))
     print(f"{'EVENT'.ljust(width)}  VERDICT   RULE", file=out)
     for shown, v in zip(ids, rows, strict=True):
         r = v.auth_events
         word = "allowed" if r.allowed else "rejected"
-        print(
-            f"{shown.ljust(width)}  {word.ljust(8)}  {r.rule} {_printable(r.rule_name)}", file=out
-        )
+        print(f"{shown.ljust(width)}  {word.ljust(8)}  {r.rule} {printable(r.rule_name)}", file=out)
         if not r.allowed:
-            print(f"    {_printable(r.reason)}", file=out)
+            print(f"    {printable(r.reason)}", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
     room = load_room(args.file)
     verdicts = check_graph_against_auth_events(room.graph)
     if args.json:
-        json.dump(as_json(verdicts), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write_json(as_json(verdicts))
         return EXIT_OK
     _table(verdicts, bool(args.all), sys.stdout)
     rejected = sum(1 for v in verdicts.values() if v.rejected)

@@ -13,7 +13,6 @@ The fetching itself is :func:`app.sources.homeserver.fetch_room`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands.output import printable, write_json
 from app.core.errors import RoomscopeError
 from app.sources.homeserver import (
     TOKEN_ENV,
@@ -195,17 +195,17 @@ def run(args: argparse.Namespace) -> int:
     save_fetched(result, path)
     summary = _summary(result, path)
     if args.json:
-        print(json.dumps(summary, indent=2, sort_keys=True))
+        write_json(summary, sort_keys=True)
     else:
         state = "complete" if result.complete else "incomplete"
         if result.cancelled:
             state = "cancelled"
         print(
-            f"{path}: {summary['events']} events of {result.room_id} "
+            f"{printable(path)}: {summary['events']} events of {printable(result.room_id)} "
             f"(room version {result.room_version or '?'}), {summary['missing']} missing, {state}"
         )
         for line in result.notes:
-            print(f"  note: {line}")
+            print(f"  note: {printable(line)}")
     if interrupted or result.cancelled:
         return 130
     return 0

@@ -8,12 +8,12 @@ loading (cycles, duplicate IDs, mismatched event IDs, ...). Imports no Qt.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands.output import printable, write_json
 from app.core.room import Room
 from app.sources.files import load_room
 
@@ -80,37 +80,29 @@ def info_json(room: Room, file: str) -> dict[str, Any]:
     }
 
 
-def _plain(text: object) -> str:
-    """Untrusted text as one printable line."""
-    s = str(text)
-    if s.isprintable():
-        return s
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in s)
-
-
 def _some(ids: Sequence[str]) -> str:
     if not ids:
         return "0"
-    shown = ", ".join(_plain(i) for i in ids[:_SHOWN])
+    shown = ", ".join(printable(i) for i in ids[:_SHOWN])
     more = f", and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else ""
     return f"{len(ids)}: {shown}{more}"
 
 
 def _write_human(info: dict[str, Any], out: TextIO) -> None:
     servers: dict[str, int] = info["servers"]
-    server_text = ", ".join(f"{_plain(s)} ({n})" for s, n in list(servers.items())[:_SHOWN])
+    server_text = ", ".join(f"{printable(s)} ({n})" for s, n in list(servers.items())[:_SHOWN])
     if len(servers) > _SHOWN:
         server_text += f", and {len(servers) - _SHOWN} more"
     rows = [
-        ("file", _plain(info["file"])),
-        ("title", _plain(info["title"])),
-        ("room ID", _plain(info["room_id"] or "(unknown)")),
+        ("file", printable(info["file"])),
+        ("title", printable(info["title"])),
+        ("room ID", printable(info["room_id"] or "(unknown)")),
         (
             "room version",
-            f"{_plain(info['room_version'])} (state resolution {info['state_resolution']})",
+            f"{printable(info['room_version'])} (state resolution {info['state_resolution']})",
         ),
         ("events", str(info["events"])),
-        ("create event", _plain(info["create_event"] or "(absent)")),
+        ("create event", printable(info["create_event"] or "(absent)")),
         ("forward extremities", _some(info["forward_extremities"])),
         ("forks", _some(info["forks"])),
         ("merges", _some(info["merges"])),
@@ -123,7 +115,7 @@ def _write_human(info: dict[str, Any], out: TextIO) -> None:
         out.write(f"{label:<{width}}  {value}\n")
     findings: list[dict[str, Any]] = info["findings"]
     for f in findings[:_SHOWN_FINDINGS]:
-        out.write(f"  {f['kind']}: {_plain(f['message'])}\n")
+        out.write(f"  {f['kind']}: {printable(f['message'])}\n")
     if len(findings) > _SHOWN_FINDINGS:
         rest: dict[str, int] = {}
         for f in findings[_SHOWN_FINDINGS:]:
@@ -137,8 +129,7 @@ def run(args: argparse.Namespace) -> int:
     room = load_room(args.file)
     info = info_json(room, str(args.file))
     if getattr(args, "json", False):
-        json.dump(info, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        write_json(info, sys.stdout)
     else:
         _write_human(info, sys.stdout)
     return 0

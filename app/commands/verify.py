@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands.output import printable, write_json
 from app.core.errors import RoomscopeError
 from app.core.signing import ServerKeyError, VerifyKeys, parse_server_keys
 from app.core.verify import (
@@ -141,13 +142,6 @@ def merge_server_keys(*sources: Mapping[str, Mapping[str, str]]) -> dict[str, di
     return out
 
 
-def _printable(text: str) -> str:
-    """Untrusted text for a terminal: control and other unprintable characters escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _table(
     results: Sequence[EventVerification], show_all: bool, keys_given: bool, out: TextIO
 ) -> None:
@@ -163,7 +157,7 @@ def _table(
     ]
     if not rows:
         return
-    ids = [_printable(r.event_id) for r in rows]
+    ids = [printable(r.event_id) for r in rows]
     id_width = max(len("EVENT"), *(len(i) for i in ids))
     widths = {c: max(len(_TITLES[c]), 14) for c in CHECKS}
     header = "EVENT".ljust(id_width) + "  " + "  ".join(_TITLES[c].ljust(widths[c]) for c in CHECKS)
@@ -173,7 +167,7 @@ def _table(
         line += "  ".join(r.result(c).ljust(widths[c]) for c in CHECKS)
         print(line.rstrip(), file=out)
         for reason in r.reasons:
-            print(f"    {_printable(reason)}", file=out)
+            print(f"    {printable(reason)}", file=out)
 
 
 def _line_without_keys(summary: VerificationSummary) -> str:
@@ -221,8 +215,7 @@ def run(args: argparse.Namespace) -> int:
                 "keys_known_for": sorted(s for s, k in keys.items() if k),
             },
         }
-        json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write_json(doc)
     else:
         _table(results, bool(args.all), bool(verify_keys), sys.stdout)
         print(summary.line() if verify_keys else _line_without_keys(summary))

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import RoomscopeError
+from app.core.errors import RoomscopeError, printable
 from app.core.events import PDU, EventFormatError
 from app.core.graph import EventGraph, gc_paused
 from app.core.room import Room, pdu_from_json, room_version_of_events
@@ -86,10 +86,7 @@ class RoomFileError(RoomscopeError, ValueError):
 
 def _clean(text: object, limit: int = 120) -> str:
     """Untrusted text made fit for a one-line message: no control characters, bounded."""
-    s = str(text)
-    if not s.isprintable():
-        s = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in s)
-    return s if len(s) <= limit else s[: limit - 3] + "..."
+    return printable(text, limit)
 
 
 # --- limits ------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from typing import Any
 
 import httpx
 
-from app.core.errors import RoomscopeError
+from app.core.errors import RoomscopeError, printable
 from app.core.events import EventFormatError
 from app.core.room import Room, pdu_from_json
 from app.core.versions import RoomVersion, room_version
@@ -232,8 +232,7 @@ def normalize_homeserver(homeserver: str) -> str:
 
 def _printable(text: str, limit: int = 300) -> str:
     """Server-given text made safe for a terminal line: no control characters, bounded."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    return printable(text, limit)
 
 
 def _refs(value: Any) -> list[str]:

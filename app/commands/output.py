@@ -1,0 +1,39 @@
+"""How the headless subcommands write: JSON documents and lines of untrusted text.
+
+One place for the ``--json`` output of every subcommand, so they all print the
+same way: UTF-8 with two-space indentation, and never a traceback half-way
+through a document. Room files may hold strings that are not valid Unicode (a
+lone surrogate, ``"\\ud800"``, is legal JSON); such a document is written with
+``\\u`` escapes instead (still valid JSON, and it reads back to the same
+strings). The document is encoded whole before anything is written, so a
+failure leaves no half-printed output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from app.core.errors import printable
+
+__all__ = ["json_text", "printable", "write_json"]
+
+
+def json_text(obj: Any, *, encoding: str = "utf-8", sort_keys: bool = False) -> str:
+    """``obj`` as indented JSON text that ``encoding`` can encode (escaped where not)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=sort_keys)
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = json.dumps(obj, indent=2, ensure_ascii=True, sort_keys=sort_keys)
+    return text
+
+
+def write_json(obj: Any, out: TextIO | None = None, *, sort_keys: bool = False) -> None:
+    """Write ``obj`` as one JSON document and a newline to ``out`` (stdout by default)."""
+    stream = sys.stdout if out is None else out
+    stream.write(
+        json_text(obj, encoding=getattr(stream, "encoding", None) or "utf-8", sort_keys=sort_keys)
+        + "\n"
+    )
