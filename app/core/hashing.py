@@ -25,6 +25,7 @@ __all__ = [
     "compute_reference_hash",
     "event_id_from_reference_hash",
     "redact",
+    "reference_hash_input",
     "room_id_from_create_event_id",
     "unpadded_base64",
     "urlsafe_unpadded_base64",
@@ -162,12 +163,25 @@ def compute_content_hash(event: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(canonical_json(stripped)).digest()
 
 
-def compute_reference_hash(event: Mapping[str, Any], version: RoomVersion) -> bytes:
-    """SHA-256 of the redacted event less signatures, age_ts and unsigned."""
+def reference_hash_input(event: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
+    """The redacted event less ``signatures``, ``age_ts`` and ``unsigned``.
+
+    The one object behind both the reference hash (hence v3+ event IDs) and the
+    ed25519 signatures: servers sign the redacted event with signatures and
+    unsigned set aside, and hash the same thing. ``event`` must be the PDU as
+    sent (:func:`app.core.events.as_sent`).
+    https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event,
+    https://spec.matrix.org/v1.16/appendices/#signing-events
+    """
     redacted = redact(event, version)
     for key in ("signatures", "age_ts", "unsigned"):
         redacted.pop(key, None)
-    return hashlib.sha256(canonical_json(redacted)).digest()
+    return redacted
+
+
+def compute_reference_hash(event: Mapping[str, Any], version: RoomVersion) -> bytes:
+    """SHA-256 of the canonical JSON of :func:`reference_hash_input`."""
+    return hashlib.sha256(canonical_json(reference_hash_input(event, version))).digest()
 
 
 def compute_event_id(event: Mapping[str, Any], version: RoomVersion) -> str | None:

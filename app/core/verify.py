@@ -36,6 +36,7 @@ from app.core.hashing import (
     compute_content_hash,
     event_id_from_reference_hash,
     redact,
+    reference_hash_input,
 )
 from app.core.signing import (
     CheckResult,
@@ -228,12 +229,9 @@ def verify_event(pdu: PDU, keys: VerifyKeys | ServerKeys | None = None) -> Event
     sent = pdu.as_sent()
     try:
         content_word, reason = _content_hash_check(sent, version)
-        # What is signed and what the reference hash covers are the same bytes: the
-        # redacted event without signatures and unsigned (redaction drops age_ts).
-        redacted = redact(sent, version)
-        signatures = redacted.pop("signatures", None)
-        redacted.pop("unsigned", None)
-        signed_bytes = canonical_json(redacted)
+        # What is signed and what the reference hash covers are the same bytes.
+        signatures = sent.get("signatures")
+        signed_bytes = canonical_json(reference_hash_input(sent, version))
     except (ValueError, TypeError, RecursionError) as exc:
         why = f"cannot be encoded as canonical JSON ({type(exc).__name__})"
         return EventVerification(
