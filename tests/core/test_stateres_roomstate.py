@@ -165,7 +165,7 @@ def test_soft_failure_against_the_current_state() -> None:
     assert msg.event_id in soft and ban.event_id not in soft
     assert "soft failed" in (soft[msg.event_id].reason or "")
     graph = EventGraph.build(b.by_name.values(), room_version=b.version)
-    verdicts = event_verdicts(graph)
+    verdicts = event_verdicts(graph, soft_fail=True)
     assert verdicts[msg.event_id].soft_failed and not verdicts[msg.event_id].rejected
     # The graph-built states agree with the incremental ones.
     again = RoomStates(graph)
