@@ -43,6 +43,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.auth import AuthResult, auth_types_for_event, check_auth, check_auth_events
+from app.core.errors import RoomscopeError
 from app.core.events import PDU, StateKey
 from app.core.graph import EventGraph
 from app.core.stateres import Resolution, resolve_state
@@ -58,12 +59,22 @@ from app.core.stateres.v2 import resolve_conflicted
 from app.core.versions import RoomVersion, StateResAlgorithm
 
 __all__ = [
+    "DEFAULT_SOFT_FAIL_RESOLUTIONS",
     "EventVerdict",
     "RoomStates",
+    "SoftFailureTooCostly",
     "StateMap",
     "compute_room_states",
     "event_verdicts",
 ]
+
+
+#: How many resolutions :meth:`RoomStates.soft_failures` may spend by default.
+DEFAULT_SOFT_FAIL_RESOLUTIONS = 500
+
+
+class SoftFailureTooCostly(RoomscopeError):
+    """Checking for soft failures would take too many resolutions (see soft_failures)."""
 
 
 class StateMap(Mapping[StateKey, str]):
@@ -506,17 +517,23 @@ class RoomStates:
 
     # -- soft failure --------------------------------------------------------------
 
-    def soft_failures(self) -> Mapping[str, EventVerdict]:
+    def soft_failures(
+        self, *, max_resolutions: int | None = DEFAULT_SOFT_FAIL_RESOLUTIONS
+    ) -> Mapping[str, EventVerdict]:
         """Events accepted but soft failed against the current state on receipt.
 
         See the module docstring for what "current state" means here. Computed
         on first use and cached. Each event whose prev events are not the
         forward extremities of the events before it costs a resolution of those
         extremities' states (cached per distinct set of states): cheap on mostly
-        linear rooms, slow on rooms with many long-lived branches.
+        linear rooms, slow on rooms with many long-lived branches (a 5k-event
+        room with six live branches: ~3,500 resolutions, minutes). Past
+        ``max_resolutions`` new resolutions it stops with
+        :class:`SoftFailureTooCostly` (None: no limit).
         """
         if self._soft is not None:
             return self._soft
+        budget_start = self.resolutions
         soft: dict[str, EventVerdict] = {}
         extremities: dict[str, None] = {}
         events = self._events
@@ -526,6 +543,13 @@ class RoomStates:
                 continue
             prevs = set(event.prev_events)
             if extremities and set(extremities) != prevs:
+                if max_resolutions is not None and (
+                    self.resolutions - budget_start >= max_resolutions
+                ):
+                    raise SoftFailureTooCostly(
+                        f"checking for soft failures stopped after {max_resolutions} "
+                        "resolutions of the forward extremities' states (a heavily forked room)"
+                    )
                 tips = {id(self._after[e]): self._after[e] for e in extremities}
                 current = (
                     next(iter(tips.values()))

@@ -184,3 +184,16 @@ def test_merge_resolutions_are_cached() -> None:
     assert b.states.state_before(m1.event_id) is b.states.state_before(m2.event_id)
     # Published rule (mainline ordering, equal positions): the later topic wins.
     assert b.states.state_after(m1.event_id)[("m.room.topic", "")] == b.by_name["t2"].event_id
+
+
+def test_soft_failure_check_has_a_budget() -> None:
+    from app.core.roomstate import SoftFailureTooCostly
+
+    b = Builder()
+    b.start()
+    b.add("t1", ALICE, "m.room.topic", "", {"topic": "one"}, ["mb"])
+    b.add("t2", ALICE, "m.room.topic", "", {"topic": "two"}, ["mb"])
+    b.add("late", ALICE, "m.room.message", None, {}, ["t1"])  # the current state merges t1, t2
+    with pytest.raises(SoftFailureTooCostly):
+        b.states.soft_failures(max_resolutions=0)
+    assert b.states.soft_failures() == {}
