@@ -55,11 +55,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from signedjson.sign import sign_json  # noqa: E402
 
 from app.core.auth import auth_types_for_event  # noqa: E402
 from app.core.builder import (  # noqa: E402
     SigningKey,
+    add_signature,
     build_event,
     generate_signing_key,
     key_id_of,
@@ -67,8 +67,7 @@ from app.core.builder import (  # noqa: E402
     server_of,
     verify_key_b64,
 )
-from app.core.events import PDU, parse_pdu  # noqa: E402
-from app.core.hashing import compute_event_id, redact  # noqa: E402
+from app.core.events import PDU  # noqa: E402
 from app.core.room import Room  # noqa: E402
 from app.core.roomstate import RoomStates  # noqa: E402
 from app.core.stateres.v2 import lexicographical_topological_sort  # noqa: E402
@@ -288,13 +287,7 @@ class Story:
 
 def _cosign(pdu: PDU, server: str) -> PDU:
     """``pdu`` with a second signature, by ``server`` (the ID does not change)."""
-    obj = dict(pdu.raw)
-    unsigned = {k: v for k, v in obj.items() if k != "signatures"}
-    signed = sign_json(redact(unsigned, pdu.room_version), server, signing_key(server))
-    signatures = {k: dict(v) for k, v in obj["signatures"].items()}
-    signatures.update(signed["signatures"])
-    obj["signatures"] = signatures
-    return parse_pdu(obj, pdu.room_version, event_id=compute_event_id(obj, pdu.room_version))
+    return add_signature(pdu, server, signing_key(server))
 
 
 # --- 1. linear ------------------------------------------------------------------

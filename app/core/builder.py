@@ -50,7 +50,7 @@ from app.core.hashing import (
     compute_content_hash,
     compute_event_id,
     compute_reference_hash,
-    redact,
+    reference_hash_input,
     room_id_from_create_event_id,
     unpadded_base64,
 )
@@ -59,6 +59,7 @@ from app.core.versions import RoomVersion
 __all__ = [
     "PLACEHOLDER_REFERENCE_HASH",
     "SigningKey",
+    "add_signature",
     "build_event",
     "generate_signing_key",
     "key_id_of",
@@ -209,15 +210,37 @@ def build_event(
         obj.update(extra)
 
     obj["hashes"] = {"sha256": unpadded_base64(compute_content_hash(obj))}
+    signatures = obj.get("signatures")
+    obj["signatures"] = dict(signatures) if isinstance(signatures, Mapping) else {}
     if signing_key is not None:
-        # Sign the redacted event: https://spec.matrix.org/v1.16/appendices/#signing-events
-        signed = sign_json(redact(obj, version), server, signing_key)
-        obj["signatures"] = signed["signatures"]
-    else:
-        obj.setdefault("signatures", {})
+        _sign(obj, version, server, signing_key)
 
     derived = compute_event_id(obj, version)
     return parse_pdu(obj, version, event_id=derived)
+
+
+def _sign(obj: dict[str, Any], version: RoomVersion, server: str, key: SigningKey) -> None:
+    """Add ``server``'s signature to ``obj["signatures"]`` (kept: the others'), in place.
+
+    Servers sign the redacted event, signatures and unsigned set aside
+    (:func:`app.core.hashing.reference_hash_input`):
+    https://spec.matrix.org/v1.16/appendices/#signing-events
+    """
+    signed = sign_json(reference_hash_input(obj, version), server, key)
+    signatures = {k: dict(v) for k, v in obj["signatures"].items()}
+    signatures.setdefault(server, {}).update(signed["signatures"][server])
+    obj["signatures"] = signatures
+
+
+def add_signature(pdu: PDU, server: str, signing_key: SigningKey) -> PDU:
+    """``pdu`` with one more signature, by ``server`` (e.g. the authorising server of a
+    restricted join). The event ID stays: the reference hash leaves signatures out."""
+    sent = pdu.as_sent()  # what was signed: no unsigned, no served event_id
+    signatures = sent.get("signatures")
+    sent["signatures"] = dict(signatures) if isinstance(signatures, Mapping) else {}
+    _sign(sent, pdu.room_version, server, signing_key)
+    obj = {**pdu.raw, "signatures": sent["signatures"]}
+    return parse_pdu(obj, pdu.room_version, event_id=pdu.event_id)
 
 
 def _readable_id(server: str) -> str:

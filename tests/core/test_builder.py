@@ -8,6 +8,7 @@ signedjson for the ed25519 check. Nothing here compares our output to itself.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from base64 import b64decode
 from typing import Any
@@ -237,3 +238,32 @@ def test_impossible_arguments_are_refused() -> None:
             content={},
             event_id="$a",
         )
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"v{v.identifier}")
+def test_add_signature_keeps_the_id_and_both_signatures_verify(version: RoomVersion) -> None:
+    """A co-signature (e.g. a restricted join's authorising server) checked by signedjson
+    over Synapse's redaction; the event ID is unchanged (signatures are not hashed)."""
+    from app.core.builder import add_signature
+
+    if version.room_id_from_create_event:
+        pytest.skip("v12 events need the create event's room ID; covered by the v1-v11 shapes")
+    other = generate_signing_key(b"builder tests: co-signer", version="co")
+    pdu = build_event(
+        version,
+        type="m.room.message",
+        sender="@alice:a.example",
+        content={"body": "hi"},
+        signing_key=KEY,
+    )
+    served = dataclasses.replace(pdu, raw={**pdu.raw, "unsigned": {"age": 5}})
+    cosigned = add_signature(served, "b.example", other)
+    assert cosigned.event_id == pdu.event_id
+    assert cosigned.raw["unsigned"] == {"age": 5}  # what the server added is kept as given
+    assert set(cosigned.raw["signatures"]) == {"a.example", "b.example"}
+    rv = synapse_rv.KNOWN_ROOM_VERSIONS[version.identifier]
+    redacted = synapse_rust_events.redact_event_dict(rv, cosigned.as_sent())
+    for server, key in (("a.example", KEY), ("b.example", other)):
+        verify_key = decode_verify_key_bytes(key_id_of(key), _unb64(verify_key_b64(key)))
+        verify_signed_json(redacted, server, verify_key)  # raises if a signature is bad
+    _check_with_synapse(cosigned)
