@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from app.core.auth_result import show_value as _show
 from app.core.events import PDU, StateKey
 
 __all__ = [
@@ -194,13 +195,3 @@ def get_send_level(event_type: str, state_key: str | None, power_levels: PDU | N
         name = "state_default" if state_key is not None else "events_default"
         level = content.get(name, NAMED_LEVEL_DEFAULTS[name])
     return read_level(level)
-
-
-def _show(value: object) -> str:
-    """A short, plain rendering of a JSON value for a reason sentence."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from app.core.events import domain_of
 from app.core.versions import RoomVersion
 
 __all__ = [
@@ -175,12 +176,6 @@ def rule_numbers(version: RoomVersion) -> RuleNumbers:
 
 # ---------------------------------------------------------------------------
 # Words for reasons
-
-
-def domain_of(identifier: str) -> str | None:
-    """The server part of a user, room or (v1/v2) event ID: everything after the first ``:``."""
-    _, sep, server = identifier.partition(":")
-    return server if sep else None
 
 
 def show_value(value: object) -> str:

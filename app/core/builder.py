@@ -45,7 +45,7 @@ from signedjson.key import generate_signing_key as _random_signing_key
 from signedjson.sign import sign_json
 from signedjson.types import SigningKey
 
-from app.core.events import PDU, parse_pdu
+from app.core.events import PDU, domain_of, parse_pdu
 from app.core.hashing import (
     compute_content_hash,
     compute_event_id,
@@ -107,8 +107,7 @@ def verify_key_b64(key: SigningKey) -> str:
 
 def server_of(user_id: str) -> str:
     """The server name of a user ID (``@alice:example.org`` -> ``example.org``)."""
-    _, _, server = user_id.partition(":")
-    return server
+    return domain_of(user_id) or ""
 
 
 def reference_hash_b64(pdu: PDU) -> str:

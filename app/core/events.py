@@ -17,7 +17,7 @@ from typing import Any
 from app.core.errors import RoomscopeError
 from app.core.versions import RoomVersion
 
-__all__ = ["PDU", "EventFormatError", "StateKey", "as_sent", "parse_pdu"]
+__all__ = ["PDU", "EventFormatError", "StateKey", "as_sent", "domain_of", "parse_pdu"]
 
 #: (event type, state key): the address of a piece of room state.
 StateKey = tuple[str, str]
@@ -25,6 +25,17 @@ StateKey = tuple[str, str]
 # Fields that homeservers add to the PDUs they serve and that were not part of
 # what the origin server hashed and signed.
 _SERVED_ONLY_FIELDS = ("unsigned",)
+
+
+def domain_of(identifier: str) -> str | None:
+    """The server part of a user, room or (v1/v2) event ID: everything after the first
+    ``:``; None when there is no ``:``.
+
+    https://spec.matrix.org/v1.16/appendices/#common-identifier-format ("the domain
+    of the homeserver which allocated the identifier", after the first colon).
+    """
+    _, sep, server = identifier.partition(":")
+    return server if sep else None
 
 
 class EventFormatError(RoomscopeError, ValueError):
@@ -78,8 +89,7 @@ class PDU:
     @property
     def server_name(self) -> str:
         """The server part of the sender (``@alice:example.org`` -> ``example.org``)."""
-        _, sep, server = self.sender.partition(":")
-        return server if sep else ""
+        return domain_of(self.sender) or ""
 
     def as_sent(self) -> dict[str, Any]:
         """The PDU as the origin server hashed and signed it (see :func:`as_sent`)."""

@@ -22,7 +22,7 @@ import nacl.exceptions
 import nacl.signing
 
 from app.core.errors import RoomscopeError
-from app.core.events import PDU
+from app.core.events import PDU, domain_of
 
 __all__ = [
     "CheckResult",
@@ -138,11 +138,6 @@ class SignatureCheck:
     reason: str | None = None
 
 
-def _server_of(user_id: str) -> str:
-    _, sep, server = user_id.partition(":")
-    return server if sep else ""
-
-
 def required_signers(pdu: PDU) -> tuple[str, ...]:
     """The servers whose signatures an event must carry, in the spec's order.
 
@@ -164,13 +159,13 @@ def required_signers(pdu: PDU) -> tuple[str, ...]:
         servers.append(pdu.server_name)
     version = pdu.room_version
     if not version.event_ids_derived:
-        event_server = _server_of(pdu.event_id)
+        event_server = domain_of(pdu.event_id)
         if event_server and event_server not in servers:
             servers.append(event_server)
     if version.restricted_join_rule and is_member and pdu.membership == "join":
         authoriser = pdu.content.get("join_authorised_via_users_server")
         if isinstance(authoriser, str):
-            server = _server_of(authoriser)
+            server = domain_of(authoriser)
             if server and server not in servers:
                 servers.append(server)
     return tuple(servers)

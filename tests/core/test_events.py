@@ -172,3 +172,15 @@ def test_as_sent_drops_what_servers_add(version: RoomVersion) -> None:
     pdu = parse_pdu(obj, version)
     assert pdu.as_sent() == sent
     assert pdu.raw is obj
+
+
+def test_domain_of_is_everything_after_the_first_colon() -> None:
+    """https://spec.matrix.org/v1.16/appendices/#common-identifier-format: the domain
+    follows the first colon, and a server name may carry a port (or be an IPv6 literal)."""
+    from app.core.events import domain_of
+
+    assert domain_of("@alice:example.org") == "example.org"
+    assert domain_of("@alice:example.org:8448") == "example.org:8448"
+    assert domain_of("$abc:[1234:5678::abcd]:8448") == "[1234:5678::abcd]:8448"
+    assert domain_of("@alice:") == ""
+    assert domain_of("$hashonly") is None
