@@ -12,7 +12,15 @@ federation")::
                        "snapshots": [{"when", "at_ms", "events", "forward_extremities",
                                       "state": [[type, state_key, event_id], ...]}],
                        "after_healing": {"at_ms", "forward_extremities", "state"},
+                       "received": [[event_id, received_ts], ...],
+                       "outliers": [...], "soft_failed": [...], "rejected": {id: reason},
                        "offline": true}}
+
+``received`` is the order (and time, ms) in which the server stored the room's
+events, ``soft_failed`` the events it accepted but left out of its current state
+(https://spec.matrix.org/v1.16/server-server-api/#soft-failure), ``outliers`` the
+events it holds only for their auth chains (not in its timeline), ``rejected`` the
+events it rejected and why: all read from the server's own database.
 
 :func:`server_views` reads that leniently (annotations are free-form: anything
 malformed is skipped, never an exception); :func:`compare_snapshots` says which
@@ -21,18 +29,20 @@ events one server had and another lacked at the same moment.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from app.core.events import StateKey
+from app.core.events import PDU, StateKey
 
 __all__ = [
     "ServerSnapshot",
     "ServerView",
     "SnapshotComparison",
     "compare_snapshots",
+    "receipt_order",
     "server_views",
 ]
 
@@ -62,6 +72,18 @@ class ServerView:
     after_healing: ServerSnapshot | None
     #: the server left the network for good during the recording
     offline: bool
+    #: (event ID, received_ts in ms or None), in the order the server stored them
+    received: tuple[tuple[str, int | None], ...] = ()
+    outliers: frozenset[str] = frozenset()
+    soft_failed: frozenset[str] = frozenset()
+    #: event ID -> the server's reason
+    rejected: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def timeline_order(self) -> tuple[str, ...]:
+        """The events in the order the server stored them, outliers left out: the order
+        in which it checked them against its current state."""
+        return tuple(e for e, _ in self.received if e not in self.outliers)
 
     def known_at(self, when: str) -> frozenset[str] | None:
         """The events the server had at the snapshot named ``when`` (None: no such one)."""
@@ -104,6 +126,27 @@ def _state(value: Any) -> Mapping[StateKey, str]:
     return MappingProxyType(out)
 
 
+def _received(value: Any) -> tuple[tuple[str, int | None], ...]:
+    out: list[tuple[str, int | None]] = []
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        for row in value:
+            if isinstance(row, Sequence) and not isinstance(row, str) and row:
+                event_id = row[0]
+                ts = row[1] if len(row) > 1 else None
+                if isinstance(event_id, str):
+                    ok = isinstance(ts, int) and not isinstance(ts, bool)
+                    out.append((event_id, ts if ok else None))
+    return tuple(out)
+
+
+def _reasons(value: Any) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        return MappingProxyType({})
+    return MappingProxyType(
+        {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+    )
+
+
 def _snapshot(value: Any, when: str | None = None) -> ServerSnapshot | None:
     if not isinstance(value, Mapping):
         return None
@@ -143,6 +186,10 @@ def server_views(annotations: Mapping[str, Any]) -> tuple[ServerView, ...]:
                 snapshots=snaps,
                 after_healing=_snapshot(entry.get("after_healing"), "after healing"),
                 offline=entry.get("offline") is True,
+                received=_received(entry.get("received")),
+                outliers=frozenset(_strings(entry.get("outliers"))),
+                soft_failed=frozenset(_strings(entry.get("soft_failed"))),
+                rejected=_reasons(entry.get("rejected")),
             )
         )
     return tuple(views)
@@ -166,3 +213,35 @@ def compare_snapshots(
         only_second=b.events - a.events,
         state_differs=frozenset(k for k in keys if a.state.get(k) != b.state.get(k)),
     )
+
+
+def receipt_order(view: ServerView, events: Mapping[str, PDU]) -> tuple[str, ...]:
+    """The events ``view``'s server stored, in the order it stored them, each moved
+    after its prev and auth events (those in ``events``).
+
+    A server stores a batch (the state and auth chain of a ``send_join`` answer, the
+    events of a ``/get_missing_events`` answer) in an order of its choosing; checked
+    one by one, an event needs its auth events first. The sort is stable: an event
+    waits only for what it depends on, otherwise the server's order is kept.
+    Events the server stored that are not in ``events`` are left out.
+    """
+    rank = {e: i for i, (e, _) in enumerate(view.received) if e in events}
+    waiting: dict[str, int] = {}
+    children: dict[str, list[str]] = {}
+    for event_id in rank:
+        pdu = events[event_id]
+        deps = {d for d in (*pdu.prev_events, *pdu.auth_events) if d in rank and d != event_id}
+        waiting[event_id] = len(deps)
+        for d in deps:
+            children.setdefault(d, []).append(event_id)
+    ready = [(rank[e], e) for e, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    out: list[str] = []
+    while ready:
+        _, event_id = heapq.heappop(ready)
+        out.append(event_id)
+        for child in children.get(event_id, ()):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, (rank[child], child))
+    return tuple(out)

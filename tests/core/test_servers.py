@@ -39,6 +39,10 @@ ANNOTATIONS: dict[str, Any] = {
                 }
             ],
             "offline": True,
+            "received": [["$create", 1], ["$t2", 3], ["$t1", None], ["$m", 7], [4, 5]],
+            "outliers": ["$t1"],
+            "soft_failed": ["$m"],
+            "rejected": {"$x": "not allowed", "$y": 3},
         },
     }
 }
@@ -60,6 +64,10 @@ def test_views_read_what_each_server_had() -> None:
     assert hs1.after_healing.forward_extremities == ("$m",)
     assert not hs1.offline and hs2.offline and hs2.after_healing is None
     assert hs2.users == ()
+    assert hs2.received == (("$create", 1), ("$t2", 3), ("$t1", None), ("$m", 7))
+    assert hs2.timeline_order == ("$create", "$t2", "$m")
+    assert hs2.soft_failed == {"$m"} and dict(hs2.rejected) == {"$x": "not allowed"}
+    assert hs1.received == () and hs1.timeline_order == () and not hs1.soft_failed
 
 
 def test_compare_says_what_each_side_lacked() -> None:
@@ -93,3 +101,39 @@ def test_rooms_without_servers_and_malformed_entries() -> None:
     assert y.label == "y" and y.sent == () and not y.offline and y.after_healing is None
     assert len(y.snapshots) == 1
     assert y.snapshots[0].events == {"$e"} and dict(y.snapshots[0].state) == {}
+
+
+def test_receipt_order_keeps_the_servers_order_but_auth_events_first() -> None:
+    from types import SimpleNamespace
+
+    from app.core.servers import ServerView, receipt_order
+
+    def pdu(prev: list[str], auth: list[str]) -> Any:
+        return SimpleNamespace(prev_events=prev, auth_events=auth)
+
+    events = {
+        "$create": pdu([], []),
+        "$pl": pdu(["$create"], ["$create"]),
+        "$join": pdu(["$pl"], ["$create", "$pl"]),
+        "$msg": pdu(["$join"], ["$create", "$pl", "$join"]),
+        "$other": pdu(["$pl"], ["$create", "$pl"]),
+    }
+    # Stored as a batch in an arbitrary order; "$unknown" is not in the room file.
+    view = ServerView(
+        "s",
+        "s",
+        (),
+        (),
+        (),
+        None,
+        False,
+        received=(
+            ("$msg", 1),
+            ("$other", 2),
+            ("$pl", 3),
+            ("$unknown", 4),
+            ("$create", 5),
+            ("$join", 6),
+        ),
+    )
+    assert receipt_order(view, events) == ("$create", "$pl", "$other", "$join", "$msg")

@@ -13,6 +13,8 @@ roomscope then fetches the room from both servers and:
 - during the partition the two servers really had different events (the proxy
   refused requests both ways), and roomscope's state at each server's
   extremities then was that server's reported state;
+- each server soft failed (by its database) what roomscope soft fails taking the
+  events in that server's order of receipt;
 - the demotion won (the spec's ordering of power events by sender power:
   https://spec.matrix.org/v1.16/rooms/v2/#state-resolution).
 
@@ -84,6 +86,16 @@ def test_a_healed_partition_ends_in_roomscopes_resolution(tmp_path: Path) -> Non
     for label, snap in during.items():
         at = states.resolve_at(snap["forward_extremities"]).state
         assert {(t, k, e) for (t, k), e in at.items()} == {tuple(r) for r in snap["state"]}, label
+
+    # Each server soft failed what roomscope soft fails in that server's order of receipt.
+    from app.core.servers import receipt_order, server_views
+
+    for view in server_views(room.annotations):
+        ordered = RoomStates(version=room.room_version)
+        for event_id in receipt_order(view, room.events):
+            ordered.add(room.events[event_id])
+        assert set(ordered.soft_failures()) == view.soft_failed, view.label
+        assert not ordered.rejected and not view.rejected
 
     # The demotion won over the moderator's ban and topic.
     labels = {name: event_id for event_id, name in room.annotations["labels"].items()}

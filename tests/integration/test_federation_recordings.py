@@ -11,6 +11,10 @@ healing (``annotations["servers"]``). Here, with no server running:
 - the state each server reported *during* a partition is roomscope's resolution at
   the forward extremities that server reported then: roomscope agrees with Synapse
   on the diverged copies too, not only on the healed room;
+- each server soft failed exactly the events roomscope soft fails when it takes the
+  events in the order that server stored them (its database's ``stream_ordering``;
+  :func:`~app.core.servers.receipt_order`, outliers included: they are the auth
+  events the rest are checked with), and rejected what roomscope rejects then;
 - the partitions were real: two servers' snapshots of the same moment differ, each
   holding events the other lacked;
 - the stories' outcomes follow the spec's state resolution: the demotion beats the
@@ -29,7 +33,7 @@ import pytest
 
 from app.core.room import Room
 from app.core.roomstate import RoomStates
-from app.core.servers import compare_snapshots, server_views
+from app.core.servers import compare_snapshots, receipt_order, server_views
 from app.core.verify import verify_events
 from app.sources.files import load_room
 
@@ -108,6 +112,25 @@ def test_servers_during_partitions_report_roomscopes_resolution(name: str) -> No
     assert checked >= 2
 
 
+@pytest.mark.parametrize("name", RECORDED)
+def test_soft_failures_are_each_servers_in_its_own_order(name: str) -> None:
+    r = room(name)
+    views = server_views(r.annotations)
+    assert any(v.received for v in views)
+    for view in views:
+        order = receipt_order(view, r.events)
+        assert len(order) == len(view.received), view.label
+        ours = RoomStates(version=r.room_version)
+        for event_id in order:
+            ours.add(r.events[event_id])
+        assert set(ours.soft_failures()) == view.soft_failed, view.label
+        assert ours.rejected == set(view.rejected), view.label
+
+
+def test_some_server_soft_failed_something() -> None:
+    assert any(v.soft_failed for n in RECORDED for v in server_views(room(n).annotations))
+
+
 @pytest.mark.parametrize("name", [n for n in RECORDED if "creator-offline" not in n])
 def test_the_partitions_were_real(name: str) -> None:
     views = server_views(room(name).annotations)
@@ -146,6 +169,10 @@ def test_the_demotion_beats_the_ban(name: str) -> None:
     assert final[("m.room.power_levels", "")] == _label(name, "alice demotes bob (hs1)")
     assert final[("m.room.member", ban.state_key or "")] != ban.event_id
     assert final.get(("m.room.topic", "")) != _label(name, "bob's topic (hs2)")
+    # The ban reached hs1 after the demotion: hs1 soft failed it; hs2 made it.
+    views = {v.label: v for v in server_views(room(name).annotations)}
+    assert ban.event_id in views["hs1"].soft_failed
+    assert ban.event_id not in views["hs2"].soft_failed
 
 
 @pytest.mark.parametrize("name", [n for n in RECORDED if n.startswith("fed-join-rules-race")])

@@ -31,6 +31,8 @@ Rooms are read back with roomscope's own fetcher
 from __future__ import annotations
 
 import contextlib
+import json
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -304,6 +306,41 @@ class Federation:
         )
         assert resp.status_code == 200, resp.text
         return sorted(r["event_id"] for r in resp.json()["results"])
+
+    def stored(self, label: str, room_id: str) -> dict[str, Any]:
+        """What the server's database says about the room's events: the order and time it
+        stored them (``events.stream_ordering``, ``received_ts``), which are outliers
+        (held for auth chains, not part of its timeline), which it soft failed
+        (``internal_metadata.soft_failed``) and which it rejected (``rejections``).
+        Read-only, from the SQLite file (Synapse may be running)."""
+        path = self.nodes[label].folder / "homeserver.db"
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute(
+                "SELECT e.event_id, e.received_ts, e.outlier, j.internal_metadata "
+                "FROM events e JOIN event_json j USING (event_id) "
+                "WHERE e.room_id = ? ORDER BY e.stream_ordering",
+                (room_id,),
+            ).fetchall()
+            rejected = dict(
+                db.execute(
+                    "SELECT r.event_id, r.reason FROM rejections r "
+                    "JOIN events e USING (event_id) WHERE e.room_id = ?",
+                    (room_id,),
+                ).fetchall()
+            )
+        finally:
+            db.close()
+        return {
+            "received": [[event_id, ts] for event_id, ts, _, _ in rows],
+            "outliers": [event_id for event_id, _, outlier, _ in rows if outlier],
+            "soft_failed": [
+                event_id
+                for event_id, _, _, meta in rows
+                if json.loads(meta or "{}").get("soft_failed") is True
+            ],
+            "rejected": rejected,
+        }
 
     def converged(self, room_id: str, labels: Sequence[str]) -> bool:
         ext = [self.extremities(label, room_id) for label in labels]

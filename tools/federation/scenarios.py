@@ -51,6 +51,7 @@ class Recording:
     snapshots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     after_healing: dict[str, dict[str, Any]] = field(default_factory=dict)
     fetches: dict[str, FetchResult] = field(default_factory=dict)
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     participants: dict[str, list[str]] = field(default_factory=dict)
     offline: set[str] = field(default_factory=set)
@@ -90,7 +91,12 @@ class Recording:
         return sent
 
     def finish(self) -> None:
-        """Record each online server's state after healing and fetch the room from it."""
+        """Record each online server's state after healing and fetch the room from it;
+        read every participating server's database (what it stored, in which order,
+        what it soft failed or rejected), offline ones too."""
+        for label, node in self.fed.nodes.items():
+            if node.name in self.participants:
+                self.stored[label] = self.fed.stored(label, self.room_id)
         for label in self.in_room():
             self.after_healing[label] = {
                 "at_ms": int(time.time() * 1000),
@@ -152,7 +158,23 @@ def _who(rec: Recording, event_id: str) -> str:
     return rec.labels.get(event_id, event_id)
 
 
-# -- the scenarios -----------------------------------------------------------------------
+def _soft_failures(rec: Recording) -> str:
+    """A sentence on what each server soft failed (from its database), or ""."""
+    parts = []
+    for label, stored in rec.stored.items():
+        names = [_who(rec, e) for e in stored.get("soft_failed", [])]
+        if names:
+            parts.append(f"{label} soft failed {' and '.join(names)}")
+    if not parts:
+        return ""
+    return (
+        " Soft failure, as the servers' databases record it: "
+        + "; ".join(parts)
+        + ". Those events arrived after the change that forbids them and failed against "
+        "that server's current state, so they never became part of it there, although "
+        "they are accepted in the graph "
+        "(https://spec.matrix.org/v1.16/server-server-api/#soft-failure)."
+    )
 
 
 def concurrent_topic_name(fed: Federation, version: str) -> Recording:
@@ -268,7 +290,7 @@ def demotion_wins(fed: Federation, version: str) -> Recording:
         "against the state so far: once demoted, the moderator may neither ban nor set the "
         "topic, so the ban and the topic fall out of the resolved state on both servers. "
         "They stay in the graph, accepted: they were valid where and when they were made; "
-        "they lose at the merge."
+        "they lose at the merge." + _soft_failures(rec)
     )
     rec.teaches = "power events first, by sender power; the demotion wins over the ban"
     rec.notes = [
@@ -330,7 +352,7 @@ def join_rules_race(fed: Federation, version: str) -> Recording:
         "first (a power event) and then checks the join against it: the join fails, so the "
         "user is not a member in the resolved state on either server, although the join "
         "and its message stay in the graph. This is Synapse's 'join rule evasion' test, "
-        "happening for real."
+        "happening for real." + _soft_failures(rec)
     )
     rec.teaches = "a join racing a join rules change is re-checked and fails"
     rec.notes = [
@@ -503,6 +525,7 @@ def three_way(fed: Federation, version: str) -> Recording:
         "moderator, sets the topic again, and bob (hs2) renames the room. After healing "
         f"the demotion is applied first; {outcome}. bob's new name, his power untouched, "
         "wins over the older one. Compare what each server had at each snapshot."
+        + _soft_failures(rec)
     )
     rec.teaches = "several partitions in a row; a two-against-one split does not outvote"
     rec.notes = [
@@ -578,6 +601,7 @@ def build_room(rec: Recording) -> Room:
         }
         if node.label in rec.after_healing:
             entry["after_healing"] = rec.after_healing[node.label]
+        entry.update(rec.stored.get(node.label, {}))
         if node.label in rec.offline:
             entry["offline"] = True
         servers[node.name] = entry
