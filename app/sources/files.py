@@ -28,6 +28,7 @@ import gzip
 import io
 import json
 import os
+import sys
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,6 +169,13 @@ def _json_error(place: str, exc: BaseException, *, line_offset: int = 0) -> Room
         )
     if isinstance(exc, RecursionError):
         return RoomFileError(f"{place}: not readable JSON (nested too deeply)")
+    if "integer string conversion" in str(exc):
+        # Python refuses to read integers this long (CVE-2020-10735); its message names
+        # sys.set_int_max_str_digits, which means nothing to a person reading a room.
+        return RoomFileError(
+            f"{place}: not readable JSON (a number with more than "
+            f"{sys.get_int_max_str_digits()} digits)"
+        )
     return RoomFileError(f"{place}: not valid JSON ({_clean(exc)})")
 
 

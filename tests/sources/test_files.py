@@ -268,6 +268,20 @@ def test_deeply_nested_json_is_an_error_not_a_recursion_error() -> None:
         parse_room_bytes(event.encode() + b"]" * 100_000 + b"}", name="deep.json")
 
 
+def test_numbers_json_allows_but_python_cannot_read_are_one_plain_line() -> None:
+    """A 5000-digit integer is valid JSON; Python refuses it (int max str digits) and its
+    own message ('use sys.set_int_max_str_digits()') is not for people; NaN and
+    Infinity are not JSON at all (https://www.rfc-editor.org/rfc/rfc8259#section-6)."""
+    huge = b'[{"type": "m.room.create", "depth": ' + b"9" * 5000 + b"}]"
+    with pytest.raises(RoomFileError) as err:
+        parse_room_bytes(huge, name="huge.json")
+    assert str(err.value) == "huge.json: not readable JSON (a number with more than 4300 digits)"
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        data = f'[{{"type": "m.room.create", "depth": {literal}}}]'.encode()
+        with pytest.raises(RoomFileError, match=f"{literal} is not allowed in JSON"):
+            parse_room_bytes(data, name="nan.json")
+
+
 def test_single_event_object_and_blank_ndjson_lines() -> None:
     events = make_room(V10)
     one = parse_room_bytes(json.dumps(raws(events)[0]).encode(), name="one.json")
