@@ -550,7 +550,12 @@ def resolve_conflicted(
     """
     source = index.source
     if set_chains is None:
-        set_chains = [index.chain_of_all(s.values()) for s in state_sets]
+        # Each state set is the unconflicted state map plus its own values at the
+        # conflicted keys: the unconflicted events' chains are ORed once.
+        common = index.chain_of_all(unconflicted.values())
+        set_chains = [
+            common | index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets
+        ]
     full, diff, subgraph = full_conflicted_set(
         index, conflicted, set_chains, with_subgraph=version.state_res_conflicted_subgraph
     )
