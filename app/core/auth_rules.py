@@ -424,7 +424,10 @@ class _Checker:
             restricted_like.add("restricted")
         if version.knock_restricted_join_rule:
             restricted_like.add("knock_restricted")
-        if join_rule in invite_like:
+        # The join rule may be any JSON value; Synapse compares it with ==, so a value
+        # that is not a string matches no rule (and is not hashable for a set lookup).
+        rule_word = join_rule if isinstance(join_rule, str) else None
+        if rule_word in invite_like:
             self.step(f"{j}.4", f"join: {join_rule} room")
             if sender_membership in ("invite", "join"):
                 return self.allow(
@@ -435,7 +438,7 @@ class _Checker:
                 f"(membership {show_value(sender_membership) if sender_membership else 'none'})"
             )
         # 4.3.5. (v8+) If the join_rule is restricted (v10+: or knock_restricted):
-        if join_rule in restricted_like:
+        if rule_word in restricted_like:
             # 4.3.5.1. If membership state is join or invite, allow.
             if sender_membership in ("invite", "join"):
                 self.step(
@@ -597,7 +600,7 @@ class _Checker:
         knockable = {"knock"} | (
             {"knock_restricted"} if version.knock_restricted_join_rule else set()
         )
-        if join_rule not in knockable:
+        if not isinstance(join_rule, str) or join_rule not in knockable:
             raise self.reject(f"the join rule {show_value(join_rule)} does not allow knocking")
         # 4.7.2. If sender does not match state_key, reject.
         self.step(f"{k}.2", "knock: sender is the target")

@@ -416,6 +416,28 @@ def test_4_3_6_public_room_anyone_may_join(version: str) -> None:
 
 
 @pytest.mark.parametrize("version", ALL)
+@pytest.mark.parametrize("join_rule", [{"a": 1}, ["public"], None, 5])
+def test_4_3_7_a_join_rule_that_is_not_a_string_lets_nobody_join_or_knock(
+    version: str, join_rule: object
+) -> None:
+    """A join_rule of any other JSON type is none of the spec's words, so 4.3.7 (v7+:
+    4.7.1 for knocks) rejects; Synapse compares it with == and rejects too. It used to
+    raise TypeError (unhashable dict) from a set lookup."""
+    room = Room(version, members={CAROL: "invite"})
+    room.set("m.room.join_rules", ALICE, {"join_rule": join_rule}, "")
+    n = rule_numbers(room.v)
+    result = room.check(room.member(BOB, "join"))
+    assert rejected_by(result, f"{n.member}.{n.member_join}.{n.join_otherwise}"), result
+    # An invited user may not join either: the room is not an invite room.
+    assert not room.check(room.member(CAROL, "join")).allowed
+    knock = room.check(room.member(BOB, "knock"))
+    if room.v.knock_join_rule:
+        assert rejected_by(knock, f"{n.member}.{n.member_knock}.1"), knock
+    else:
+        assert rejected_by(knock, f"{n.member}.{n.member_unknown}"), knock
+
+
+@pytest.mark.parametrize("version", ALL)
 def test_4_3_7_no_join_rules_means_invite(version: str) -> None:
     room = Room(version, join_rule=None)
     assert not room.check(room.member(BOB, "join")).allowed
