@@ -164,7 +164,7 @@ def _soft_failures(rec: Recording) -> str:
     for label, stored in rec.stored.items():
         names = [_who(rec, e) for e in stored.get("soft_failed", [])]
         if names:
-            parts.append(f"{label} soft failed {' and '.join(names)}")
+            parts.append(f"{label} soft failed " + " and ".join(f"'{n}'" for n in names))
     if not parts:
         return ""
     return (
@@ -364,7 +364,7 @@ def join_rules_race(fed: Federation, version: str) -> Recording:
             merge[-1],
             "The merge: the join rules are applied before dave's join, which fails "
             "against 'invite'. dave is "
-            f"{'not a member' if dave_member != join else 'still joined'} on every server.",
+            + ("a member on no server." if dave_member != join else "still joined everywhere."),
         ),
     ]
     rec.resolve_at = [merge[-1]]
@@ -437,8 +437,8 @@ def creator_offline(fed: Federation, version: str) -> Recording:
         (topic, "hs2's user, power 100 from before, changes the topic: no need for hs1."),
         (
             join,
-            "A new server joins through hs2; hs1, named in the room ID and the create "
-            "event, is never asked.",
+            "A new server joins through hs2; hs1, the creator's server, cannot be "
+            "reached and is not needed.",
         ),
         (promote, "State keeps changing: power for the newcomer."),
         (name, "hs3, which never talked to hs1, names the room."),
