@@ -11,29 +11,23 @@ failure leaves no half-printed output.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, TextIO
 
-from app.core.errors import printable
+from app.core.errors import json_text, printable
 
-__all__ = ["json_text", "printable", "write_json"]
-
-
-def json_text(obj: Any, *, encoding: str = "utf-8", sort_keys: bool = False) -> str:
-    """``obj`` as indented JSON text that ``encoding`` can encode (escaped where not)."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=sort_keys)
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        text = json.dumps(obj, indent=2, ensure_ascii=True, sort_keys=sort_keys)
-    return text
+__all__ = ["printable", "write_json"]
 
 
 def write_json(obj: Any, out: TextIO | None = None, *, sort_keys: bool = False) -> None:
     """Write ``obj`` as one JSON document and a newline to ``out`` (stdout by default)."""
     stream = sys.stdout if out is None else out
     stream.write(
-        json_text(obj, encoding=getattr(stream, "encoding", None) or "utf-8", sort_keys=sort_keys)
+        json_text(
+            obj,
+            indent=2,
+            sort_keys=sort_keys,
+            encoding=getattr(stream, "encoding", None) or "utf-8",
+        )
         + "\n"
     )

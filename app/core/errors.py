@@ -3,7 +3,11 @@ untrusted text on one line."""
 
 from __future__ import annotations
 
-__all__ = ["RoomscopeError", "printable"]
+import json
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["RoomscopeError", "json_text", "printable"]
 
 
 class RoomscopeError(Exception):
@@ -31,3 +35,27 @@ def printable(text: object, limit: int | None = None) -> str:
     if limit is not None and len(s) > limit:
         s = s[: max(limit - 3, 0)] + "..."
     return s
+
+
+def json_text(
+    obj: Any,
+    *,
+    indent: int | None = None,
+    sort_keys: bool = False,
+    default: Callable[[Any], Any] | None = None,
+    encoding: str = "utf-8",
+) -> str:
+    """``obj`` as JSON text, readable (non-ASCII kept) where ``encoding`` can hold it.
+
+    Room files may hold strings that are not valid Unicode: a lone surrogate escape
+    (``"\\ud800"``) is legal JSON. Written raw, it cannot be encoded (a traceback) and
+    Qt silently drops it; so when the readable text cannot be encoded, the whole
+    document is written with ``\\u`` escapes instead: still valid JSON, read back
+    to the same strings.
+    """
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=default, ensure_ascii=False)
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=default)
+    return text

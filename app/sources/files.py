@@ -516,18 +516,26 @@ def room_to_json(room: Room) -> dict[str, Any]:
     return out
 
 
-def _encode(room: Room) -> bytes:
-    """Native JSON with one event per line: readable, diffable, fast to write."""
+def _encode(room: Room, *, ensure_ascii: bool = False) -> bytes:
+    """Native JSON with one event per line: readable, diffable, fast to write.
+
+    Non-ASCII text is written as is, unless the room holds strings UTF-8 cannot
+    encode (lone surrogates, legal JSON escapes): then the file is written with
+    ``\\u`` escapes, as :func:`app.core.errors.json_text` does, and reads back the same.
+    """
     obj = room_to_json(room)
     events = obj.pop("events")
-    dumps = json.JSONEncoder(ensure_ascii=False, default=_plain).encode
+    dumps = json.JSONEncoder(ensure_ascii=ensure_ascii, default=_plain).encode
     head = dumps(obj)
     lines = [head[:-1] + (', "events": [' if obj else '"events": [')]
     lines.extend(dumps(e) + "," for e in events)
     if events:
         lines[-1] = lines[-1][:-1]
     lines.append("]}\n")
-    return "\n".join(lines).encode("utf-8")
+    try:
+        return "\n".join(lines).encode("utf-8")
+    except UnicodeEncodeError:
+        return _encode(room, ensure_ascii=True)
 
 
 def save_room(room: Room, path: str | os.PathLike[str]) -> None:

@@ -20,7 +20,6 @@ https://spec.matrix.org/v1.16/server-server-api/#checks-performed-on-receipt-of-
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
@@ -47,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import json_text
 from app.ui.document import SOFT_FAIL_PENDING, RoomAnalysis, RoomDocument
 from app.ui.state_table import StateTable
 from app.ui.text import plain_tooltip
@@ -446,9 +446,7 @@ class Inspector(QWidget):
         children = doc.graph.children(event_id)
         self.child_heading.setText(f"Next events ({len(children)})")
         self.child_links.set_links(doc, children)
-        self.json_view.setPlainText(
-            json.dumps(pdu.raw, indent=2, ensure_ascii=False, sort_keys=False)
-        )
+        self.json_view.setPlainText(json_text(pdu.raw, indent=2))
         self._show_auth(event_id)
         self._show_verification(event_id)
         self._show_state(event_id)

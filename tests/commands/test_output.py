@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from app.commands.output import json_text, write_json
-from app.core.errors import printable
+from app.commands.output import write_json
+from app.core.errors import json_text, printable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,14 +46,14 @@ def test_printable_limit_cuts_with_an_ellipsis() -> None:
 
 def test_json_text_escapes_lone_surrogates_and_reads_back() -> None:
     doc = {"$c\udfff:x": "r\ud800"}
-    text = json_text(doc)
+    text = json_text(doc, indent=2)
     text.encode("utf-8")  # would raise if a surrogate were left raw
     assert json.loads(text) == doc
 
 
 def test_json_text_keeps_readable_unicode() -> None:
-    assert json_text({"k": "café"}) == '{\n  "k": "café"\n}'
-    assert json_text({"k": "café"}, encoding="ascii") == '{\n  "k": "caf\\u00e9"\n}'
+    assert json_text({"k": "café"}, indent=2) == '{\n  "k": "café"\n}'
+    assert json_text({"k": "café"}, encoding="ascii") == '{"k": "caf\\u00e9"}'
 
 
 def test_write_json_writes_one_document_and_a_newline() -> None:

@@ -368,3 +368,21 @@ def test_room_to_json_is_plain_json() -> None:
     room = Room.from_events(make_room(V10), source={"a": 1}, annotations={"title": "t"})
     obj = files.room_to_json(room)
     assert json.loads(json.dumps(obj))["annotations"] == {"title": "t"}
+
+
+def test_a_room_with_lone_surrogates_saves_and_reads_back(tmp_path: Path) -> None:
+    """``"\\ud800"`` is legal JSON and loads as a lone surrogate; saving wrote the file with
+    ensure_ascii=False and raised UnicodeEncodeError (a traceback from fetch --extend or the
+    window's Save). Now such strings are written as \\u escapes and read back the same."""
+    text = (
+        '[{"type": "m.room.create", "room_id": "!a:x", "sender": "@a\\ud800:x",'
+        ' "state_key": "", "content": {"creator": "@a\\ud800:x", "n": "caf\\u00e9"},'
+        ' "depth": 1, "origin_server_ts": 1, "prev_events": [], "auth_events": [],'
+        ' "event_id": "$c\\udfff:x"}]'
+    )
+    room = parse_room_bytes(text.encode(), name="s.json")
+    path = tmp_path / "saved.json"
+    save_room(room, path)
+    again = load_room(path)
+    assert list(again.graph.events) == ["$c\udfff:x"]
+    assert again.graph.events["$c\udfff:x"].raw == room.graph.events["$c\udfff:x"].raw
