@@ -44,37 +44,25 @@ def pdu_from_json(obj: object, version: RoomVersion, *, where: str | None = None
     Raises :class:`EventFormatError` naming the event (``where`` when it has no ID)
     and the field.
     """
+    parsed = obj
     if isinstance(obj, Mapping) and "depth" not in obj:
         # Test fixtures (ruma-state-res's) leave depth out; roomscope's order never
         # uses it, so read it as 0 and keep the object exactly as given. The graph
         # reports these events (finding "missing_depth").
-        pdu = pdu_from_json({**obj, "depth": 0}, version, where=where)
-        if version.event_ids_derived and "event_id" not in obj:
-            pdu = dataclasses.replace(pdu, event_id=_event_id(obj, version, where))
-        return dataclasses.replace(pdu, raw=obj)
+        parsed = {**obj, "depth": 0}
+    event_id: str | None = None
     if version.event_ids_derived and isinstance(obj, Mapping) and "event_id" not in obj:
         try:
             event_id = compute_event_id(as_sent(obj, version), version)
         except (ValueError, TypeError, RecursionError) as exc:
             # Name what is wrong with the event's fields first, if anything is.
-            parse_pdu(obj, version, where=where, event_id="$")
-            raise _unhashable(where, exc) from None
-        return parse_pdu(obj, version, where=where, event_id=event_id)
-    return parse_pdu(obj, version, where=where)
-
-
-def _unhashable(where: str | None, exc: BaseException) -> EventFormatError:
-    label = f"event {where}" if where else "event"
-    return EventFormatError(f"{label}: the event ID cannot be computed ({exc})")
-
-
-def _event_id(obj: Mapping[str, Any], version: RoomVersion, where: str | None) -> str:
-    try:
-        event_id = compute_event_id(as_sent(obj, version), version)
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise _unhashable(where, exc) from None
-    assert event_id is not None
-    return event_id
+            parse_pdu(parsed, version, where=where, event_id="$")
+            label = f"event {where}" if where else "event"
+            raise EventFormatError(f"{label}: the event ID cannot be computed ({exc})") from None
+    pdu = parse_pdu(parsed, version, where=where, event_id=event_id)
+    if parsed is not obj and isinstance(obj, Mapping):
+        pdu = dataclasses.replace(pdu, raw=obj)
+    return pdu
 
 
 def room_version_of_events(objs: Iterable[object]) -> tuple[str, PDU | Mapping[str, Any] | None]:

@@ -84,3 +84,38 @@ def test_room_version_of_events() -> None:
     bare = create_obj()
     bare["content"] = "not an object"
     assert room_version_of_events([bare])[0] == "1"
+
+
+def test_an_event_without_depth_or_id_gets_the_id_of_what_was_given() -> None:
+    """ruma-style fixtures have no depth: it is read as 0 for parsing only. The v3+ ID is
+    the reference hash of the object as given (no depth added), computed here the way
+    Synapse does (its redaction, canonical JSON, SHA-256, URL-safe unpadded base64)."""
+    import hashlib
+    from base64 import urlsafe_b64encode
+
+    from canonicaljson import encode_canonical_json
+
+    redaction = pytest.importorskip("synapse.synapse_rust.events")
+    versions = pytest.importorskip("synapse.api.room_versions")
+    obj: dict[str, Any] = {
+        "type": "m.room.message",
+        "room_id": "!r:x",
+        "sender": "@a:x",
+        "content": {"body": "hi"},
+        "prev_events": [],
+        "auth_events": [],
+        "origin_server_ts": 5,
+        "hashes": {"sha256": "x"},
+        "signatures": {},
+        "unsigned": {"age": 1},
+    }
+    pdu = pdu_from_json(obj, V10, where="line 1")
+    pruned = redaction.redact_event_dict(versions.KNOWN_ROOM_VERSIONS["10"], dict(obj))
+    for key in ("signatures", "unsigned"):
+        pruned.pop(key, None)
+    digest = hashlib.sha256(encode_canonical_json(pruned)).digest()
+    assert pdu.event_id == "$" + urlsafe_b64encode(digest).decode().rstrip("=")
+    assert pdu.event_id_computed and pdu.depth == 0
+    assert pdu.raw is obj  # kept exactly as given: no depth written into it
+    with pytest.raises(EventFormatError, match="line 1: sender is not a string"):
+        pdu_from_json({**obj, "sender": 5, "content": {"x": float("nan")}}, V10, where="line 1")
