@@ -30,7 +30,7 @@ events one server had and another lacked at the same moment.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -38,13 +38,21 @@ from typing import Any
 from app.core.events import PDU, StateKey
 
 __all__ = [
+    "AFTER_HEALING",
     "ServerSnapshot",
     "ServerView",
     "SnapshotComparison",
+    "common_moments",
     "compare_snapshots",
+    "lacked_at",
+    "moments",
     "receipt_order",
     "server_views",
+    "snapshot_at",
 ]
+
+#: The name of the last moment: once the servers agreed (``after_healing``).
+AFTER_HEALING = "after healing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,15 @@ class ServerView:
             if snap.when == when:
                 return snap.events
         return None
+
+    @property
+    def moments(self) -> tuple[str, ...]:
+        """The moments this server was snapshotted, in the file's order, then
+        :data:`AFTER_HEALING` when it reported a state once the servers agreed."""
+        names = tuple(dict.fromkeys(s.when for s in self.snapshots if s.when))
+        if self.after_healing is not None and AFTER_HEALING not in names:
+            names += (AFTER_HEALING,)
+        return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,13 +212,82 @@ def server_views(annotations: Mapping[str, Any]) -> tuple[ServerView, ...]:
     return tuple(views)
 
 
+def snapshot_at(view: ServerView, when: str) -> ServerSnapshot | None:
+    """What ``view``'s server had and reported at the moment ``when`` (None: not
+    snapshotted then).
+
+    :data:`AFTER_HEALING` is the state the server reported once the servers agreed;
+    the recording lists no events for it, so its events are the ones the server's
+    database held at the end of the recording (``received``, read after healing),
+    outliers included: a server holds those too, for their auth chains.
+    """
+    for snap in view.snapshots:
+        if snap.when == when:
+            return snap
+    healed = view.after_healing
+    if when != AFTER_HEALING or healed is None:
+        return None
+    if healed.events or not view.received:
+        return healed
+    return ServerSnapshot(
+        when=AFTER_HEALING,
+        at_ms=healed.at_ms,
+        events=frozenset(e for e, _ in view.received),
+        forward_extremities=healed.forward_extremities,
+        state=healed.state,
+    )
+
+
+def moments(views: Sequence[ServerView]) -> tuple[str, ...]:
+    """Every moment any server was snapshotted, in the order of the story.
+
+    Ordered by the earliest time (``at_ms``) any server was snapshotted then, a
+    moment with no time keeping its place after the one before it in the file;
+    :data:`AFTER_HEALING` comes last.
+    """
+    first_seen: dict[str, int] = {}
+    earliest: dict[str, int] = {}
+    for view in views:
+        for snap in view.snapshots:
+            if not snap.when or snap.when == AFTER_HEALING:
+                continue
+            first_seen.setdefault(snap.when, len(first_seen))
+            if snap.at_ms is not None:
+                earliest[snap.when] = min(earliest.get(snap.when, snap.at_ms), snap.at_ms)
+    # A moment without a time borrows the time of the last timed one before it.
+    keyed: list[tuple[int, int, str]] = []
+    last = -(2**63)
+    for name, seen in sorted(first_seen.items(), key=lambda kv: kv[1]):
+        last = earliest.get(name, last)
+        keyed.append((last, seen, name))
+    names = tuple(name for _, _, name in sorted(keyed))
+    if any(v.after_healing is not None for v in views):
+        names += (AFTER_HEALING,)
+    return names
+
+
+def common_moments(first: ServerView, second: ServerView) -> tuple[str, ...]:
+    """The moments both servers were snapshotted (``first``'s order)."""
+    theirs = set(second.moments)
+    return tuple(m for m in first.moments if m in theirs)
+
+
+def lacked_at(view: ServerView, when: str, events: Collection[str]) -> frozenset[str] | None:
+    """The events of ``events`` (the room file's) that ``view``'s server did not have at
+    ``when`` (None: not snapshotted then)."""
+    snap = snapshot_at(view, when)
+    if snap is None:
+        return None
+    return frozenset(e for e in events if e not in snap.events)
+
+
 def compare_snapshots(
     first: ServerView, second: ServerView, when: str
 ) -> SnapshotComparison | None:
     """What ``first`` and ``second`` had apart at the snapshot ``when`` (None when either
-    server has no snapshot of that name)."""
-    a = next((s for s in first.snapshots if s.when == when), None)
-    b = next((s for s in second.snapshots if s.when == when), None)
+    server has no snapshot of that name; :data:`AFTER_HEALING` as :func:`snapshot_at`)."""
+    a = snapshot_at(first, when)
+    b = snapshot_at(second, when)
     if a is None or b is None:
         return None
     keys = set(a.state) | set(b.state)

@@ -137,3 +137,58 @@ def test_receipt_order_keeps_the_servers_order_but_auth_events_first() -> None:
         ),
     )
     assert receipt_order(view, events) == ("$create", "$pl", "$other", "$join", "$msg")
+
+
+def test_moments_in_story_order_and_after_healing_last() -> None:
+    from app.core.servers import AFTER_HEALING, common_moments, moments
+
+    hs1, hs2 = server_views(ANNOTATIONS)
+    assert hs1.moments == ("during the partition", AFTER_HEALING)
+    assert hs2.moments == ("during the partition",)  # offline: never reported a healed state
+    assert moments((hs1, hs2)) == ("during the partition", AFTER_HEALING)
+    assert common_moments(hs1, hs2) == ("during the partition",)
+    # Out of file order: the earliest snapshot time decides; an untimed one keeps its
+    # place after the timed moment before it in the file.
+    views = server_views(
+        {
+            "servers": {
+                "a": {"snapshots": [{"when": "later", "at_ms": 50}, {"when": "untimed"}]},
+                "b": {"snapshots": [{"when": "sooner", "at_ms": 10}, {"when": "later"}]},
+            }
+        }
+    )
+    assert moments(views) == ("sooner", "later", "untimed")
+
+
+def test_after_healing_holds_what_the_server_stored() -> None:
+    from app.core.servers import AFTER_HEALING, lacked_at, snapshot_at
+
+    hs1, hs2 = server_views(ANNOTATIONS)
+    during = snapshot_at(hs1, "during the partition")
+    assert during is not None and during.events == {"$create", "$t1"}
+    assert snapshot_at(hs2, AFTER_HEALING) is None  # offline
+    assert snapshot_at(hs1, "never") is None
+    room = ("$create", "$t1", "$t2", "$m")
+    assert lacked_at(hs1, "during the partition", room) == {"$t2", "$m"}
+    assert lacked_at(hs2, AFTER_HEALING, room) is None
+    healed = server_views(
+        {
+            "servers": {
+                "a": {
+                    "received": [["$create", 1], ["$t1", 2], ["$t2", 3]],
+                    "after_healing": {"at_ms": 9, "state": [["m.room.topic", "", "$t2"]]},
+                },
+                "b": {
+                    "received": [["$create", 1], ["$t2", 2]],
+                    "after_healing": {"state": [["m.room.topic", "", "$t1"]]},
+                },
+            }
+        }
+    )
+    a, b = healed
+    snap = snapshot_at(a, AFTER_HEALING)
+    assert snap is not None and snap.events == {"$create", "$t1", "$t2"} and snap.at_ms == 9
+    assert dict(snap.state) == {("m.room.topic", ""): "$t2"}
+    cmp = compare_snapshots(a, b, AFTER_HEALING)
+    assert cmp is not None and cmp.only_first == {"$t1"} and cmp.only_second == frozenset()
+    assert cmp.state_differs == {("m.room.topic", "")}
