@@ -30,7 +30,7 @@ from app.core.auth import (
 )
 from app.core.events import PDU, StateKey
 from app.core.graph import EventGraph
-from app.core.hashing import room_id_from_create_event_id
+from app.core.hashing import create_event_id_from_room_id
 
 __all__ = ["EventVerdict", "check_graph_against_auth_events", "verdict_text"]
 
@@ -71,9 +71,8 @@ def _create_event_for(graph: EventGraph, event: PDU) -> PDU | None:
     """v12: the create event the event's room ID names, when present."""
     if not event.room_version.room_id_from_create_event or event.room_id is None:
         return None
-    if not event.room_id.startswith("!"):
-        return None
-    return graph.events.get("$" + event.room_id[1:])
+    create_id = create_event_id_from_room_id(event.room_id)
+    return graph.events.get(create_id) if create_id is not None else None
 
 
 def check_graph_against_auth_events(
@@ -121,8 +120,6 @@ def _check_one(
         auth.append(pdu)
     create = _create_event_for(graph, event)
     if create is not None and create.event_id not in verdicts and create is not event:
-        create = None
-    if create is not None and room_id_from_create_event_id(create.event_id) != event.room_id:
         create = None
     first = check_auth_events(
         event,

@@ -23,6 +23,7 @@ __all__ = [
     "compute_content_hash",
     "compute_event_id",
     "compute_reference_hash",
+    "create_event_id_from_room_id",
     "event_id_from_reference_hash",
     "redact",
     "reference_hash_input",
@@ -210,3 +211,12 @@ def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | N
 def room_id_from_create_event_id(create_event_id: str) -> str:
     """v12 (MSC4291): the room ID is ``!`` followed by the create event's ID less its ``$``."""
     return "!" + create_event_id[1:]
+
+
+def create_event_id_from_room_id(room_id: str) -> str | None:
+    """v12 (MSC4291): the ID of the create event a room ID names (the inverse of
+    :func:`room_id_from_create_event_id`); None for a room ID not starting with ``!``.
+
+    https://spec.matrix.org/v1.16/rooms/v12/
+    """
+    return "$" + room_id[1:] if room_id.startswith("!") else None

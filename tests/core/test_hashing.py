@@ -207,3 +207,12 @@ def test_event_ids_agree_with_synapse(version: Any) -> None:
         assert compute_event_id(pdu.as_sent(), version) == event.event_id
         if is_create and version.room_id_from_create_event:
             assert room_id_from_create_event_id(pdu.event_id) == event.room_id
+
+
+def test_v12_create_event_id_from_room_id_is_the_inverse() -> None:
+    from app.core.hashing import create_event_id_from_room_id
+
+    assert create_event_id_from_room_id("!abc-_") == "$abc-_"
+    assert room_id_from_create_event_id(create_event_id_from_room_id("!xyz") or "") == "!xyz"
+    assert create_event_id_from_room_id("#alias:x") is None
+    assert create_event_id_from_room_id("") is None
