@@ -370,21 +370,15 @@ class _Checker:
             # 4.6.2. If the sender's power level is greater than or equal to the
             # ban level, and the target user's power level is less than the
             # sender's power level, allow. 4.6.3. Otherwise, reject.
-            self.step(f"{m}.{n.member_ban}.3", "ban: ban level and target's power")
-            if sender_power < ban_level:
-                raise self.reject(
-                    f"sender {event.sender} has power {format_level(sender_power)}, "
-                    f"banning needs {ban_level}"
-                )
-            if target_power >= sender_power:
-                raise self.reject(
-                    f"target {target} has power {format_level(target_power)}, not less than "
-                    f"the sender's {format_level(sender_power)}"
-                )
-            self.step(f"{m}.{n.member_ban}.2", "ban: ban level and target's power")
-            return self.allow(
-                f"sender has power {format_level(sender_power)} (ban needs {ban_level}), "
-                f"target has {format_level(target_power)}"
+            return self.level_and_more_power(
+                "ban",
+                "banning",
+                ban_level,
+                f"{m}.{n.member_ban}",
+                ("2", "3"),
+                target,
+                sender_power,
+                target_power,
             )
         if membership == "knock" and n.member_knock is not None:
             return self.knock(target, sender_membership, target_membership, join_rule)
@@ -393,6 +387,40 @@ class _Checker:
         if not version.knock_join_rule and membership == "knock":
             raise self.reject(f"room version {version.identifier} has no knock membership")
         raise self.reject(f"membership {show_value(membership)} is unknown")
+
+    def level_and_more_power(
+        self,
+        action: str,
+        doing: str,
+        level: int,
+        rule: str,
+        steps: tuple[str, str],
+        target: str,
+        sender_power: int,
+        target_power: int,
+    ) -> AuthResult:
+        """Kick (4.5.4/4.5.5) and ban (4.6.2/4.6.3): "if the sender's power level is
+        greater than or equal to the <action> level, and the target user's power level
+        is less than the sender's power level, allow. Otherwise, reject." ``steps`` are
+        the allow and the reject rule numbers under ``rule``."""
+        allow_step, reject_step = steps
+        name = f"{action}: {action} level and target's power"
+        self.step(f"{rule}.{reject_step}", name)
+        if sender_power < level:
+            raise self.reject(
+                f"sender {self.event.sender} has power {format_level(sender_power)}, "
+                f"{doing} needs {level}"
+            )
+        if target_power >= sender_power:
+            raise self.reject(
+                f"target {target} has power {format_level(target_power)}, not less than the "
+                f"sender's {format_level(sender_power)}"
+            )
+        self.step(f"{rule}.{allow_step}", name)
+        return self.allow(
+            f"sender has power {format_level(sender_power)} ({action} needs {level}), "
+            f"target has {format_level(target_power)}"
+        )
 
     def require_joined(self, sender_membership: str | None) -> None:
         if sender_membership != "join":
@@ -568,21 +596,8 @@ class _Checker:
         # level, and the target user's power level is less than the sender's
         # power level, allow. 4.5.5. Otherwise, reject.
         kick_level = self.level("kick")
-        self.step(f"{lv}.5", "kick: kick level and target's power")
-        if sender_power < kick_level:
-            raise self.reject(
-                f"sender {event.sender} has power {format_level(sender_power)}, "
-                f"kicking needs {kick_level}"
-            )
-        if target_power >= sender_power:
-            raise self.reject(
-                f"target {target} has power {format_level(target_power)}, not less than the "
-                f"sender's {format_level(sender_power)}"
-            )
-        self.step(f"{lv}.4", "kick: kick level and target's power")
-        return self.allow(
-            f"sender has power {format_level(sender_power)} (kick needs {kick_level}), "
-            f"target has {format_level(target_power)}"
+        return self.level_and_more_power(
+            "kick", "kicking", kick_level, lv, ("4", "5"), target, sender_power, target_power
         )
 
     def knock(
