@@ -63,6 +63,7 @@ from app.ui.errors import show_error
 from app.ui.inspector import Inspector
 from app.ui.resolution_panel import install_resolution_dock
 from app.ui.samples_panel import RoomsPanel
+from app.ui.servers_view import install_servers_dock
 from app.ui.text import plain_tooltip
 from app.ui.workers import JobRunner
 
@@ -314,6 +315,7 @@ class MainWindow(QMainWindow):
         self.rooms.set_recent(self.recent_files())
         self.restore_window_state()
         self.resolution = install_resolution_dock(self)  # issue 6: stepper dock, Resolve menu
+        self.servers = install_servers_dock(self)  # issue 8: per-server views of recordings
 
     # ------------------------------------------------------------------ set-up
 
