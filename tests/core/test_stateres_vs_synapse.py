@@ -226,8 +226,9 @@ def synthetic_state_sets(
 ) -> Iterator[list[StateMap]]:
     """State sets a server could be asked to resolve, beyond the room's own merges.
 
-    The states after two or three random events (any events: siblings, ancestors,
-    rejected ones), and, one time in three, one set with a key swapped for another
+    A merge of the room with a rejected event put in every state set; the states
+    after two or three random events (any events: siblings, ancestors, rejected
+    ones), and, one time in three, one set with a key swapped for another
     event of the same key (possibly a rejected event, possibly one that is not
     an ancestor): the inputs of ``roomscope resolve --state-set`` and of servers
     whose view of the room differs.
@@ -239,6 +240,16 @@ def synthetic_state_sets(
     for e in room.events:
         if e.state_tuple is not None:
             by_key.setdefault(e.state_tuple, []).append(e.event_id)
+    rejected_state = [
+        e for e in room.events if e.event_id in states.rejected and e.state_tuple is not None
+    ]
+    if rejected_state and states.merge_inputs:
+        # A rejected event in every state set (unconflicted, yet never admitted by an
+        # auth check) at one of the room's own merges.
+        x = rng.choice(rejected_state)
+        assert x.state_tuple is not None
+        merge_sets = states.merge_inputs[rng.choice(sorted(states.merge_inputs))]
+        yield [{**s, x.state_tuple: x.event_id} for s in merge_sets]
     for _ in range(count):
         picks = rng.sample(ids, 3 if rng.random() < 0.25 else 2)
         sets = [dict(states.state_after[p]) for p in picks]
