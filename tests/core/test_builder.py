@@ -246,14 +246,19 @@ def test_add_signature_keeps_the_id_and_both_signatures_verify(version: RoomVers
     over Synapse's redaction; the event ID is unchanged (signatures are not hashed)."""
     from app.core.builder import add_signature
 
-    if version.room_id_from_create_event:
-        pytest.skip("v12 events need the create event's room ID; covered by the v1-v11 shapes")
     other = generate_signing_key(b"builder tests: co-signer", version="co")
+    room_id = None
+    if version.room_id_from_create_event:  # v12: the room ID comes from a create event
+        create = build_event(
+            version, type="m.room.create", sender="@alice:a.example", content={}, state_key=""
+        )
+        room_id = room_id_for(create)
     pdu = build_event(
         version,
         type="m.room.message",
         sender="@alice:a.example",
         content={"body": "hi"},
+        room_id=room_id,
         signing_key=KEY,
     )
     served = dataclasses.replace(pdu, raw={**pdu.raw, "unsigned": {"age": 5}})
