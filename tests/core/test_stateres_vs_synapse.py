@@ -30,6 +30,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,7 +347,11 @@ def test_random_seed_agrees_with_synapse(version: RoomVersion) -> None:
     per_event = _per_event_comparer()
     summary = Summary()
     seed = _RANDOM_SEED
-    print(f"\nstateres vs synapse: random seed {seed} (ROOMSCOPE_STATERES_SEED={seed} replays it)")
+    note = f"stateres vs synapse: random seed {seed} (ROOMSCOPE_STATERES_SEED={seed} replays it)"
+    print(f"\n{note}")
+    if version.identifier == "1":
+        # Shown in the warnings summary of every pytest run, so CI logs name the seed.
+        warnings.warn(note, UserWarning, stacklevel=1)
     for offset, tracked in ((0, True), (1, False)):
         compare_room(version, seed + offset, SMALL, tracked, resolve, summary, per_event=per_event)
     _check(summary)
