@@ -39,7 +39,19 @@ KEYS = {s: generate_signing_key(f"server-{s}".encode()) for s in SERVERS}
 ID_SERVER_KEY = generate_signing_key(b"identity-server", version="0")
 OTHER_KEY = generate_signing_key(b"someone-else", version="0")
 MEMBERSHIPS = ("join", "join", "join", "join", "invite", "leave", "ban", "knock", None)
-JOIN_RULES = ("public", "invite", "knock", "restricted", "knock_restricted", "private", "bogus")
+# Strings of the spec, one unknown word, and JSON values of other types (Synapse compares
+# the join rule with ==, so those match no rule; roomscope once raised on them).
+JOIN_RULES: tuple[object, ...] = (
+    "public",
+    "invite",
+    "knock",
+    "restricted",
+    "knock_restricted",
+    "private",
+    "bogus",
+    {"join_rule": "public"},
+    ["invite"],
+)
 
 
 @dataclass
