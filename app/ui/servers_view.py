@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtGui import QColor, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -104,16 +104,22 @@ class _TwoStatesModel(StateTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.headers: tuple[str, str, str, str] = ("Type", "State key", "", "")
+        self.tips: tuple[str, str] = ("", "")
 
-    def set_column_names(self, first: str, second: str) -> None:
+    def set_column_names(self, first: str, second: str, tips: tuple[str, str] = ("", "")) -> None:
+        """Name the two event columns (short: the column is narrow; ``tips`` say more)."""
         self.headers = ("Type", "State key", first, second)
+        self.tips = tips
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 3)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.headers[section] if 0 <= section < len(self.headers) else None
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.headers):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.headers[section]
+            if role == Qt.ItemDataRole.ToolTipRole and section >= 2 and self.tips[section - 2]:
+                return plain_tooltip(self.tips[section - 2])
         return super().headerData(section, orientation, role)
 
 
@@ -202,10 +208,10 @@ class ServersPanel(QWidget):
         self.table = QTableWidget(left)
         self.table.setObjectName("serversTable")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setToolTip("Click a count: that server at that moment")
         self.table.setWordWrap(False)
         self.table.cellClicked.connect(self._cell_clicked)
 
@@ -219,9 +225,11 @@ class ServersPanel(QWidget):
         row1.addStretch(1)
         row2 = QHBoxLayout()
         row2.setContentsMargins(0, 0, 0, 0)
+        row2.addWidget(_plain_label(left, "Server", wrap=False))
         row2.addWidget(self.first_combo)
         row2.addWidget(self.vs_label)
         row2.addWidget(self.second_combo)
+        row2.addSpacing(8)
         row2.addWidget(_plain_label(left, "at", wrap=False))
         row2.addWidget(self.moment_combo, 1)
         left_layout = QVBoxLayout(left)
@@ -235,10 +243,14 @@ class ServersPanel(QWidget):
         # Middle: the events that set the servers apart.
         self.tree = QTreeWidget(main)
         self.tree.setObjectName("serversEvents")
-        self.tree.setHeaderLabels(["Event", "What"])
+        self.tree.setHeaderLabels(["Event", "ID"])
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        tree_header = self.tree.header()
+        tree_header.setStretchLastSection(False)
+        tree_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        tree_header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemClicked.connect(self._tree_clicked)
         self.tree.itemActivated.connect(self._tree_clicked)
 
@@ -251,14 +263,18 @@ class ServersPanel(QWidget):
         self.state.changed_only.setToolTip("Show only the state keys on which the columns differ")
         self.state.filter_edit.setPlaceholderText("Filter state: type, key or event ID")
         self.state.eventActivated.connect(self.eventActivated)
+        self.state.summary.setWordWrap(True)  # long sentences here: never widen the dock
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, main)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.tree)
         self.splitter.addWidget(self.state)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 4)
+        left.setMinimumWidth(300)
+        self.tree.setMinimumWidth(200)
+        self._sized = False
         self.splitter.setChildrenCollapsible(False)
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(6, 6, 6, 6)
@@ -268,6 +284,15 @@ class ServersPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self._show_mode_widgets()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        width = self.splitter.width()
+        if not self._sized and width >= 900:
+            # Left to itself the splitter gives the state table's filter row all the
+            # room; share it once the dock has its width (the user's drags then stay).
+            self._sized = True
+            self.splitter.setSizes([int(width * 0.27), int(width * 0.33), int(width * 0.4)])
 
     # ------------------------------------------------------------------ the room
 
@@ -318,60 +343,58 @@ class ServersPanel(QWidget):
         self.refresh()
 
     def _fill_table(self) -> None:
-        headers = ["Server", "Sent", *self.all_moments, "Soft-failed", "Rejected"]
+        """One column per server, one row per moment (its event count then), and rows
+        for what it sent, soft failed and rejected."""
+        rows = [*self.all_moments, "sent by its users", "soft failed", "rejected"]
         self.table.clear()
-        self.table.setColumnCount(len(headers))
-        self.table.setRowCount(len(self.views))
-        self.table.setHorizontalHeaderLabels(headers)
+        self.table.setColumnCount(len(self.views))
+        self.table.setRowCount(len(rows))
+        self.table.setVerticalHeaderLabels(rows)
         total = len(self.room_events)
-        for col, name in enumerate(headers):
-            item = self.table.horizontalHeaderItem(col)
-            if item is not None and 2 <= col < 2 + len(self.all_moments):
-                item.setToolTip(plain_tooltip(f"Events each server had: {name}"))
-        for row, view in enumerate(self.views):
-            first = QTableWidgetItem(f"{view.label}  {view.server_name}")
-            colour = self.colours.get(view.server_name)
-            if colour:
-                first.setData(Qt.ItemDataRole.DecorationRole, QColor(colour))
+        for i, name in enumerate(rows):
+            item = self.table.verticalHeaderItem(i)
+            if item is not None and i < len(self.all_moments):
+                item.setToolTip(plain_tooltip(f"How many events each server had: {name}"))
+        base = len(self.all_moments)
+        for col, view in enumerate(self.views):
             users = ", ".join(view.users) or "no users recorded"
             off = "\nLeft the network for good during the recording." if view.offline else ""
-            first.setToolTip(plain_tooltip(f"{view.server_name}\nUsers: {users}{off}"))
-            if view.offline:
-                first.setText(f"{view.label}  {view.server_name}  (offline)")
-                first.setForeground(QBrush(QColor("#999999")))
-            self.table.setItem(row, 0, first)
-            sent = QTableWidgetItem(str(len(view.sent)))
-            sent.setToolTip(plain_tooltip(f"Events its users sent: {len(view.sent)}"))
-            self.table.setItem(row, 1, sent)
+            head = QTableWidgetItem(f"{view.label} (offline)" if view.offline else view.label)
+            colour = self.colours.get(view.server_name)
+            if colour:
+                head.setData(Qt.ItemDataRole.DecorationRole, QColor(colour))
+            head.setToolTip(plain_tooltip(f"{view.server_name}\nUsers: {users}{off}"))
+            self.table.setHorizontalHeaderItem(col, head)
             for i, when in enumerate(self.all_moments):
                 snap = snapshot_at(view, when)
                 if snap is None:
                     cell = QTableWidgetItem("—")
                     cell.setToolTip(plain_tooltip(f"{view.label} was not snapshotted: {when}"))
                 else:
-                    cell = QTableWidgetItem(f"{len(snap.events)}/{total}")
+                    cell = QTableWidgetItem(f"{len(snap.events)} / {total}")
                     cell.setToolTip(
                         plain_tooltip(
                             f"{view.label} had {len(snap.events)} of the room's {total} "
                             f"events: {when}. Click to see them on the graph."
                         )
                     )
-                cell.setData(Qt.ItemDataRole.UserRole, when)
-                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                self.table.setItem(row, 2 + i, cell)
-            base = 2 + len(self.all_moments)
-            soft = QTableWidgetItem(str(len(view.soft_failed)))
-            soft.setToolTip(
-                plain_tooltip("Events it accepted but kept out of its current state (soft failed)")
+                    cell.setData(Qt.ItemDataRole.UserRole, when)
+                self.table.setItem(i, col, cell)
+            counts = (
+                (len(view.sent), "Events its users sent"),
+                (len(view.soft_failed), "Events it accepted but kept out of its state"),
+                (len(view.rejected), "Events it rejected"),
             )
-            rejected = QTableWidgetItem(str(len(view.rejected)))
-            rejected.setToolTip(plain_tooltip("Events it rejected"))
-            for col, cell in ((base, soft), (base + 1, rejected)):
-                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                self.table.setItem(row, col, cell)
+            for j, (n, tip) in enumerate(counts):
+                cell = QTableWidgetItem(str(n))
+                cell.setToolTip(plain_tooltip(f"{tip}: {n}"))
+                self.table.setItem(base + j, col, cell)
+            for i in range(len(rows)):
+                placed = self.table.item(i, col)
+                if placed is not None:
+                    placed.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
 
     def _fill_moments(self) -> None:
         """The moment combo: the first server's moments, or those both servers share."""
@@ -475,15 +498,16 @@ class ServersPanel(QWidget):
         self.refresh()
 
     def _cell_clicked(self, row: int, column: int) -> None:
-        if not 0 <= row < len(self.views):
+        """A count: its column's server (the first one) at its row's moment."""
+        if not 0 <= column < len(self.views):
             return
         item = self.table.item(row, column)
         when = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         self._filling = True
         try:
-            self.first_combo.setCurrentIndex(row)
-            if self.mode == MODE_COMPARE and self.second_combo.currentIndex() == row:
-                self.second_combo.setCurrentIndex((row + 1) % len(self.views))
+            self.first_combo.setCurrentIndex(column)
+            if self.mode == MODE_COMPARE and self.second_combo.currentIndex() == column:
+                self.second_combo.setCurrentIndex((column + 1) % len(self.views))
             self._fill_moments()
             if isinstance(when, str) and self.moment_combo.findData(when) >= 0:
                 self._set_moment(when)
@@ -503,9 +527,9 @@ class ServersPanel(QWidget):
         if not self.views:
             return
         first = self.first_view()
-        if first is not None:
-            self.table.selectRow(self.views.index(first))
         when = self.moment()
+        if first is not None and when in self.all_moments:
+            self.table.setCurrentCell(self.all_moments.index(when), self.views.index(first))
         if self.mode == MODE_COMPARE:
             self._show_comparison(first, self.second_view(), when)
         else:
@@ -524,7 +548,14 @@ class ServersPanel(QWidget):
         lacked = lacked_at(view, when, self.room_events) or frozenset()
         total = len(self.room_events)
         agreed, agreed_name = self._agreed_state()
-        self.state_model.set_column_names(f"{view.label}: {when}", agreed_name)
+        self.state_model.set_column_names(
+            view.label,
+            "agreed",
+            (
+                f"The state {view.label} ({view.server_name}) reported: {when}",
+                f"The state every server reported {AFTER_HEALING} ({agreed_name})",
+            ),
+        )
         self.state.set_states(snap.state, agreed if agreed is not None else snap.state)
         differs = [row.key for row in self.state_model.rows if row.changed]
         if when == AFTER_HEALING:
@@ -551,9 +582,15 @@ class ServersPanel(QWidget):
             if lacked
             else "it had every event of the room file."
         )
+        state_short = (
+            f" Its state differs from the agreed one on {_plural(len(differs), 'key')} "
+            "(orange rows, right)."
+            if differs and when != AFTER_HEALING
+            else ""
+        )
         self.explain.setText(
             f"{view.label} ({view.server_name}), {when}: it had {len(snap.events)} of the "
-            f"room's {total} events; {faded} {state_text}"
+            f"room's {total} events; {faded}{state_short}"
         )
         self._add_group(f"Not yet on {view.label} ({len(lacked)})", self._ordered(lacked))
         self._add_group(
@@ -598,7 +635,14 @@ class ServersPanel(QWidget):
         a = snapshot_at(first, cmp.when)
         b = snapshot_at(second, cmp.when)
         assert a is not None and b is not None
-        self.state_model.set_column_names(first.label, second.label)
+        self.state_model.set_column_names(
+            first.label,
+            second.label,
+            (
+                f"The state {first.label} ({first.server_name}) reported: {cmp.when}",
+                f"The state {second.label} ({second.server_name}) reported: {cmp.when}",
+            ),
+        )
         self.state.set_states(a.state, b.state)
         keys = len(set(a.state) | set(b.state))
         if cmp.state_differs:
@@ -612,14 +656,20 @@ class ServersPanel(QWidget):
         lit = cmp.only_first | cmp.only_second
         if lit:
             events_text = (
-                f"{first.label} had {_plural(len(cmp.only_first), 'event')} {second.label} "
-                f"lacked, and {second.label} had {len(cmp.only_second)} {first.label} lacked "
-                "(lit on the graph, the rest faded)."
+                f"{first.label} had {_plural(len(cmp.only_first), 'event')} that "
+                f"{second.label} lacked, and {second.label} had {len(cmp.only_second)} that "
+                f"{first.label} lacked (lit on the graph, the rest faded)."
             )
         else:
             events_text = "They had the same events."
         if first is not second:
-            self.explain.setText(f"{cmp.when}: {events_text} {state_text}")
+            state_short = (
+                f" Their states differ on {_plural(len(cmp.state_differs), 'key')} "
+                "(orange rows, right)."
+                if cmp.state_differs
+                else " They reported the same state."
+            )
+            self.explain.setText(f"{cmp.when}: {events_text}{state_short}")
         self._add_group(
             f"Only on {first.label} ({len(cmp.only_first)})", self._ordered(cmp.only_first)
         )
@@ -627,21 +677,24 @@ class ServersPanel(QWidget):
             f"Only on {second.label} ({len(cmp.only_second)})", self._ordered(cmp.only_second)
         )
         if cmp.state_differs:
-            group = QTreeWidgetItem(
-                [f"State keys that differ ({len(cmp.state_differs)})", "click a row to go"]
-            )
+            group = QTreeWidgetItem([f"State keys that differ ({len(cmp.state_differs)})", ""])
             self.tree.addTopLevelItem(group)
             for key in sorted(cmp.state_differs):
                 for view, snap in ((first, a), (second, b)):
                     event_id = snap.state.get(key)
                     text = f"{key[0]} “{key[1]}”" if key[1] else key[0]
                     child = QTreeWidgetItem(
-                        [f"{view.label}: {short_id(event_id) if event_id else '—'}", text]
+                        [f"{view.label}: {text}", short_id(event_id, 10) if event_id else "—"]
+                    )
+                    tip = f"{view.label}: {text}\n" + (
+                        f"{self.describe(event_id)}\n{event_id}\nClick to select it."
+                        if event_id
+                        else "not set"
                     )
                     if event_id:
                         child.setData(0, EVENT_ID_ROLE, event_id)
-                        child.setToolTip(0, plain_tooltip(f"{event_id}\n{self.describe(event_id)}"))
-                    child.setToolTip(1, plain_tooltip(text))
+                    child.setToolTip(0, plain_tooltip(tip))
+                    child.setToolTip(1, plain_tooltip(tip))
                     group.addChild(child)
             group.setExpanded(True)
         self._light(lit if lit else None)
@@ -651,7 +704,7 @@ class ServersPanel(QWidget):
         for that), from the first server that reported one."""
         for view in self.views:
             if view.after_healing is not None:
-                return view.after_healing.state, f"agreed, {AFTER_HEALING}"
+                return view.after_healing.state, f"as {view.label} reported it"
         return None, "—"
 
     def _ordered(self, ids: Collection[str]) -> tuple[str, ...]:
@@ -675,10 +728,11 @@ class ServersPanel(QWidget):
             what = self.describe(event_id)
             if reasons and event_id in reasons:
                 what = f"{what} — {reasons[event_id]}"
-            child = QTreeWidgetItem([short_id(event_id, 10), what])
+            child = QTreeWidgetItem([what or event_id, short_id(event_id, 10)])
             child.setData(0, EVENT_ID_ROLE, event_id)
-            child.setToolTip(0, plain_tooltip(f"{event_id}\nClick to select it."))
-            child.setToolTip(1, plain_tooltip(what))
+            tip = plain_tooltip(f"{what}\n{event_id}\nClick to select it.")
+            child.setToolTip(0, tip)
+            child.setToolTip(1, tip)
             group.addChild(child)
         group.setExpanded(expanded)
 
@@ -753,15 +807,20 @@ class ServersController(QObject):
         colour_of = dict(zip(servers, colours, strict=True))
         self.panel.set_room(doc.room.annotations, events, describe=doc.describe, colours=colour_of)
         if self.panel.has_servers and not self.dock.isVisible():
-            self.window.statusBar().showMessage(
-                f"Recorded on {len(self.panel.views)} servers: View > Panels > Servers "
-                f"({SHORTCUT}) shows what each had and compares them",
-                8000,
-            )
+            self.window.statusBar().showMessage(self._hint(), 8000)
+
+    def _hint(self) -> str:
+        return (
+            f"Recorded on {len(self.panel.views)} servers: View > Panels > Servers "
+            f"({SHORTCUT}) shows what each had and compares them"
+        )
 
     def _visibility(self, visible: bool) -> None:
         self.panel.live = visible
         if visible:
+            status = self.window.statusBar()
+            if status.currentMessage() == self._hint():
+                status.clearMessage()  # done: the dock is open
             self.panel.refresh()
         elif not self.dock.isFloating():
             # The graph should not stay faded for a panel no one can see.

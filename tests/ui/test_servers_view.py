@@ -93,7 +93,7 @@ def test_one_server_fades_what_it_did_not_have(qtbot: QtBot, tmp_path: Path) -> 
     panel = controller.panel
     rec = recording(name)
     assert panel.stack.currentIndex() == 1  # the per-server page, not the explanation
-    assert panel.table.rowCount() == 3
+    assert panel.table.columnCount() == 3  # a column per server
     for label in ("hs1", "hs2", "hs3"):
         for when in ("round 1 partition", "round 1 healed", "round 2 partition"):
             panel.choose(label, when)
@@ -114,16 +114,21 @@ def test_clicking_a_count_picks_that_server_and_moment(qtbot: QtBot, tmp_path: P
     window = open_window(qtbot, tmp_path, SAMPLES / name)
     panel = show_dock(qtbot, window).panel
     rec = recording(name)
-    headers = [panel.table.horizontalHeaderItem(c).text() for c in range(panel.table.columnCount())]
-    col = headers.index("during the partition")
-    row = [panel.table.item(r, 0).text().split()[0] for r in range(2)].index("hs2")
-    rect = panel.table.visualItemRect(panel.table.item(row, col))
-    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    table = panel.table
+    servers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    moments = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+    col, row = servers.index("hs2"), moments.index("during the partition")
+    rect = table.visualItemRect(table.item(row, col))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert panel.first_view() is not None and panel.first_view().label == "hs2"  # type: ignore[union-attr]
     assert highlighted(window) == recorded_events(rec["hs2"], "during the partition")
     # The cell says how many it had, of how many.
-    assert panel.table.item(row, col).text() == (
-        f"{len(rec['hs2']['snapshots'][0]['events'])}/{len(window.document.graph.events)}"  # type: ignore[union-attr]
+    assert window.document is not None
+    had, total = len(rec["hs2"]["snapshots"][0]["events"]), len(window.document.graph.events)
+    assert table.item(row, col).text() == f"{had} / {total}"
+    # The rows below the moments: what its users sent, per the recording.
+    assert table.item(moments.index("sent by its users"), col).text() == str(
+        len(rec["hs2"]["sent"])
     )
 
 
