@@ -192,7 +192,8 @@ class RoomDocument:
 
     path: Path
     room: Room
-    #: The lane layout (app.layout.lanes), computed off the UI thread; None if unavailable.
+    #: The lane layout (app.layout.lanes), computed off the UI thread when a file is
+    #: loaded; None for a document built without one (tests).
     layout: Any = None
     #: The room's ``annotations`` as the window reads them (title, summary, lesson).
     annotations: Annotations = field(default_factory=Annotations)
@@ -249,13 +250,9 @@ def _load_document(path: Path, ctx: JobContext) -> RoomDocument:
     if not len(room.graph):
         raise RoomscopeError(f"{path}: the file holds no events")
     ctx.progress(60, f"laying out {len(room.graph):,} events")
-    layout: Any = None
-    try:
-        from app.layout.lanes import compute_layout
-    except ImportError:
-        pass
-    else:
-        layout = compute_layout(room.graph.events)
+    from app.layout.lanes import compute_layout  # imported here: the window starts faster
+
+    layout: Any = compute_layout(room.graph.events)
     ctx.progress(100, "drawing")
     annotations = Annotations.from_json(room.annotations)
     return RoomDocument(path=path, room=room, layout=layout, annotations=annotations)
@@ -264,9 +261,10 @@ def _load_document(path: Path, ctx: JobContext) -> RoomDocument:
 def analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
     """Every event's authorization verdict, state before/after and verification.
 
-    Each part is computed by app/core (roomstate, verify); a part whose module is
-    not available, or that fails, is reported in :attr:`RoomAnalysis.unavailable`
-    rather than failing the whole analysis.
+    Each part is computed by app/core (roomstate, verify); a part that fails (a room
+    whose state cannot be worked out, a soft-failure check past its budget) is
+    reported in :attr:`RoomAnalysis.unavailable` rather than failing the whole
+    analysis.
     """
     with _gc_paused():
         return _analyse_document(doc, ctx)
@@ -281,23 +279,19 @@ def _analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:
     states: Any = None
     verdicts: dict[str, Any] = {}
     ctx.progress(0, f"checking the authorization of {len(doc.graph):,} events")
-    try:
-        from app.core.roomstate import compute_room_states
-    except ImportError:
-        unavailable["auth"] = "the authorization rules are not in this build yet"
-        unavailable["state"] = "per-event room state is not in this build yet"
-    else:
-        try:
-            states = compute_room_states(doc.graph)
-        except Exception as exc:  # shown in the inspector, the room stays open
-            from app.ui.errors import one_line
+    from app.core.roomstate import compute_room_states  # imported here: a faster start
 
-            message = f"could not work out the room state: {one_line(exc)}"
-            unavailable["auth"] = unavailable["state"] = message
-            states = None
-        else:
-            verdicts = {e: states.verdict(e) for e in doc.graph.order}
-            auth = {e: _auth_view(v, None, soft_checked=False) for e, v in verdicts.items()}
+    try:
+        states = compute_room_states(doc.graph)
+    except Exception as exc:  # shown in the inspector, the room stays open
+        from app.ui.errors import one_line
+
+        message = f"could not work out the room state: {one_line(exc)}"
+        unavailable["auth"] = unavailable["state"] = message
+        states = None
+    else:
+        verdicts = {e: states.verdict(e) for e in doc.graph.order}
+        auth = {e: _auth_view(v, None, soft_checked=False) for e, v in verdicts.items()}
     analysis = RoomAnalysis(auth=auth, states=states, unavailable=dict(unavailable), partial=True)
     ctx.partial(analysis)
 
@@ -357,12 +351,9 @@ def _verify(
     span: int = 100,
 ) -> tuple[dict[str, Mapping[str, str]], dict[str, tuple[str, ...]]]:
     """Event IDs, content hashes and signatures of every event (app.core.verify)."""
-    try:
-        from app.core.signing import VerifyKeys
-        from app.core.verify import verify_event
-    except ImportError:
-        unavailable["verify"] = "verification is not in this build yet"
-        return {}, {}
+    from app.core.signing import VerifyKeys
+    from app.core.verify import verify_event
+
     keys = VerifyKeys(doc.server_keys or None)
     results: dict[str, Mapping[str, str]] = {}
     reasons: dict[str, tuple[str, ...]] = {}
