@@ -802,9 +802,12 @@ class ServersController(QObject):
     def _room_opened(self, doc: Any) -> None:
         graph = doc.graph
         events = list(graph.events)
-        senders = [pdu.sender for pdu in graph.events.values()]
-        servers, colours = server_colours(senders, theme(str(self.window.theme)).palette)
-        colour_of = dict(zip(servers, colours, strict=True))
+        colour_of: dict[str, str] = {}
+        if isinstance(doc.room.annotations.get("servers"), Mapping):
+            # The graph's colour per server (busiest first), for the table's swatches.
+            senders = [pdu.sender for pdu in graph.events.values()]
+            servers, colours = server_colours(senders, theme(str(self.window.theme)).palette)
+            colour_of = dict(zip(servers, colours, strict=True))
         self.panel.set_room(doc.room.annotations, events, describe=doc.describe, colours=colour_of)
         if self.panel.has_servers and not self.dock.isVisible():
             self.window.statusBar().showMessage(self._hint(), 8000)

@@ -230,3 +230,48 @@ def test_room_without_per_server_data_explains(qtbot: QtBot, tmp_path: Path) -> 
     assert panel.none_label.text() == NO_SERVERS_TEXT
     assert panel.none_label.textFormat() == Qt.TextFormat.PlainText
     assert highlighted(window) is None
+
+
+class FakeCanvas:
+    def __init__(self) -> None:
+        self.calls: list[Any] = []
+
+    def highlight(self, ids: Any, *, fade_others: bool = True) -> None:
+        self.calls.append(None if ids is None else set(ids))
+
+
+def test_server_names_are_plain_text_and_compare_needs_a_shared_moment(qtbot: QtBot) -> None:
+    from app.ui.servers_view import ServersPanel
+
+    canvas = FakeCanvas()
+    panel = ServersPanel(canvas)
+    qtbot.addWidget(panel)
+    evil = "<img src=x><b>hs1</b>"
+    annotations = {
+        "servers": {
+            "a.example": {
+                "label": evil,
+                "snapshots": [{"when": "cut off", "events": ["$a", "$c"], "state": []}],
+            },
+            "b.example": {
+                "label": "hs2",
+                "snapshots": [{"when": "later", "events": ["$b", "$c"], "state": []}],
+            },
+        }
+    }
+    panel.set_room(annotations, ["$c", "$a", "$b"])
+    assert panel.first_combo.itemText(0) == evil
+    assert panel.table.horizontalHeaderItem(0).text() == evil
+    assert canvas.calls[-1] == {"$a", "$c"}  # the first server at its first moment
+    panel.choose("hs2", "later")
+    assert canvas.calls[-1] == {"$b", "$c"}
+    lacked = panel.tree.topLevelItem(0)
+    assert lacked.text(0) == "Not yet on hs2 (1)"
+    assert lacked.child(0).data(0, Qt.ItemDataRole.UserRole + 1) == "$a"
+    # No moment both were snapshotted at: nothing compared, the graph given back.
+    panel.compare_button.setChecked(True)
+    assert panel.moment_combo.count() == 0 and panel.comparison is None
+    assert canvas.calls[-1] is None
+    # A room without per-server data: the explanation, and nothing faded.
+    panel.set_room({"title": "plain"}, ["$c"])
+    assert panel.stack.currentIndex() == 0 and not panel.has_servers
