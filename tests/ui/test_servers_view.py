@@ -107,6 +107,15 @@ def test_one_server_fades_what_it_did_not_have(qtbot: QtBot, tmp_path: Path) -> 
     reported = {row.key: row.before for row in panel.state_model.rows if row.before}
     assert reported == recorded_state(rec["hs3"], "round 1 partition")
     assert "hs3" in panel.state_model.headerData(2, Qt.Orientation.Horizontal)
+    # Its rows link to events: clicking hs3's topic selects that event in the graph.
+    view = panel.state.view
+    proxy = panel.state.proxy
+    row = next(r for r in range(proxy.rowCount()) if proxy.index(r, 0).data() == "m.room.topic")
+    index = proxy.index(row, 2)
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    topic = recorded_state(rec["hs3"], "round 1 partition")[("m.room.topic", "")]
+    assert window.canvas.selected()[-1] == topic
 
 
 def test_clicking_a_count_picks_that_server_and_moment(qtbot: QtBot, tmp_path: Path) -> None:
