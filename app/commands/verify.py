@@ -115,6 +115,11 @@ def _as_server_keys(obj: object) -> dict[str, dict[str, str]]:
     return {server: dict(keys) for server, keys in obj.items()}
 
 
+def _reject_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's json module reads them unless told)."""
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
 def load_keys_file(path: str | Path) -> dict[str, dict[str, str]]:
     """Read a ``--keys`` file; :class:`RoomscopeError` with one line when unusable."""
     try:
@@ -123,10 +128,13 @@ def load_keys_file(path: str | Path) -> dict[str, dict[str, str]]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise RoomscopeError(f"{path}: cannot read keys file ({reason})") from None
     try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "file"
-        raise RoomscopeError(f"{path}: {where}: not valid JSON") from None
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise RoomscopeError(f"{path}: line {exc.lineno}: not valid JSON") from None
+    except RecursionError:
+        raise RoomscopeError(f"{path}: not valid JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise RoomscopeError(f"{path}: not valid JSON ({printable(exc, 120)})") from None
     try:
         return _as_server_keys(obj)
     except ServerKeyError as exc:

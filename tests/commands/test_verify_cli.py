@@ -143,6 +143,8 @@ def test_keys_from_file_and_strict(capsys: pytest.CaptureFixture[str], tmp_path:
     ("content", "message"),
     [
         ("{", "line 1: not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON (nested too deeply)"),
+        ('{"x": NaN}', "not valid JSON (NaN is not allowed in JSON)"),
         ('{"x": {"ed25519:1": "*"}}', "server_keys: x ed25519:1: key is not unpadded base64"),
         ("[1]", "a list of keys holds something other than a JSON object"),
     ],
