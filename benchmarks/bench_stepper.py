@@ -20,10 +20,13 @@ extremities), which conflict on a few hundred keys. It measures:
 * ``show``: ``ResolutionPanel.set_stepping`` (builds the why-cards) plus the
   first step, on the UI thread;
 * ``step``: one step of the panel as a person makes it: ``go_to(i)`` (the
-  step's table, the partial state, the why-cards, the graph view's highlight
-  and centring) plus a synchronous repaint of the window, for every step
-  (``--every K``: every K-th, plus each phase's first step), going forward,
-  then a sample going back.
+  step's table, the partial state, the current why-card, the graph view's
+  highlight and centring) plus a synchronous repaint of the window, for every
+  step (``--every K``: every K-th, plus each phase's first step), going
+  forward, then a sample going back;
+* ``event loop after``: what the event loop does next (deferred layouts and
+  paints, scrolling the why-card into view) before it can take the next key.
+  A step's total is the two together.
 
 Target (issue 6): every step under 100 ms.
 """
@@ -31,6 +34,7 @@ Target (issue 6): every step under 100 ms.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -78,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     states = RoomStates(graph)
     t_states = time.perf_counter() - t0
+    # As the window does after loading a room (app.ui.document): the room's objects
+    # are moved out of the cyclic garbage collector's sight, so its full passes over
+    # millions of objects do not land in the middle of a step.
+    gc.collect()
+    gc.freeze()
     inputs = inputs_at(states, [])
     t0 = time.perf_counter()
     stepping = step_through(version, inputs, states)
@@ -107,11 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         | {stepping.first_step_of(p) or 0 for p in stepping.phases}
     )
     times: list[tuple[float, int]] = []
+    catch_up: list[float] = []
     for i in indexes:
         t0 = time.perf_counter()
         panel.go_to(i)
         window.repaint()
         times.append((time.perf_counter() - t0, i))
+        # What the event loop then does before the next input (deferred layout and
+        # paints, the why-card scrolled into view) also keeps a person waiting.
+        t0 = time.perf_counter()
+        app.processEvents()
+        catch_up.append(time.perf_counter() - t0)
     back: list[float] = []
     for i in reversed(indexes[-50:]):
         t0 = time.perf_counter()
@@ -141,11 +156,20 @@ def main(argv: list[str] | None = None) -> int:
         f"[{len(only)} steps timed]"
     )
     print(f"step back        median {_ms(statistics.median(back))}  max {_ms(max(back))}")
+    print(
+        f"event loop after median {_ms(statistics.median(catch_up))}  max {_ms(max(catch_up))}"
+        "   (deferred layout and paint once the step is shown)"
+    )
     for kind, ts in sorted(kinds.items()):
         print(
             f"  {kind:<26} n={len(ts):<5} median {_ms(statistics.median(ts))}  max {_ms(max(ts))}"
         )
-    over = sum(1 for t in only + back if t >= 0.1)
+    total = [t + c for (t, _), c in zip(times, catch_up, strict=True)]
+    print(
+        f"step + event loop median {_ms(statistics.median(total))}  "
+        f"p95 {_ms(sorted(total)[int(0.95 * (len(total) - 1))])}  max {_ms(max(total))}"
+    )
+    over = sum(1 for t in total + back if t >= 0.1)
     print(f"steps at or over 100 ms: {over}")
     if args.json:
         Path(args.json).write_text(

@@ -121,7 +121,6 @@ def take(window: MainWindow, shot: Shot, out: Path, samples: Path) -> Path:
     window.canvas.zoom_to_fit()
     panel = controller.panel
     panel.go_to(shot.step(panel.stepping, ids))
-    panel.flush_cards()
     for _ in range(5):
         app.processEvents()
     file = out / f"{shot.name}.png"

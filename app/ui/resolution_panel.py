@@ -73,7 +73,9 @@ FAIL = QColor("#D55E00")
 SKIP = QColor("#999999")
 MARK = QColor(230, 159, 0, 70)  # orange wash: rows that differ / were just applied
 
-#: Why-cards brought up to date in one go; more wait for the next turn of the event loop.
+#: Up to this many conflicted keys, a why-card each; beyond, a table of the keys and
+#: the card of the current (or clicked) key: hundreds of word-wrapped cards take
+#: hundreds of milliseconds to lay out again whenever one changes.
 CARDS_AT_ONCE = 24
 
 #: Milliseconds between steps while playing.
@@ -375,7 +377,8 @@ class ResolutionPanel(QWidget):
         self._title_colour = ""
         self._partial_rows = -1
         self._splitter_fitted = False
-        self._later_cards: list[WhyCard] = []
+        self._many_keys = False
+        self._chosen_key: StateKey | None = None
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -476,7 +479,15 @@ class ResolutionPanel(QWidget):
         # always known to the scroll area in time, which would cut the last card.
         self.cards_layout.addSpacing(220)
         self.cards_area.setWidget(self.cards_host)
+        # With many conflicted keys, a table of the keys (virtualised, cheap to
+        # refresh) and one card, for the current or clicked key, instead of a card
+        # per key: hundreds of word-wrapped cards take a long time to lay out.
+        self.keys_model = RowsModel(self)
+        self.keys_table = _table(why_box, self.keys_model, "whyKeys")
+        self.keys_table.clicked.connect(self._key_clicked)
+        self.keys_table.hide()
         why_layout.addWidget(why_title)
+        why_layout.addWidget(self.keys_table, 2)
         why_layout.addWidget(self.cards_area, 1)
 
         self.splitter.addWidget(step_box)
@@ -555,6 +566,9 @@ class ResolutionPanel(QWidget):
             )
             self.content_model.fill((), [])
             self.partial_model.fill((), [])
+            self.keys_model.fill((), [])
+            self.keys_table.hide()
+            self._many_keys = False
             self.position_label.setText("")
             self.inputs_label.setText("")
             for button in self.phase_buttons.values():
@@ -578,10 +592,14 @@ class ResolutionPanel(QWidget):
         )
         self.inputs_label.setToolTip(inputs)
         self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
-        for key in stepping.conflicted_keys():
-            card = WhyCard(key, self.cards_host)
-            self.cards_layout.insertWidget(self.cards_layout.count() - 2, card)
-            self._cards[key] = card
+        keys = stepping.conflicted_keys()
+        self._many_keys = len(keys) > CARDS_AT_ONCE
+        self._chosen_key = keys[0] if keys else None
+        self.keys_table.setVisible(self._many_keys)
+        self.keys_model.namer = self.name_event
+        self.keys_model.label_only = True
+        for key in keys if not self._many_keys else ():
+            self._add_card(key)
         if not self._splitter_fitted:
             # Once the dock has its size (after this event), share it out; later the
             # user's own splitter positions stay.
@@ -735,48 +753,80 @@ class ResolutionPanel(QWidget):
                     break
 
     def _fill_cards(self, stepping: Stepping, step: ResolutionStep) -> None:
-        """Bring the why-cards up to this step.
-
-        The current key's card changes at once; with many conflicted keys the
-        rest follow in small batches once the step is on screen (the result step
-        reveals every card, which would otherwise hold up that step).
-        """
+        """Bring the why-cards up to this step (a card per key, or the key table)."""
         current = set(step.keys) if step.kind in ("auth check", "v1 order") else set()
+        if self._many_keys:
+            self._fill_key_list(stepping, step, current)
+            return
         first: WhyCard | None = None
-        later: list[WhyCard] = []
         for key, card in self._cards.items():
             on = key in current
             card.set_current(on)
-            if on or len(self._cards) <= CARDS_AT_ONCE:
-                card.show_at(stepping, step.index, self._set_names, self._name)
-            else:
-                later.append(card)
+            card.show_at(stepping, step.index, self._set_names, self._name)
             if on and first is None:
                 first = card
-        self._later_cards = later
-        if later:
-            QTimer.singleShot(0, self._more_cards)
         if first is not None:
             # After the cards' layout settles (their heights change with their text).
             QTimer.singleShot(0, lambda card=first: self._reveal_card(card))
 
-    def _more_cards(self) -> None:
-        stepping, step = self.stepping, self.step
-        if stepping is None or step is None:
-            return
-        batch, self._later_cards = (
-            self._later_cards[:CARDS_AT_ONCE],
-            self._later_cards[CARDS_AT_ONCE:],
-        )
-        for card in batch:
-            card.show_at(stepping, step.index, self._set_names, self._name)
-        if self._later_cards:
-            QTimer.singleShot(0, self._more_cards)
+    def _add_card(self, key: StateKey) -> WhyCard:
+        card = WhyCard(key, self.cards_host)
+        self.cards_layout.insertWidget(self.cards_layout.count() - 2, card)
+        self._cards[key] = card
+        return card
 
-    def flush_cards(self) -> None:
-        """Bring every why-card up to the current step now (tests, screenshots)."""
-        while self._later_cards:
-            self._more_cards()
+    def _fill_key_list(
+        self, stepping: Stepping, step: ResolutionStep, current: set[StateKey]
+    ) -> None:
+        """Many conflicted keys: each key's outcome so far in a table, one card below."""
+        keys = stepping.conflicted_keys()
+        final = step.kind == "result"
+        index = step.index
+        rows: list[tuple[str, ...]] = []
+        marks: list[QColor | None] = []
+        current_row = -1
+        for r, key in enumerate(keys):
+            decided_at = stepping.decided_at(key)
+            if final or (decided_at is not None and index >= decided_at):
+                winner = stepping.trace.final_state.get(key)
+                status = winner or "(absent)"
+            else:
+                status = "undecided"
+            rows.append((key_text(key), status))
+            on = key in current
+            marks.append(MARK if on else None)
+            if on and current_row < 0:
+                current_row = r
+        self.keys_model.fill(
+            ("Conflicted key", "Outcome so far"), rows, id_columns=(1,), marks=marks
+        )
+        if current_row >= 0:
+            self._chosen_key = keys[current_row]
+            self.keys_table.scrollTo(self.keys_model.index(current_row, 0))
+        self._show_chosen_card(stepping, index, current)
+
+    def _show_chosen_card(self, stepping: Stepping, index: int, current: set[StateKey]) -> None:
+        key = self._chosen_key
+        if key is None:
+            return
+        card = self._cards.get(key)
+        if card is None:
+            for old in self._cards.values():
+                old.deleteLater()
+            self._cards = {}
+            card = self._add_card(key)
+        card.show_at(stepping, index, self._set_names, self._name)
+        card.set_current(key in current)
+
+    def _key_clicked(self, index: QModelIndex) -> None:
+        stepping, step = self.stepping, self.step
+        if stepping is None or step is None or not self._many_keys:
+            return
+        keys = stepping.conflicted_keys()
+        if 0 <= index.row() < len(keys):
+            self._chosen_key = keys[index.row()]
+            current = set(step.keys) if step.kind in ("auth check", "v1 order") else set()
+            self._show_chosen_card(stepping, step.index, current)
 
     def _reveal_card(self, card: WhyCard) -> None:
         if card.current:

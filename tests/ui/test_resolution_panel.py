@@ -404,3 +404,35 @@ def test_opening_another_room_clears_the_panel(qtbot: QtBot, tmp_path: Path) -> 
         window.resolution.act_resolve_ends.trigger()
     assert panel.stepping is not None
     assert window.resolution.inputs.at == tuple(window.document.graph.forward_extremities)  # type: ignore[union-attr]
+
+
+def test_many_conflicted_keys_use_a_key_table_and_one_card(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past CARDS_AT_ONCE keys (hundreds, on big forks) the pane lists the keys."""
+    import app.ui.resolution_panel as module
+
+    monkeypatch.setattr(module, "CARDS_AT_ONCE", 1)
+    window = open_window(qtbot, tmp_path, "ban-vs-power-levels.json")
+    n = labels(window)
+    panel = resolve_here(qtbot, window, n["END"])
+    stepping = panel.stepping
+    assert stepping is not None
+    assert panel.keys_table.isVisible()
+    assert [r[0] for r in panel.keys_model.rows] == [
+        key_text(k) for k in stepping.conflicted_keys()
+    ]
+    assert {r[1] for r in panel.keys_model.rows} == {"undecided"}
+    pb = next(s for s in stepping.steps if s.kind == "auth check" and s.focus == n["PB"])
+    panel.go_to(pb.index)
+    # The key being checked is marked and its card shown, decided by this check.
+    assert list(panel._cards) == [PL]
+    assert panel._cards[PL].current and "PA" in panel._cards[PL].decision.text()
+    row = [r[0] for r in panel.keys_model.rows].index("m.room.power_levels")
+    assert panel.keys_model.marks[row] is not None
+    assert panel.keys_model.rows[row][1] == n["PA"]
+    # Clicking another key shows its card.
+    panel._key_clicked(panel.keys_model.index(0, 0))
+    assert list(panel._cards) == [stepping.conflicted_keys()[0]]
+    panel.go_to(len(stepping) - 1)
+    assert "undecided" not in {r[1] for r in panel.keys_model.rows}
