@@ -44,6 +44,7 @@ from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from tests.generators.forked_rooms import (
     MEDIUM,
     SMALL,
+    WIDE,
     GeneratedRoom,
     RoomShape,
     generate_room,
@@ -160,7 +161,7 @@ def compare_room(
     room, states = make_room(version, seed, shape, tracked)
     by_id = room.by_id
     source = resolve.source_factory(by_id, states.rejected)  # type: ignore[attr-defined]
-    shape_name = "medium" if shape is MEDIUM else "small"
+    shape_name = {id(MEDIUM): "medium", id(WIDE): "wide"}.get(id(shape), "small")
     summary.rooms += 1
     summary.events += len(room.events)
     summary.versions.add(version.identifier)
@@ -322,7 +323,7 @@ def _check(summary: Summary) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
 def test_fixed_sample_agrees_with_synapse(version: RoomVersion) -> None:
-    """A fixed sample of small forked rooms (and one medium one) per room version."""
+    """A fixed sample of small forked rooms (and a medium and a wide one) per room version."""
     resolve = _roomscope_resolver()
     per_event = _per_event_comparer()
     summary = Summary()
@@ -330,6 +331,7 @@ def test_fixed_sample_agrees_with_synapse(version: RoomVersion) -> None:
     for seed in FIXED_SEEDS:
         compare_room(version, seed, SMALL, seed % 3 != 2, resolve, summary, per_event=per_event)
     compare_room(version, 1000, MEDIUM, True, resolve, summary, per_event=per_event)
+    compare_room(version, 2000, WIDE, False, resolve, summary, per_event=per_event)
     summary.seconds = time.perf_counter() - start
     assert summary.merges > 0, "the generator made no merges: nothing was compared"
     _check(summary)
@@ -362,15 +364,17 @@ def fuzz_rooms(
 ) -> Iterator[tuple[RoomVersion, int, RoomShape, bool]]:
     """``count`` rooms spread evenly over versions 1-12: seeds ``first_seed`` upwards.
 
-    ``shapes``: "mixed" (one medium room in 25, the rest small), "small" or "medium".
+    ``shapes``: "mixed" (one medium room in 25, one wide room in 10, the rest small),
+    "small", "medium" or "wide".
     """
+    named = {"small": SMALL, "medium": MEDIUM, "wide": WIDE}
     for i in range(count):
         version = VERSIONS[i % len(VERSIONS)]
         seed = first_seed + i // len(VERSIONS)
         if shapes == "mixed":
-            shape = MEDIUM if i % 25 == 24 else SMALL
+            shape = MEDIUM if i % 25 == 24 else WIDE if i % 10 == 3 else SMALL
         else:
-            shape = MEDIUM if shapes == "medium" else SMALL
+            shape = named[shapes]
         yield version, seed, shape, seed % 3 != 2
 
 

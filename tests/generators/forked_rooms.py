@@ -43,6 +43,7 @@ __all__ = [
     "LARGE",
     "MEDIUM",
     "SMALL",
+    "WIDE",
     "GeneratedRoom",
     "RoomShape",
     "generate_fork_input",
@@ -94,6 +95,8 @@ class RoomShape:
 
 
 SMALL = RoomShape()
+#: Many short concurrent branches, merged two or three at a time.
+WIDE = RoomShape(events=150, users=12, max_branches=8, p_fork=0.25, p_merge=0.18)
 MEDIUM = RoomShape(events=400, users=40, servers=4, initial_members=25, max_branches=5)
 LARGE = RoomShape(events=2000, users=150, servers=6, initial_members=100, max_branches=6)
 
