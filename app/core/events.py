@@ -15,16 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import RoomscopeError
+from app.core.hashing import as_sent
 from app.core.versions import RoomVersion
 
 __all__ = ["PDU", "EventFormatError", "StateKey", "as_sent", "domain_of", "parse_pdu"]
 
 #: (event type, state key): the address of a piece of room state.
 StateKey = tuple[str, str]
-
-# Fields that homeservers add to the PDUs they serve and that were not part of
-# what the origin server hashed and signed.
-_SERVED_ONLY_FIELDS = ("unsigned",)
 
 
 def domain_of(identifier: str) -> str | None:
@@ -94,30 +91,6 @@ class PDU:
     def as_sent(self) -> dict[str, Any]:
         """The PDU as the origin server hashed and signed it (see :func:`as_sent`)."""
         return as_sent(self.raw, self.room_version)
-
-
-def as_sent(obj: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
-    """The JSON object of a PDU as the origin server hashed and signed it.
-
-    Drops what homeservers add when serving events: ``unsigned``, the
-    ``event_id`` of v3+ rooms (it is the hash, not part of it) and, in
-    v12 rooms, the ``room_id`` that Synapse adds to the create event.
-    Returns a shallow copy; ``obj`` is left alone. One rule for PDUs and for
-    raw objects not yet parsed (a loader computes a v3+ event ID before it
-    has a PDU).
-    """
-    out = dict(obj)
-    for key in _SERVED_ONLY_FIELDS:
-        out.pop(key, None)
-    if version.event_ids_derived:
-        out.pop("event_id", None)
-    if (
-        version.room_id_from_create_event
-        and out.get("type") == "m.room.create"
-        and out.get("state_key") == ""
-    ):
-        out.pop("room_id", None)
-    return out
 
 
 def _describe(obj: Mapping[str, Any], where: str | None) -> str:

@@ -294,7 +294,7 @@ def _check_event_ids(by_id: Mapping[str, PDU], version: RoomVersion) -> list[Fin
         if pdu.event_id_computed:
             continue
         try:
-            expected = compute_event_id(as_sent(pdu.raw, version), version)
+            expected = compute_event_id(pdu.raw, version)
         except (ValueError, TypeError, RecursionError) as exc:
             out.append(
                 Finding(

@@ -19,6 +19,7 @@ from canonicaljson import encode_canonical_json
 from app.core.versions import EventIdFormat, RoomVersion
 
 __all__ = [
+    "as_sent",
     "canonical_json",
     "compute_content_hash",
     "compute_event_id",
@@ -31,6 +32,35 @@ __all__ = [
     "unpadded_base64",
     "urlsafe_unpadded_base64",
 ]
+
+
+# Fields that homeservers add to the PDUs they serve and that were not part of
+# what the origin server hashed and signed.
+_SERVED_ONLY_FIELDS = ("unsigned",)
+
+
+def as_sent(obj: Mapping[str, Any], version: RoomVersion) -> dict[str, Any]:
+    """The JSON object of a PDU as the origin server hashed and signed it.
+
+    Drops what homeservers add when serving events: ``unsigned``, the
+    ``event_id`` of v3+ rooms (it is the hash, not part of it) and, in
+    v12 rooms, the ``room_id`` that Synapse adds to the create event.
+    Returns a shallow copy; ``obj`` is left alone. One rule for PDUs and for
+    raw objects not yet parsed (a loader computes a v3+ event ID before it
+    has a PDU).
+    """
+    out = dict(obj)
+    for key in _SERVED_ONLY_FIELDS:
+        out.pop(key, None)
+    if version.event_ids_derived:
+        out.pop("event_id", None)
+    if (
+        version.room_id_from_create_event
+        and out.get("type") == "m.room.create"
+        and out.get("state_key") == ""
+    ):
+        out.pop("room_id", None)
+    return out
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -188,12 +218,16 @@ def compute_reference_hash(event: Mapping[str, Any], version: RoomVersion) -> by
 def compute_event_id(event: Mapping[str, Any], version: RoomVersion) -> str | None:
     """The event ID the room version derives from ``event``; None in v1/v2 (IDs are given).
 
-    ``event`` must be the PDU as sent (see :meth:`app.core.events.PDU.as_sent`):
-    an injected ``event_id`` would change the hash.
+    ``event`` may be the PDU as given or as served: what servers add (an ``event_id``,
+    ``unsigned``) is left out first (:func:`as_sent`), since the ID is the hash of what
+    the origin server sent, and a served ``event_id`` would otherwise be hashed too.
+    https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
     """
     if version.event_id_format is EventIdFormat.GIVEN:
         return None
-    return event_id_from_reference_hash(compute_reference_hash(event, version), version)
+    return event_id_from_reference_hash(
+        compute_reference_hash(as_sent(event, version), version), version
+    )
 
 
 def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | None:

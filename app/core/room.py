@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from app.core.events import PDU, EventFormatError, as_sent, parse_pdu
+from app.core.events import PDU, EventFormatError, parse_pdu
 from app.core.graph import EventGraph, Finding
 from app.core.hashing import compute_event_id
 from app.core.versions import RoomVersion
@@ -38,7 +38,7 @@ def pdu_from_json(obj: object, version: RoomVersion, *, where: str | None = None
 
     Where the room version derives event IDs (v3+) and the object carries none, the
     ID is computed from the reference hash of the event as sent
-    (:func:`app.core.events.as_sent`: the same rule as for checking a given ID).
+    (:func:`app.core.hashing.as_sent`: the same rule as for checking a given ID).
     https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
 
     Raises :class:`EventFormatError` naming the event (``where`` when it has no ID)
@@ -53,7 +53,7 @@ def pdu_from_json(obj: object, version: RoomVersion, *, where: str | None = None
     event_id: str | None = None
     if version.event_ids_derived and isinstance(obj, Mapping) and "event_id" not in obj:
         try:
-            event_id = compute_event_id(as_sent(obj, version), version)
+            event_id = compute_event_id(obj, version)
         except (ValueError, TypeError, RecursionError) as exc:
             # Name what is wrong with the event's fields first, if anything is.
             parse_pdu(parsed, version, where=where, event_id="$")

@@ -205,6 +205,11 @@ def test_event_ids_agree_with_synapse(version: Any) -> None:
         )
         event = synapse_events.make_event_from_dict(dict(pdu.as_sent()), rv)
         assert compute_event_id(pdu.as_sent(), version) == event.event_id
+        # As a server serves it: its ID and unsigned added (and v12 the create's room_id).
+        served = {**pdu.raw, "event_id": "$served", "unsigned": {"age": 5}}
+        if is_create and version.room_id_from_create_event:
+            served["room_id"] = event.room_id
+        assert compute_event_id(served, version) == event.event_id
         if is_create and version.room_id_from_create_event:
             assert room_id_from_create_event_id(pdu.event_id) == event.room_id
 
