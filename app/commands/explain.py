@@ -21,10 +21,10 @@ resolves them with a second one as well and says which keys differ and why
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 
+from app.commands.output import printable, write_json
 from app.commands.resolve import state_sets_from_args
 from app.commands.state import (
     ALGORITHMS,
@@ -85,12 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _printable(text: str) -> str:
     """Untrusted text (state keys, IDs) with control characters escaped, lines kept."""
-    return "\n".join(
-        line
-        if line.isprintable()
-        else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
-        for line in text.split("\n")
-    )
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,10 +129,9 @@ def run(args: argparse.Namespace) -> int:
         out = {"inputs": inputs, **trace.to_json(), "state": state_json(resolution.state)}
         if comparison is not None:
             out["comparison"] = comparison.to_json()
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        write_json(out)
     else:
-        sys.stdout.write(f"Resolving {inputs}\n")
+        sys.stdout.write(f"Resolving {printable(inputs)}\n")
         sys.stdout.write(_printable(trace.render_text()))
         sys.stdout.write("\n")
         if comparison is not None:

@@ -1,12 +1,13 @@
 """How the headless subcommands write: JSON documents and lines of untrusted text.
 
 One place for the ``--json`` output of the subcommands (info, verify, auth and
-fetch use it), so they print the same way: UTF-8 with two-space indentation, and
-never a traceback half-way through a document. Room files may hold strings that are not valid Unicode (a
-lone surrogate, ``"\\ud800"``, is legal JSON); such a document is written with
-``\\u`` escapes instead (still valid JSON, and it reads back to the same
-strings). The document is encoded whole before anything is written, so a
-failure leaves no half-printed output.
+fetch use it), so they print the same way: UTF-8 with two-space indentation,
+and never a traceback half-way through a document. Room files may hold strings
+that are not valid Unicode (a lone surrogate, ``"\\ud800"``, is legal JSON);
+such a document is written with ``\\u`` escapes instead
+(still valid JSON, and it reads back to the same strings). The document is
+encoded whole before anything is written, so a failure leaves no half-printed
+output.
 """
 
 from __future__ import annotations

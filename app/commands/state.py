@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.commands.output import printable, write_json
 from app.core.errors import RoomscopeError
 from app.core.events import StateKey
 from app.core.room import Room
@@ -81,7 +82,7 @@ def check_events(states: RoomStates, event_ids: Sequence[str]) -> None:
         if event_id not in states:
             missing = states.graph is not None and event_id in states.graph.missing
             what = "is referenced but missing from the file" if missing else "is not in the room"
-            raise RoomscopeError(f"event {_plain(event_id)} {what}")
+            raise RoomscopeError(f"event {printable(event_id)} {what}")
 
 
 def state_json(state: Mapping[StateKey, str]) -> list[list[str]]:
@@ -89,24 +90,16 @@ def state_json(state: Mapping[StateKey, str]) -> list[list[str]]:
     return sorted([k[0], k[1], v] for k, v in state.items())
 
 
-def _plain(text: object) -> str:
-    s = str(text)
-    if s.isprintable():
-        return s
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in s)
-
-
 def print_state(state: Mapping[StateKey, str], as_json: bool, out: TextIO) -> None:
     """Print ``state`` as JSON or as a table of type, state key and event ID."""
     rows = state_json(state)
     if as_json:
-        json.dump(rows, out, ensure_ascii=False)
-        out.write("\n")
+        write_json(rows, out)
         return
     if not rows:
         out.write("(empty state)\n")
         return
-    table = [(_plain(t), _plain(k) if k else '""', _plain(e)) for t, k, e in rows]
+    table = [(printable(t), printable(k) if k else '""', printable(e)) for t, k, e in rows]
     w0 = max(len("type"), *(len(r[0]) for r in table))
     w1 = max(len("state_key"), *(len(r[1]) for r in table))
     out.write(f"{'type':<{w0}}  {'state_key':<{w1}}  event_id\n")
@@ -125,29 +118,33 @@ def read_state_set(spec: str, room: Room, states: RoomStates) -> dict[StateKey, 
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise RoomscopeError(f"{_plain(spec)}: {exc.strerror or exc}") from None
+            raise RoomscopeError(f"{printable(spec)}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
-            raise RoomscopeError(f"{_plain(spec)}: not UTF-8 text") from None
+            raise RoomscopeError(f"{printable(spec)}: not UTF-8 text") from None
         try:
             ids = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RoomscopeError(
-                f"{_plain(spec)}: not JSON ({exc.msg} at line {exc.lineno})"
+                f"{printable(spec)}: not JSON ({exc.msg} at line {exc.lineno})"
             ) from None
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise RoomscopeError(f"{_plain(spec)}: a state set is a JSON list of event IDs")
+        raise RoomscopeError(f"{printable(spec)}: a state set is a JSON list of event IDs")
     out: dict[StateKey, str] = {}
     for event_id in ids:
         event = states.get(event_id)
         if event is None:
-            raise RoomscopeError(f"{_plain(spec)}: event {_plain(event_id)} is not in the room")
+            raise RoomscopeError(
+                f"{printable(spec)}: event {printable(event_id)} is not in the room"
+            )
         if event.state_key is None:
-            raise RoomscopeError(f"{_plain(spec)}: event {_plain(event_id)} is not a state event")
+            raise RoomscopeError(
+                f"{printable(spec)}: event {printable(event_id)} is not a state event"
+            )
         key = (event.type, event.state_key)
         if key in out:
             raise RoomscopeError(
-                f"{_plain(spec)}: events {_plain(out[key])} and {_plain(event_id)} are both "
-                f"({_plain(key[0])}, {_plain(key[1])!r})"
+                f"{printable(spec)}: events {printable(out[key])} and {printable(event_id)} "
+                f"are both ({printable(key[0])}, {printable(key[1])!r})"
             )
         out[key] = event_id
     return out

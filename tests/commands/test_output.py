@@ -64,7 +64,10 @@ def test_write_json_writes_one_document_and_a_newline() -> None:
     assert out.getvalue().index('"a"') < out.getvalue().index('"b"')
 
 
-@pytest.mark.parametrize(("command", "status"), [("info", 0), ("verify", 1), ("auth", 0)])
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [("info", 0), ("verify", 1), ("auth", 0), ("state", 0), ("explain", 0)],
+)
 def test_json_output_of_a_room_with_lone_surrogates(
     tmp_path: Path, command: str, status: int
 ) -> None:
@@ -105,3 +108,20 @@ def test_table_output_escapes_terminal_controls(tmp_path: Path, command: str) ->
     assert "Traceback" not in done.stderr, done.stderr
     assert "\x1b" not in done.stdout
     assert "$c\\x1b[2J:x" in done.stdout
+
+
+def test_explain_text_of_a_room_with_lone_surrogates(tmp_path: Path) -> None:
+    """The readable trace escapes what a terminal cannot print, instead of crashing."""
+    path = tmp_path / "surrogates.json"
+    path.write_text(SURROGATE_ROOM, encoding="ascii")
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "explain", str(path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "\\udfff" in done.stdout
