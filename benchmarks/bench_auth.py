@@ -3,8 +3,8 @@
 Uses the room benchmarks/bench_load.py caches (tools/make_large_room.py, default
 100,000 events, room version 10; made here if absent) or ``--file``. Times
 
-* ``check_graph_against_auth_events`` on the loaded room (every event against its
-  own auth events), CPU and wall, per event;
+* ``event_verdicts`` on the loaded room (every event against its own auth
+  events and the state before it), CPU and wall, per event;
 * ``roomscope auth --json FILE`` in a subprocess (start, load, check, output).
 
 CPU time is shown next to wall time: on a shared machine the wall time says more
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.core.auth_graph import check_graph_against_auth_events  # noqa: E402
+from app.core.roomstate import event_verdicts  # noqa: E402
 from app.sources.files import load_room  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def main() -> int:
     n = len(room.graph.order)
     for _ in range(args.repeat):
         cpu, wall = time.process_time(), time.perf_counter()
-        verdicts = check_graph_against_auth_events(room.graph)
+        verdicts = event_verdicts(room.graph)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         rejected = sum(1 for v in verdicts.values() if v.rejected)
         print(

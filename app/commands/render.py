@@ -5,9 +5,10 @@ drawn offscreen: the same shapes, colours, lanes and legend (UI.md). A room that
 fits is drawn whole at a readable zoom, labels included, in an image as tall as
 it needs (up to ``--max-height``); a bigger room is drawn whole, its lanes as
 density ribbons. Events the authorization rules reject (against their own auth
-events, :func:`app.core.auth_graph.check_graph_against_auth_events`) carry the
-red cross, unless ``--no-verdicts``. The only subcommand besides the window that imports Qt: where
-no display is available, Qt's ``offscreen`` platform is used.
+events or the state before them, :func:`app.core.roomstate.event_verdicts`)
+carry the red cross, unless ``--no-verdicts``. The only subcommand besides the
+window that imports Qt: where no display is available, Qt's ``offscreen``
+platform is used.
 """
 
 from __future__ import annotations
@@ -117,9 +118,9 @@ def run(args: argparse.Namespace) -> int:
     room = load_room(args.file)
     rejected: frozenset[str] = frozenset()
     if not args.no_verdicts:
-        from app.core.auth_graph import check_graph_against_auth_events
+        from app.core.roomstate import event_verdicts
 
-        verdicts = check_graph_against_auth_events(room.graph)
+        verdicts = event_verdicts(room.graph)
         rejected = frozenset(e for e, v in verdicts.items() if v.rejected)
     try:
         w, h = render_room(

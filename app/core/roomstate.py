@@ -42,7 +42,13 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from app.core.auth import AuthResult, auth_types_for_event, check_auth, check_auth_events
+from app.core.auth import (
+    AuthResult,
+    auth_types_for_event,
+    check_auth,
+    check_auth_events,
+    rule_numbers,
+)
 from app.core.errors import RoomscopeError
 from app.core.events import PDU, StateKey
 from app.core.graph import EventGraph
@@ -329,6 +335,18 @@ class RoomStates:
         """Checks 4 and 5 of receipt; None when the event is accepted."""
         events = self._events
         create = self.create_event
+        decided = self._after
+        for auth_id in event.auth_events:
+            if auth_id in events and auth_id not in decided:
+                # Present but not yet decided: graph.order puts every event after its
+                # present auth events, except on a cycle of references. Such an event
+                # can never be authorised (its auth chain has no bottom).
+                result = AuthResult.reject(
+                    f"{rule_numbers(self.version).auth_events}",
+                    "auth events: missing",
+                    f"auth event {auth_id} is on a cycle of references with this event",
+                )
+                return EventVerdict(event.event_id, True, "auth events", result)
         listed = [events[a] for a in event.auth_events if a in events]
         result = check_auth_events(event, listed, rejected=self._rejected, create_event=create)
         if not result.allowed:
