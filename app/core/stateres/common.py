@@ -20,7 +20,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from app.core.events import PDU, StateKey
 
@@ -84,9 +84,14 @@ class MappingSource:
 
 def as_event_source(events: EventSource | Mapping[str, PDU]) -> EventSource:
     """``events`` itself when it has ``is_rejected``, else a :class:`MappingSource` over it."""
-    if isinstance(events, EventSource):
+    # The exact-type test first: ``isinstance`` against a runtime-checkable Protocol
+    # inspects the class's attributes on every call (~9 us, measured), which is a
+    # few percent of a small resolution.
+    if type(events) is MappingSource:
         return events
-    return MappingSource(events)
+    if hasattr(events, "is_rejected") and hasattr(events, "get"):
+        return cast(EventSource, events)
+    return MappingSource(cast(Mapping[str, PDU], events))
 
 
 def auth_event_ids(event: PDU) -> tuple[str, ...]:
@@ -146,9 +151,10 @@ class AuthChainIndex:
         self._power: dict[str, int] = {}
         self._pl_parent: dict[str, str | None] = {}
         self._mainlines: dict[str | None, list[str]] = {}
-        #: Verdicts of iterative auth checks: (event, its auth state's event IDs) ->
-        #: result. The auth rules are a function of exactly those events.
-        self._auth_memo: dict[tuple[str, ...], Any] = {}
+        #: Verdicts of iterative auth checks: (event, its auth state's events) ->
+        #: result. The auth rules are a function of exactly those events (PDUs
+        #: compare by identity, so the key is hashed without reading any ID).
+        self._auth_memo: dict[tuple[PDU, ...], Any] = {}
         #: Each event's auth event IDs (v12: with the implicit create event).
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
@@ -171,7 +177,7 @@ class AuthChainIndex:
         return self._mainlines
 
     @property
-    def auth_memo(self) -> dict[tuple[str, ...], Any]:
+    def auth_memo(self) -> dict[tuple[PDU, ...], Any]:
         return self._auth_memo
 
     @property
@@ -217,6 +223,48 @@ class AuthChainIndex:
                 found = index[event_id]
             out |= chains[found]
         return out
+
+    def chains_meet(self, roots: Iterable[str], within: int) -> int:
+        """The events of ``within`` (a bitset) that are in the auth chain of some root.
+
+        The same answer as ``chain_of_all(roots) & within`` without indexing the
+        roots: the walk goes up ``auth_events`` from the roots through events not
+        yet indexed (whose chains cannot hold an event of ``within``, which has
+        indexed events only) and stops at each indexed event, whose chain is known.
+        The resolver uses it for the unconflicted state map, which is most of a
+        room's state but rarely reaches the auth difference.
+        """
+        index = self._index
+        chains = self._chain
+        get = self._source.get
+        auth_ids = self._auth_ids
+        found = 0
+        seen: set[str] = set()
+        stack = list(roots)
+        pop = stack.pop
+        extend = stack.extend
+        while stack:
+            event_id = pop()
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+            position = index.get(event_id)
+            if position is not None:
+                found |= chains[position]
+                continue
+            parents = auth_ids.get(event_id)
+            if parents is None:
+                event = get(event_id)
+                if event is None:
+                    self._missing.add(event_id)
+                    parents = ()
+                elif event.room_version.room_id_from_create_event:
+                    parents = auth_event_ids(event)
+                else:
+                    parents = event.auth_events
+                auth_ids[event_id] = parents
+            extend(parents)
+        return found & within
 
     def ids_of(self, bits: int) -> list[str]:
         """The event IDs whose bits are set in ``bits``, oldest first."""
@@ -268,8 +316,10 @@ class AuthChainIndex:
                 if event is None:
                     missing.add(event_id)
                     parents = ()
-                else:
+                elif event.room_version.room_id_from_create_event:
                     parents = auth_event_ids(event)
+                else:
+                    parents = event.auth_events  # auth_event_ids without the call
                 auth_ids[event_id] = parents
             position = len(ids)
             bits = 1 << position

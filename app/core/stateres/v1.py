@@ -95,31 +95,31 @@ def resolve_v1(
             )
         )
 
-    def known(event_id: str) -> PDU | None:
-        if source.is_rejected(event_id):
-            return None
-        return source.get(event_id)
-
+    is_rejected = source.is_rejected
+    get = source.get
+    # Each conflicted event's auth types, worked out once (they are read twice).
+    types_of: dict[str, frozenset[StateKey]] = {}
     conflicted: dict[StateKey, list[PDU]] = {}
     auth_ids: dict[StateKey, str] = {}
-    for ids in conflicted_ids.values():
-        for event_id in ids:
-            event = known(event_id)
-            if event is None:
-                continue
-            for auth_key in auth_types_for_event(version, event):
-                if auth_key not in auth_ids and auth_key in unconflicted:
-                    auth_ids[auth_key] = unconflicted[auth_key]
     result = dict(unconflicted)
     for key, ids in conflicted_ids.items():
-        events = [e for e in (known(i) for i in ids) if e is not None]
+        events: list[PDU] = []
+        for event_id in ids:
+            event = None if is_rejected(event_id) else get(event_id)
+            if event is None:
+                continue
+            events.append(event)
+            types = types_of[event_id] = auth_types_for_event(version, event)
+            for auth_key in types:
+                if auth_key not in auth_ids and auth_key in unconflicted:
+                    auth_ids[auth_key] = unconflicted[auth_key]
         if len(events) > 1:
             conflicted[key] = events
         elif len(events) == 1:
             result[key] = events[0].event_id
     auth_state: dict[StateKey, PDU] = {}
     for key, event_id in auth_ids.items():
-        event = known(event_id)
+        event = None if is_rejected(event_id) else get(event_id)
         if event is not None:
             auth_state[key] = event
 
@@ -139,7 +139,7 @@ def resolve_v1(
         ordered = v1_order(events)
         order_step(key, ordered)
         walk = list(reversed(ordered))
-        auth_keys = {k for e in events for k in auth_types_for_event(version, e)}
+        auth_keys = {k for e in events for k in types_of[e.event_id]}
         local = {k: auth_state[k] for k in auth_keys if k in auth_state}
         previous = walk[0]
         for event in walk[1:]:

@@ -140,20 +140,83 @@ def full_conflicted_set(
     event IDs in index order. Events the source does not know are left out of
     the full conflicted set, as Synapse leaves out events it cannot fetch.
     """
+    full, diff_bits, subgraph_bits = _full_conflicted_bits(
+        index, conflicted, set_chains, with_subgraph=with_subgraph
+    )
+    diff = index.ids_of(diff_bits)
+    subgraph = index.ids_of(subgraph_bits) if subgraph_bits is not None else None
+    return full, diff, subgraph
+
+
+def _full_conflicted_bits(
+    index: AuthChainIndex,
+    conflicted: Mapping[StateKey, frozenset[str]],
+    set_chains: Sequence[int],
+    *,
+    with_subgraph: bool,
+) -> tuple[list[str], int, int | None]:
+    """:func:`full_conflicted_set` with the auth difference and subgraph left as bitsets.
+
+    The resolver needs only the full conflicted set; the other two are listed
+    for the trace alone, so they are turned into IDs only when it is recorded.
+    """
     diff_bits = auth_difference(set_chains)
+    full, subgraph_bits = _full_conflicted_from_difference(
+        index, conflicted, diff_bits, with_subgraph=with_subgraph
+    )
+    return full, diff_bits, subgraph_bits
+
+
+def _auth_difference_of_split(
+    index: AuthChainIndex,
+    state_sets: Sequence[Mapping[StateKey, str]],
+    unconflicted: Mapping[StateKey, str],
+    conflicted: Mapping[StateKey, frozenset[str]],
+) -> int:
+    """The auth difference, without the auth chains of the whole unconflicted state map.
+
+    Each state set's full auth chain is ``U | C_i``: ``U`` the chains of the
+    unconflicted state map (the same in every set), ``C_i`` those of the set's
+    own events at the conflicted keys. Their union minus their intersection is
+    ``(union(C_i) - intersection(C_i)) - U``, so only the events of
+    ``union(C_i) - intersection(C_i)`` need testing against ``U``
+    (:meth:`AuthChainIndex.chains_meet`), which spares indexing the hundreds of
+    unconflicted membership events a room has.
+    """
+    own = [index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets]
+    if not own:
+        return 0
+    union = 0
+    intersection = own[0]
+    for chain in own:
+        union |= chain
+        intersection &= chain
+    candidates = union & ~intersection
+    if not candidates:
+        return 0
+    return candidates & ~index.chains_meet(unconflicted.values(), candidates)
+
+
+def _full_conflicted_from_difference(
+    index: AuthChainIndex,
+    conflicted: Mapping[StateKey, frozenset[str]],
+    diff_bits: int,
+    *,
+    with_subgraph: bool,
+) -> tuple[list[str], int | None]:
+    """The full conflicted set (IDs, index order) and the subgraph's bits, from the difference."""
     conflicted_ids = sorted({eid for ids in conflicted.values() for eid in ids})
     subgraph_bits: int | None = None
     full_bits = diff_bits
+    index_of = index.index_of
     for event_id in conflicted_ids:
-        full_bits |= index.bit(event_id)
+        full_bits |= 1 << index_of(event_id)
     if with_subgraph:
         subgraph_bits = conflicted_state_subgraph(index, conflicted_ids)
         full_bits |= subgraph_bits
     get = index.source.get
     full = [eid for eid in index.ids_of(full_bits) if get(eid) is not None]
-    diff = index.ids_of(diff_bits)
-    subgraph = index.ids_of(subgraph_bits) if subgraph_bits is not None else None
-    return full, diff, subgraph
+    return full, subgraph_bits
 
 
 def is_power_event(event: PDU) -> bool:
@@ -248,6 +311,8 @@ def reverse_topological_power_ordering(
     out, as Synapse's sort leaves them out.
     """
     source = index.source
+    get = source.get
+    auth_ids_of = index.auth_ids
     graph: dict[str, set[str]] = {}
     for start in event_ids:
         if start in graph:
@@ -255,24 +320,29 @@ def reverse_topological_power_ordering(
         stack = [start]
         while stack:
             event_id = stack.pop()
-            edges = graph.setdefault(event_id, set())
-            for auth_id in index.auth_ids(event_id):
+            edges = graph.get(event_id)
+            if edges is not None:
+                continue  # reached twice before it was expanded
+            edges = graph[event_id] = set()
+            for auth_id in auth_ids_of(event_id):
                 if auth_id in full_set:
                     if auth_id not in graph:
                         stack.append(auth_id)
                     edges.add(auth_id)
     memo = index.power_memo
     keys: dict[str, tuple[int, int, str]] = {}
+    heap_keys: dict[str, tuple[int, int, str]] = {}
     for event_id in graph:
-        event = source.get(event_id)
+        event = get(event_id)
         assert event is not None  # full_set holds known events only
         level = memo.get(event_id)
         if level is None:
             level = sender_power_level(event, source, index=index)
             memo[event_id] = level
-        keys[event_id] = (level, event.origin_server_ts, event_id)
+        ts = event.origin_server_ts
+        keys[event_id] = (level, ts, event_id)
+        heap_keys[event_id] = (-level, ts, event_id)
 
-    heap_keys = {eid: (-level, ts, eid) for eid, (level, ts, _) in keys.items()}
     order = lexicographical_topological_sort(graph, heap_keys.__getitem__)
     return order, keys
 
@@ -448,36 +518,43 @@ def iterative_auth_checks(
     auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
+    changes_get = changes.get
+    base_get = base.get
+    identifier = version.identifier
     for event_id in event_ids:
         event = get(event_id)
-        if event is None or event.state_key is None:
+        if event is None:
+            continue
+        state_key = event.state_key
+        if state_key is None:
             continue
         auth_state: dict[StateKey, PDU] = {}
         for auth_id in auth_ids(event_id) if auth_ids is not None else auth_event_ids(event):
             auth_event = get(auth_id)
-            if auth_event is None or auth_event.state_key is None:
+            if auth_event is None:
                 continue
-            if not is_rejected(auth_id):
-                auth_state[(auth_event.type, auth_event.state_key)] = auth_event
+            auth_key = auth_event.state_key
+            if auth_key is not None and not is_rejected(auth_id):
+                auth_state[(auth_event.type, auth_key)] = auth_event
         if types_memo is None:
             types = _auth_types(version, event)
         else:
-            types_key = (version.identifier, event_id)
+            types_key = (identifier, event_id)
             found_types = types_memo.get(types_key)
             if found_types is None:
                 found_types = _auth_types(version, event)
                 types_memo[types_key] = found_types
             types = found_types
         for key in types:
-            current = changes.get(key)
+            current = changes_get(key)
             if current is None:
-                current = base.get(key)
-            if current is None:
-                continue
+                current = base_get(key)
+                if current is None:
+                    continue
             current_event = get(current)
             if current_event is not None and not is_rejected(current):
                 auth_state[key] = current_event
-        key = (event.type, event.state_key)
+        key = (event.type, state_key)
         if is_rejected(event_id):
             if steps is not None:
                 steps.append(
@@ -496,9 +573,9 @@ def iterative_auth_checks(
         if memo is None:
             result = check_auth(event, auth_state)
         else:
-            # The auth state's event IDs name its contents (each event has one key);
+            # The auth state's events name its contents (each event has one key);
             # their order only decides whether an identical state shares an entry.
-            memo_key = (event_id, *[e.event_id for e in auth_state.values()])
+            memo_key = (event, *auth_state.values())
             found: AuthResult | None = memo.get(memo_key)
             if found is None:
                 found = check_auth(event, auth_state)
@@ -549,27 +626,34 @@ def resolve_conflicted(
     of the state sets when the caller has them already.
     """
     source = index.source
-    if set_chains is None:
-        # Each state set is the unconflicted state map plus its own values at the
-        # conflicted keys: the unconflicted events' chains are ORed once.
-        common = index.chain_of_all(unconflicted.values())
-        set_chains = [
-            common | index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets
-        ]
-    full, diff, subgraph = full_conflicted_set(
-        index, conflicted, set_chains, with_subgraph=version.state_res_conflicted_subgraph
+    if set_chains is None and steps is None:
+        diff_bits = _auth_difference_of_split(index, state_sets, unconflicted, conflicted)
+    else:
+        if set_chains is None:
+            # Each state set is the unconflicted state map plus its own values at the
+            # conflicted keys: the unconflicted events' chains are ORed once.
+            common = index.chain_of_all(unconflicted.values())
+            set_chains = [
+                common | index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets
+            ]
+        diff_bits = auth_difference(set_chains)
+    full, subgraph_bits = _full_conflicted_from_difference(
+        index, conflicted, diff_bits, with_subgraph=version.state_res_conflicted_subgraph
     )
     if steps is not None:
-        steps.append(EventSetStep("auth difference", tuple(diff)))
-        if subgraph is not None:
-            steps.append(EventSetStep("conflicted state subgraph", tuple(subgraph)))
+        steps.append(EventSetStep("auth difference", tuple(index.ids_of(diff_bits))))
+        if subgraph_bits is not None:
+            steps.append(
+                EventSetStep("conflicted state subgraph", tuple(index.ids_of(subgraph_bits)))
+            )
         steps.append(EventSetStep("full conflicted set", tuple(full)))
     full_set = frozenset(full)
 
     # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
+    get = source.get
     power_events = []
     for event_id in full:
-        event = source.get(event_id)
+        event = get(event_id)
         if event is not None and is_power_event(event):
             power_events.append(event_id)
     power_order, power_keys = reverse_topological_power_ordering(power_events, full_set, index)
