@@ -293,6 +293,14 @@ class WhyCard(QFrame):
         self._decided_at = -1
         self.current = False
 
+    def set_key(self, key: StateKey) -> None:
+        """Show another key (the single card of a pane with many keys)."""
+        if key != self.key:
+            self.key = key
+            self.title.setText(key_text(key))
+            self._shown = None
+            self._thresholds = None
+
     def show_at(
         self,
         stepping: Stepping,
@@ -379,6 +387,7 @@ class ResolutionPanel(QWidget):
         self._splitter_fitted = False
         self._many_keys = False
         self._chosen_key: StateKey | None = None
+        self._final: dict[StateKey, str] = {}
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -593,6 +602,7 @@ class ResolutionPanel(QWidget):
         self.inputs_label.setToolTip(inputs)
         self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
         keys = stepping.conflicted_keys()
+        self._final = stepping.trace.final_state
         self._many_keys = len(keys) > CARDS_AT_ONCE
         self._chosen_key = keys[0] if keys else None
         self.keys_table.setVisible(self._many_keys)
@@ -788,7 +798,7 @@ class ResolutionPanel(QWidget):
         for r, key in enumerate(keys):
             decided_at = stepping.decided_at(key)
             if final or (decided_at is not None and index >= decided_at):
-                winner = stepping.trace.final_state.get(key)
+                winner = self._final.get(key)
                 status = winner or "(absent)"
             else:
                 status = "undecided"
@@ -811,10 +821,15 @@ class ResolutionPanel(QWidget):
             return
         card = self._cards.get(key)
         if card is None:
-            for old in self._cards.values():
-                old.deleteLater()
-            self._cards = {}
-            card = self._add_card(key)
+            # One card, re-aimed at each key: making and deleting widgets per step
+            # costs far more than changing their text.
+            previous = next(iter(self._cards.values()), None)
+            if previous is None:
+                card = self._add_card(key)
+            else:
+                previous.set_key(key)
+                self._cards = {key: previous}
+                card = previous
         card.show_at(stepping, index, self._set_names, self._name)
         card.set_current(key in current)
 
@@ -925,7 +940,7 @@ class ResolutionPanel(QWidget):
             rows = [(str(n - i), eid, get_event(eid)) for i, eid in enumerate(record.mainline)]
             model.fill(("Position", "Event", "What"), rows, id_columns=(1,))
         elif step.kind == "result":
-            final = stepping.trace.final_state
+            final = self._final
             conflicted = set(stepping.conflicted_keys())
             rows = []
             marks = []
@@ -996,6 +1011,7 @@ class ResolutionPanel(QWidget):
         self.name_event = namer
         self.content_model.namer = namer
         self.partial_model.namer = namer
+        self.keys_model.namer = namer
 
     def readable(self, text: str) -> str:
         """``text`` with its event IDs as labels or short IDs (for one-line summaries)."""
