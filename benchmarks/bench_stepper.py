@@ -169,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         f"step + event loop median {_ms(statistics.median(total))}  "
         f"p95 {_ms(sorted(total)[int(0.95 * (len(total) - 1))])}  max {_ms(max(total))}"
     )
+    slowest = sorted(zip(total, (i for _, i in times), strict=True), reverse=True)[:6]
+    print(
+        "slowest: "
+        + ", ".join(f"step {i} ({stepping.steps[i].kind}) {t * 1000:.0f} ms" for t, i in slowest)
+    )
     over = sum(1 for t in total + back if t >= 0.1)
     print(f"steps at or over 100 ms: {over}")
     if args.json:

@@ -388,6 +388,7 @@ class ResolutionPanel(QWidget):
         self._many_keys = False
         self._chosen_key: StateKey | None = None
         self._final: dict[StateKey, str] = {}
+        self._keys_sized = False
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -603,6 +604,7 @@ class ResolutionPanel(QWidget):
         self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
         keys = stepping.conflicted_keys()
         self._final = stepping.trace.final_state
+        self._keys_sized = False
         self._many_keys = len(keys) > CARDS_AT_ONCE
         self._chosen_key = keys[0] if keys else None
         self.keys_table.setVisible(self._many_keys)
@@ -759,8 +761,22 @@ class ResolutionPanel(QWidget):
         if applied:
             for r, (key, _) in enumerate(rows):
                 if key in applied:
-                    self.partial.scrollTo(self.partial_model.index(r, 0))
+                    # After the table's own delayed layout (its 0 ms timer) has set
+                    # the scroll range for the new rows.
+                    QTimer.singleShot(5, lambda row=r: self._scroll_partial(row))
                     break
+
+    def _scroll_keys(self, row: int) -> None:
+        if row < self.keys_model.rowCount():
+            self.keys_table.scrollTo(
+                self.keys_model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
+
+    def _scroll_partial(self, row: int) -> None:
+        if row < self.partial_model.rowCount():
+            self.partial.scrollTo(
+                self.partial_model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
 
     def _fill_cards(self, stepping: Stepping, step: ResolutionStep) -> None:
         """Bring the why-cards up to this step (a card per key, or the key table)."""
@@ -777,7 +793,7 @@ class ResolutionPanel(QWidget):
                 first = card
         if first is not None:
             # After the cards' layout settles (their heights change with their text).
-            QTimer.singleShot(0, lambda card=first: self._reveal_card(card))
+            QTimer.singleShot(5, lambda card=first: self._reveal_card(card))
 
     def _add_card(self, key: StateKey) -> WhyCard:
         card = WhyCard(key, self.cards_host)
@@ -810,9 +826,13 @@ class ResolutionPanel(QWidget):
         self.keys_model.fill(
             ("Conflicted key", "Outcome so far"), rows, id_columns=(1,), marks=marks
         )
+        if not self._keys_sized:
+            self._keys_sized = True
+            self.keys_table.resizeColumnToContents(0)
+            self.keys_table.setColumnWidth(0, min(self.keys_table.columnWidth(0) + 8, 300))
         if current_row >= 0:
             self._chosen_key = keys[current_row]
-            self.keys_table.scrollTo(self.keys_model.index(current_row, 0))
+            QTimer.singleShot(5, lambda row=current_row: self._scroll_keys(row))
         self._show_chosen_card(stepping, index, current)
 
     def _show_chosen_card(self, stepping: Stepping, index: int, current: set[StateKey]) -> None:
