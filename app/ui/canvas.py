@@ -15,8 +15,9 @@ API (stable; the main window, the inspector and the stepper use only this):
 * ``select(ids, *, centre=False)``, ``selected() -> tuple[str, ...]`` (the
   primary selection is last); signal ``selectionChanged(list)`` (list of IDs);
   signal ``activated(str)`` on double-click (the view also centres on it).
-* ``highlight(ids | None, *, fade_others=True)`` — emphasise ``ids`` (the
-  resolution stepper's current step), fading the rest; ``None`` clears.
+* ``highlight(ids | None, *, fade_others=True, owner="view")`` — emphasise ``ids``
+  (the resolution stepper's current step), fading the rest; ``None`` takes back that
+  owner's highlight only; ``clear_highlight(owner)``, ``highlighted() -> frozenset | None``.
 * ``set_show_auth_edges(bool)`` / ``show_auth_edges() -> bool`` (off by default).
 * ``set_theme("light" | "dark")``.
 * ``zoom_in()``, ``zoom_out()``, ``zoom_to_fit()``, ``centre_on(id)``.
@@ -129,6 +130,8 @@ class GraphCanvas(QWidget):
         self._room: CanvasRoom | None = None
         self._selected: list[int] = []
         self._fade_mask: npt.NDArray[np.bool_] | None = None
+        #: Who lit what, oldest first: the last one is what the graph shows (see highlight).
+        self._highlights: dict[str, frozenset[str]] = {}
         self._show_auth = False
         self._minimap_enabled = True
         self._exporting = False
@@ -212,6 +215,7 @@ class GraphCanvas(QWidget):
                     break
         self._room = CanvasRoom(graph, layout, rejected, soft_failed, self.theme.palette)
         self._fade_mask = None
+        self._highlights.clear()
         self._selected = [layout.index[e] for e in old_ids if e in layout.index]
         self._item.set_room(self._room)
         self._minimap.setVisible(self._minimap_enabled and layout.row_count > 60)
@@ -266,16 +270,50 @@ class GraphCanvas(QWidget):
             return ()
         return tuple(room.layout.ids[r] for r in self._selected)
 
-    def highlight(self, ids: Collection[str] | None, *, fade_others: bool = True) -> None:
-        """Emphasise ``ids``; with ``fade_others`` everything else fades. None clears."""
+    def highlight(
+        self, ids: Collection[str] | None, *, fade_others: bool = True, owner: str = "view"
+    ) -> None:
+        """Emphasise ``ids`` for ``owner``; everything else fades.
+
+        Several panels light the graph (the stepper, the servers dock, search, replay...),
+        so each highlight belongs to an ``owner``: the most recent one is shown, and
+        ``ids=None`` (or ``fade_others=False``) takes back only that owner's highlight,
+        showing the one beneath it again. Hiding the servers dock thus leaves the stepper's
+        fading as it was.
+        """
+        self._highlights.pop(owner, None)
+        if ids is not None and fade_others:
+            self._highlights[owner] = frozenset(ids)
+        self._apply_highlight()
+
+    def clear_highlight(self, owner: str = "view") -> None:
+        """Take back ``owner``'s highlight (others' stay)."""
+        self.highlight(None, owner=owner)
+
+    def highlighted(self) -> frozenset[str] | None:
+        """The events shown unfaded (those of the room), or None when nothing is faded."""
+        room = self._room
+        mask = self._fade_mask
+        if room is None or mask is None:
+            return None
+        ids = room.layout.ids
+        return frozenset(ids[int(r)] for r in np.flatnonzero(~mask))
+
+    def highlight_owner(self) -> str | None:
+        """Whose highlight the graph shows (None: nothing is faded)."""
+        return next(reversed(self._highlights), None)
+
+    def _apply_highlight(self) -> None:
         room = self._room
         if room is None:
             return
-        if ids is None or not fade_others:
+        owner = self.highlight_owner()
+        if owner is None:
             self._fade_mask = None
         else:
             mask = np.ones(room.n, dtype=bool)
-            mask[[room.layout.index[e] for e in ids if e in room.layout.index]] = False
+            index = room.layout.index
+            mask[[index[e] for e in self._highlights[owner] if e in index]] = False
             self._fade_mask = mask
         self._item.update()
         self._minimap.update()

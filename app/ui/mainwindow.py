@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, cast
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -58,6 +56,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.ui.canvas import GraphCanvas
 from app.ui.document import RoomAnalysis, RoomDocument, analyse_document, load_document
 from app.ui.errors import show_error
 from app.ui.inspector import Inspector
@@ -91,120 +90,6 @@ _GO_KEYS: dict[str, tuple[Qt.Key, str]] = {
 _RESOLVE_TIP = "Step through state resolution at the selected merge or events"
 
 _ROOM_FILTER = "Room files (*.json *.json.gz *.ndjson *.jsonl);;All files (*)"
-
-
-class Canvas(Protocol):
-    """What the window needs of the graph view (app.ui.canvas.GraphCanvas)."""
-
-    def set_room(
-        self,
-        graph: Any,
-        *,
-        rejected: frozenset[str] = ...,
-        soft_failed: frozenset[str] = ...,
-    ) -> None: ...
-    def select(self, ids: Sequence[str], *, centre: bool = ...) -> None: ...
-    def selected(self) -> Sequence[str]: ...
-    def highlight(self, ids: Sequence[str] | None, *, fade_others: bool = ...) -> None: ...
-    def set_show_auth_edges(self, on: bool) -> None: ...
-    def set_theme(self, name: str) -> None: ...
-    def zoom_in(self) -> None: ...
-    def zoom_out(self) -> None: ...
-    def zoom_to_fit(self) -> None: ...
-    def centre_on(self, event_id: str) -> None: ...
-    def find(self, text: str) -> list[str]: ...
-    def export_image(self, path: str) -> None: ...
-
-
-class PlaceholderCanvas(QWidget):
-    """Stands in for the graph view until app.ui.canvas exists; remembers the selection."""
-
-    selectionChanged = Signal(list)
-    activated = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._graph: Any = None
-        self._selected: list[str] = []
-        self.label = QLabel("The event graph appears here.", self)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setObjectName("hint")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def set_room(
-        self,
-        graph: Any,
-        *,
-        rejected: frozenset[str] = frozenset(),
-        soft_failed: frozenset[str] = frozenset(),
-    ) -> None:
-        self._graph = graph
-        self._selected = []
-        self.label.setText(f"{len(graph)} events (graph view not available in this build)")
-
-    def select(self, ids: Sequence[str], *, centre: bool = False) -> None:
-        self._selected = list(ids)
-        self.selectionChanged.emit(list(ids))
-
-    def selected(self) -> Sequence[str]:
-        return tuple(self._selected)
-
-    def highlight(self, ids: Sequence[str] | None, *, fade_others: bool = True) -> None:
-        pass
-
-    def set_show_auth_edges(self, on: bool) -> None:
-        pass
-
-    def set_theme(self, name: str) -> None:
-        pass
-
-    def zoom_in(self) -> None:
-        pass
-
-    def zoom_out(self) -> None:
-        pass
-
-    def zoom_to_fit(self) -> None:
-        pass
-
-    def centre_on(self, event_id: str) -> None:
-        pass
-
-    def find(self, text: str) -> list[str]:  # type: ignore[override]
-        if self._graph is None or not text:
-            return []
-        needle = text.casefold()
-        out = []
-        for eid in self._graph.order:
-            pdu = self._graph.events[eid]
-            if (
-                needle in eid.casefold()
-                or needle in pdu.type.casefold()
-                or needle in (pdu.sender.casefold())
-            ):
-                out.append(eid)
-        return out
-
-    def export_image(self, path: str) -> None:
-        if not self.grab().save(path):
-            raise OSError(f"could not write {path}")
-
-
-def _fetch_available() -> bool:
-    """Whether the fetch dialog is part of this build (found, not imported: httpx is slow
-    to import and the window should open fast)."""
-    return importlib.util.find_spec("app.ui.fetch_dialog") is not None
-
-
-def _make_canvas(parent: QWidget) -> QWidget:
-    try:
-        from app.ui.canvas import GraphCanvas  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return PlaceholderCanvas(parent)
-    return cast(QWidget, GraphCanvas(parent))
 
 
 class _BusyIndicator(QWidget):
@@ -283,14 +168,12 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.jobs = JobRunner(self)
-        self.canvas_widget = _make_canvas(self)
+        self.canvas_widget = GraphCanvas(self)
         self.canvas_widget.setObjectName("graphCanvas")
         self.setCentralWidget(self.canvas_widget)
-        canvas_signals: Any = self.canvas_widget
-        canvas_signals.selectionChanged.connect(self._on_selection_changed)
-        canvas_signals.activated.connect(self._on_canvas_activated)
-        if hasattr(canvas_signals, "searchRequested"):
-            canvas_signals.searchRequested.connect(self.focus_search)
+        self.canvas_widget.selectionChanged.connect(self._on_selection_changed)
+        self.canvas_widget.activated.connect(self._on_canvas_activated)
+        self.canvas_widget.searchRequested.connect(self.focus_search)
 
         self.inspector = Inspector(self)
         self.inspector.eventActivated.connect(self.go_to_event)
@@ -320,9 +203,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ set-up
 
     @property
-    def canvas(self) -> Canvas:
-        """The graph view (typed by what the window uses of it)."""
-        return cast(Canvas, self.canvas_widget)
+    def canvas(self) -> GraphCanvas:
+        """The graph view (the same widget as ``canvas_widget``)."""
+        return self.canvas_widget
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -403,7 +286,6 @@ class MainWindow(QMainWindow):
             shortcut="Ctrl+Shift+O",
             tip="Fetch a room's event graph from a homeserver into a room file, then open it",
         )
-        self.act_fetch.setEnabled(_fetch_available())
         self.act_samples = a(
             "&Samples", self.show_samples, tip="Browse the bundled sample rooms and their lessons"
         )
@@ -705,9 +587,8 @@ class MainWindow(QMainWindow):
         self._search_hits = []
         self._search_text = ""
         self.inspector.set_document(doc)
-        set_layout = getattr(self.canvas_widget, "set_layout", None)
-        if doc.layout is not None and set_layout is not None:
-            set_layout(doc.graph, doc.layout)  # laid out off the UI thread
+        if doc.layout is not None:
+            self.canvas.set_layout(doc.graph, doc.layout)  # laid out off the UI thread
         else:
             self.canvas.set_room(doc.graph)
         self.rooms.lesson.set_annotations(doc.annotations, fallback_title=doc.title)
@@ -742,14 +623,7 @@ class MainWindow(QMainWindow):
         self.analysis = result
         self.inspector.set_analysis(result)
         rejected, soft_failed = result.rejected, result.soft_failed
-        set_status = getattr(self.canvas_widget, "set_status", None)
-        if set_status is not None:
-            set_status(rejected=rejected, soft_failed=soft_failed)
-        elif rejected or soft_failed:
-            selection = self.canvas.selected()
-            self.canvas.set_room(doc.graph, rejected=rejected, soft_failed=soft_failed)
-            if selection:
-                self.canvas.select(selection, centre=False)
+        self.canvas.set_status(rejected=rejected, soft_failed=soft_failed)
         self._update_status()
         if not result.partial:
             self.analysisReady.emit(result)
@@ -852,7 +726,7 @@ class MainWindow(QMainWindow):
         if not text.strip():
             self._search_hits = []
             self._search_text = ""
-            self.canvas.highlight([], fade_others=False)
+            self.canvas.highlight(None, owner="search")
 
     def search_next(self) -> list[str]:
         """Find events matching the search box; each Enter selects the next match."""
@@ -863,7 +737,9 @@ class MainWindow(QMainWindow):
             self._search_text = text
             self._search_hits = list(self.canvas.find(text))
             self._search_index = -1
-            self.canvas.highlight(self._search_hits, fade_others=bool(self._search_hits))
+            self.canvas.highlight(
+                self._search_hits, fade_others=bool(self._search_hits), owner="search"
+            )
         if not self._search_hits:
             self.statusBar().showMessage(f"No event matches “{text}”", 4000)
             return []
@@ -929,11 +805,8 @@ class MainWindow(QMainWindow):
 
     def fetch_dialog(self) -> None:
         """Fetch a room from a homeserver (app.ui.fetch_dialog), then open what it saved."""
-        try:
-            from app.ui.fetch_dialog import open_fetch_dialog
-        except ImportError:
-            self.statusBar().showMessage("Fetching from a homeserver is not in this build.", 5000)
-            return
+        from app.ui.fetch_dialog import open_fetch_dialog  # here: httpx is slow to import
+
         path = open_fetch_dialog(self)
         if path is not None:
             self.open_file(path)
@@ -947,8 +820,6 @@ class MainWindow(QMainWindow):
         self.act_resolve.setEnabled(
             has_room and self._resolve_handler is not None and bool(self.canvas.selected())
         )
-        if self._resolve_handler is None:
-            self.act_resolve.setToolTip(f"{_RESOLVE_TIP} (not in this build yet)")
 
     def _update_status(self) -> None:
         doc = self.document

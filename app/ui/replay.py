@@ -142,7 +142,9 @@ class ReplayView(QWidget):
             ("Key", "Event"), [(key_text(k), e) for k, e in rows], id_columns=(1,), marks=marks
         )
         if self.canvas is not None:
-            self.canvas.highlight(self.graph.order[: self.index + 1], fade_others=True)
+            self.canvas.highlight(
+                self.graph.order[: self.index + 1], fade_others=True, owner="dialog"
+            )
             self.canvas.centre_on(moment.event_id)
         self.back_button.setEnabled(self.index > 0)
         self.next_button.setEnabled(self.index + 1 < n)

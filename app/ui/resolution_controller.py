@@ -28,7 +28,13 @@ from app.core.stepping import (
     step_through,
 )
 from app.core.whatif import WhatIf, what_if_excluded
-from app.ui.resolution_panel import ResolutionPanel, RowsModel, add_actions, make_dock
+from app.ui.resolution_panel import (
+    HIGHLIGHT_OWNER,
+    ResolutionPanel,
+    RowsModel,
+    add_actions,
+    make_dock,
+)
 
 __all__ = ["ResolutionController"]
 
@@ -195,7 +201,7 @@ class ResolutionController(QObject):
         if not visible and self.panel.highlighted is not None and not self.dock.isFloating():
             # The graph should not stay faded for a panel no one can see.
             canvas = self.window.canvas
-            canvas.highlight(None)
+            canvas.highlight(None, owner=HIGHLIGHT_OWNER)
             self.panel.highlighted = None
         elif visible and self.panel.stepping is not None:
             self.panel.go_to(self.panel.index)
@@ -352,7 +358,7 @@ class ResolutionController(QObject):
         from app.ui.whatif_view import WhatIfView
 
         view = WhatIfView(result)
-        self.window.canvas.highlight(list(result.excluded), fade_others=True)
+        self.window.canvas.highlight(list(result.excluded), fade_others=True, owner="dialog")
         return self._dialog("whatif", "What if these events never arrived", view, (820, 520))
 
     # ----------------------------------------------------------- replay, diff
@@ -363,7 +369,7 @@ class ResolutionController(QObject):
 
             view = ReplayView(states, self.window.canvas_widget)
             dialog = self._dialog("replay", "Replay the room's history", view, (640, 560))
-            dialog.finished.connect(lambda _r: self.window.canvas.highlight(None))
+            dialog.finished.connect(lambda _r: self.window.canvas.highlight(None, owner="dialog"))
 
         self._with_states(run, "the replay")
 
@@ -388,7 +394,7 @@ class ResolutionController(QObject):
                 left_name=f"after {left}",
                 right_name=f"after {right}",
             )
-            self.window.canvas.highlight([left, right], fade_others=True)
+            self.window.canvas.highlight([left, right], fade_others=True, owner="dialog")
             self._dialog("diff", "The states after two events", view, (820, 520))
 
         self._with_states(run, "the diff")

@@ -87,11 +87,14 @@ _EVENT_ID = re.compile(r"\$[A-Za-z0-9_\-+/]+(?::[A-Za-z0-9.\-]+(?::[0-9]+)?)?")
 #: The full event ID of a cell, for tooltips and double-click.
 EVENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
+#: Whose highlight the stepper puts on the graph (GraphCanvas.highlight).
+HIGHLIGHT_OWNER = "stepper"
+
 
 class CanvasLike(Protocol):
     """What the panel uses of the graph view (app.ui.canvas.GraphCanvas)."""
 
-    def highlight(self, ids: Any, *, fade_others: bool = ...) -> None: ...
+    def highlight(self, ids: Any, *, fade_others: bool = ..., owner: str = ...) -> None: ...
     def centre_on(self, event_id: str) -> None: ...
 
 
@@ -585,7 +588,7 @@ class ResolutionPanel(QWidget):
                 button.setEnabled(False)
             self._set_buttons()
             if self.canvas is not None and self.highlighted is not None:
-                self.canvas.highlight(None)
+                self.canvas.highlight(None, owner=HIGHLIGHT_OWNER)
             self.highlighted = None
             self.steppingChanged.emit()
             return
@@ -729,7 +732,7 @@ class ResolutionPanel(QWidget):
         ids = frozenset(step.event_ids)
         self.highlighted = ids
         if self.canvas is not None:
-            self.canvas.highlight(ids, fade_others=True)
+            self.canvas.highlight(ids, fade_others=True, owner=HIGHLIGHT_OWNER)
             if step.focus is not None:
                 self.canvas.centre_on(step.focus)
         self.stepChanged.emit(step.index)

@@ -91,11 +91,14 @@ NO_SERVERS_TEXT = (
 MODE_ONE = "one"
 MODE_COMPARE = "compare"
 
+#: Whose highlight this panel puts on the graph (GraphCanvas.highlight).
+HIGHLIGHT_OWNER = "servers"
+
 
 class CanvasLike(Protocol):
     """What the panel uses of the graph view (app.ui.canvas.GraphCanvas)."""
 
-    def highlight(self, ids: Any, *, fade_others: bool = ...) -> None: ...
+    def highlight(self, ids: Any, *, fade_others: bool = ..., owner: str = ...) -> None: ...
 
 
 class _TwoStatesModel(StateTableModel):
@@ -749,18 +752,18 @@ class ServersPanel(QWidget):
             return
         if ids is None:
             if self.highlighted is not None and self.canvas is not None:
-                self.canvas.highlight(None)
+                self.canvas.highlight(None, owner=HIGHLIGHT_OWNER)
             self.highlighted = None
         else:
             self.highlighted = frozenset(ids)
             if self.canvas is not None:
-                self.canvas.highlight(self.highlighted, fade_others=True)
+                self.canvas.highlight(self.highlighted, fade_others=True, owner=HIGHLIGHT_OWNER)
         self.highlightChanged.emit(self.highlighted)
 
     def clear_highlight(self) -> None:
         """Give the graph back unfaded (the dock was hidden)."""
         if self.highlighted is not None and self.canvas is not None:
-            self.canvas.highlight(None)
+            self.canvas.highlight(None, owner=HIGHLIGHT_OWNER)
         self.highlighted = None
 
 

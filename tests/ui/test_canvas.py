@@ -190,7 +190,6 @@ def test_auth_edge_toggle_changes_the_drawing(canvas) -> None:  # type: ignore[n
 def test_highlight_fades_the_rest(canvas) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QColor
 
-    layout = canvas.graph_layout()
     pos = {
         e: canvas._graphics.viewport().mapFrom(canvas, canvas.node_position(eid(e)))
         for e in ("m1", "m2")
@@ -202,16 +201,32 @@ def test_highlight_fades_the_rest(canvas) -> None:  # type: ignore[no-untyped-de
 
     m2_before = colour("m2")
     canvas.highlight({eid("m1")})
-    assert canvas._fade_mask is not None
-    assert not canvas._fade_mask[layout.index[eid("m1")]]
-    assert canvas._fade_mask[layout.index[eid("m2")]]
+    assert canvas.highlighted() == {eid("m1")}
     m2_faded = colour("m2")
     # m2 (orange) fades towards the background: its saturation drops
     assert m2_faded.saturation() < m2_before.saturation()
     assert colour("m1").saturation() > 100
     canvas.highlight(None)
-    assert canvas._fade_mask is None
+    assert canvas.highlighted() is None
     assert colour("m2").saturation() == m2_before.saturation()
+
+
+def test_each_owner_takes_back_only_its_own_highlight(canvas) -> None:  # type: ignore[no-untyped-def]
+    """The servers dock hiding must not clear the stepper's fading (and vice versa)."""
+    canvas.highlight({eid("m1")}, owner="stepper")
+    canvas.highlight({eid("m2"), eid("unknown")}, owner="servers")
+    assert canvas.highlighted() == {eid("m2")}  # the latest shows; unknown IDs ignored
+    assert canvas.highlight_owner() == "servers"
+    canvas.clear_highlight(owner="servers")
+    assert canvas.highlighted() == {eid("m1")}
+    canvas.highlight(None, owner="servers")  # nothing of its own left: no change
+    canvas.highlight(None)  # nor for the default owner
+    assert canvas.highlighted() == {eid("m1")}
+    canvas.highlight({eid("m2")}, owner="search", fade_others=False)
+    assert canvas.highlighted() == {eid("m1")}
+    canvas.clear_highlight(owner="stepper")
+    assert canvas.highlighted() is None
+    assert canvas.highlight_owner() is None
 
 
 def test_status_overlays_can_be_set_later(canvas) -> None:  # type: ignore[no-untyped-def]

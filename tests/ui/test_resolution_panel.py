@@ -77,12 +77,8 @@ def labels(window: MainWindow) -> dict[str, str]:
 
 def highlighted(window: MainWindow) -> set[str] | None:
     """The events the graph view shows unfaded (None: nothing is faded)."""
-    canvas: Any = window.canvas_widget
-    mask = canvas._fade_mask
-    if mask is None:
-        return None
-    ids = canvas.graph_layout().ids
-    return {ids[i] for i in range(len(ids)) if not mask[i]}
+    lit = window.canvas.highlighted()
+    return None if lit is None else set(lit)
 
 
 def published_state(window: MainWindow, name: str) -> dict[tuple[str, str], str]:

@@ -62,12 +62,8 @@ def show_dock(qtbot: QtBot, window: MainWindow) -> ServersController:
 
 def highlighted(window: MainWindow) -> set[str] | None:
     """The events the graph view shows unfaded (None: nothing is faded)."""
-    canvas: Any = window.canvas_widget
-    mask = canvas._fade_mask
-    if mask is None:
-        return None
-    ids = canvas.graph_layout().ids
-    return {ids[i] for i in range(len(ids)) if not mask[i]}
+    lit = window.canvas.highlighted()
+    return None if lit is None else set(lit)
 
 
 def recording(name: str) -> dict[str, Any]:
@@ -245,7 +241,7 @@ class FakeCanvas:
     def __init__(self) -> None:
         self.calls: list[Any] = []
 
-    def highlight(self, ids: Any, *, fade_others: bool = True) -> None:
+    def highlight(self, ids: Any, *, fade_others: bool = True, owner: str = "view") -> None:
         self.calls.append(None if ids is None else set(ids))
 
 
@@ -284,3 +280,27 @@ def test_server_names_are_plain_text_and_compare_needs_a_shared_moment(qtbot: Qt
     # A room without per-server data: the explanation, and nothing faded.
     panel.set_room({"title": "plain"}, ["$c"])
     assert panel.stack.currentIndex() == 0 and not panel.has_servers
+
+
+def test_hiding_the_dock_leaves_the_steppers_fading(qtbot: QtBot, tmp_path: Path) -> None:
+    """The graph's highlight has owners: the servers dock takes back only its own."""
+    window = open_window(qtbot, tmp_path, SAMPLES / "fed-demotion-wins-v10.json")
+    assert window.document is not None
+    graph = window.document.graph
+    merge = next(e for e in reversed(graph.order) if len(graph.events[e].prev_events) > 1)
+    stepper = window.resolution
+    window.select_event(merge)
+    with qtbot.waitSignal(stepper.steppingReady, timeout=30_000):
+        window.act_resolve.trigger()
+    stepper.panel.next()
+    lit_by_stepper = stepper.panel.highlighted
+    assert lit_by_stepper is not None
+    assert highlighted(window) == set(lit_by_stepper) & set(graph.events)
+    controller = show_dock(qtbot, window)
+    controller.panel.choose("hs1", "during the partition")
+    assert highlighted(window) == recorded_events(
+        recording("fed-demotion-wins-v10.json")["hs1"], "during the partition"
+    )
+    controller.action.trigger()
+    qtbot.waitUntil(lambda: not controller.dock.isVisible(), timeout=5_000)
+    assert highlighted(window) == set(lit_by_stepper) & set(graph.events)
