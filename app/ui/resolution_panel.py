@@ -62,6 +62,7 @@ from app.core.stateres.trace import (
     SplitStep,
 )
 from app.core.stepping import PHASES, ResolutionStep, Stepping, key_text
+from app.ui.text import plain_tooltip
 
 __all__ = ["ResolutionPanel", "RowsModel", "install_resolution_dock"]
 
@@ -192,8 +193,10 @@ class RowsModel(QAbstractTableModel):
                     return label if self.label_only else f"{label}  {short(value, 8)}"
                 return short(value)
             return value
-        if role in (Qt.ItemDataRole.ToolTipRole, EVENT_ID_ROLE):
-            return value if (is_id or role == Qt.ItemDataRole.ToolTipRole) else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(value)  # room content: never let Qt guess rich text
+        if role == EVENT_ID_ROLE:
+            return value if is_id else None
         if role == Qt.ItemDataRole.FontRole and is_id:
             return self._mono
         if role == Qt.ItemDataRole.BackgroundRole and r < len(self.marks):
@@ -603,7 +606,7 @@ class ResolutionPanel(QWidget):
             f"State resolution {algorithm} (room version {stepping.trace.room_version}) of "
             f"{self.readable(inputs)}"
         )
-        self.inputs_label.setToolTip(inputs)
+        self.inputs_label.setToolTip(plain_tooltip(inputs))
         self._set_names = tuple(self._set_name(n) for n in stepping.set_names)
         keys = stepping.conflicted_keys()
         self._final = stepping.trace.final_state

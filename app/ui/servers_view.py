@@ -329,7 +329,9 @@ class ServersPanel(QWidget):
                 for view in self.views:
                     combo.addItem(view.label, view.server_name)
                     combo.setItemData(
-                        combo.count() - 1, view.server_name, Qt.ItemDataRole.ToolTipRole
+                        combo.count() - 1,
+                        plain_tooltip(view.server_name),
+                        Qt.ItemDataRole.ToolTipRole,
                     )
             if len(self.views) > 1:
                 self.second_combo.setCurrentIndex(1)
