@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.core.events import domain_of
 from app.layout.lanes import Layout, events_of, graph_of
-from app.ui.style import OTHER_SERVERS, Shape, server_colours, server_of
+from app.ui.style import OTHER_SERVERS, Shape, server_colours
 from app.ui.style import shape_of as _shape_of
+from app.ui.text import single_line
 
-__all__ = ["CanvasRoom", "describe", "label_of", "neighbours", "one_line"]
+__all__ = ["CanvasRoom", "describe", "label_of", "neighbours"]
 
 #: pixels per row below which lanes are drawn as density ribbons
 DENSITY_BELOW_PX = 1.6
@@ -64,7 +66,7 @@ class CanvasRoom:
                 continue
             shape[i] = _shape_of(ev)
             senders.append(ev.sender)
-            server_idx_names.append(server_of(ev.sender))
+            server_idx_names.append(domain_of(ev.sender) or ev.sender)
         self.shape = shape
         self.servers, self.server_hex = server_colours(senders, palette)
         sidx = {s: i for i, s in enumerate(self.servers)}
@@ -170,30 +172,25 @@ def neighbours(csr: tuple[npt.NDArray[Any], npt.NDArray[Any]], row: int) -> list
     return [int(v) for v in values[starts[row] : starts[row + 1]]]
 
 
-def one_line(text: str, limit: int = 48) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def describe(room: CanvasRoom, row: int) -> str:
     """A plain-text description of the event at ``row`` for the hover tooltip.
 
     Every field is cut to one line of at most 120 characters: IDs, keys and
     bodies come from untrusted servers.
     """
-    eid = one_line(room.layout.ids[row], 120)
+    eid = single_line(room.layout.ids[row], 120)
     ev: Any = room.events.get(room.layout.ids[row])
     if ev is None:
         return f"{eid}\nmissing: referenced by the room but not in it"
-    state = f"  [{one_line(ev.state_key, 80)}]" if ev.state_key else ""
-    lines = [eid, one_line(ev.type, 80) + state, f"sender {one_line(ev.sender, 110)}"]
+    state = f"  [{single_line(ev.state_key, 80)}]" if ev.state_key else ""
+    lines = [eid, single_line(ev.type, 80) + state, f"sender {single_line(ev.sender, 110)}"]
     content = ev.content if isinstance(ev.content, Mapping) else {}
     membership = content.get("membership")
     if isinstance(membership, str):
-        lines.append(f"membership {one_line(membership, 40)}")
+        lines.append(f"membership {single_line(membership, 40)}")
     body = content.get("body")
     if isinstance(body, str):
-        lines.append(one_line(body, 120))
+        lines.append(single_line(body, 120))
     lines.append(
         f"row {row}, lane {int(room.layout.x[row])}; "
         f"{len(ev.prev_events)} prev, {len(ev.auth_events)} auth"
@@ -213,7 +210,7 @@ def describe(room: CanvasRoom, row: int) -> str:
 def short_name(user_id: str) -> str:
     """``@alice:example.org`` -> ``alice`` (the colour already says the server)."""
     local = user_id.split(":", 1)[0]
-    return one_line(local[1:] if local.startswith("@") else local, 24)
+    return single_line(local[1:] if local.startswith("@") else local, 24)
 
 
 def label_of(room: CanvasRoom, row: int) -> str:
@@ -221,7 +218,7 @@ def label_of(room: CanvasRoom, row: int) -> str:
     eid = room.layout.ids[row]
     ev: Any = room.events.get(eid)
     if ev is None:
-        return f"missing {one_line(eid, 24)}"
+        return f"missing {single_line(eid, 24)}"
     etype: str = ev.type
     sk: str | None = ev.state_key
     sender = short_name(ev.sender)
@@ -229,7 +226,7 @@ def label_of(room: CanvasRoom, row: int) -> str:
     if etype == "m.room.member" and sk is not None:
         # The membership the event sets, not a story: a "join" may be a first join
         # or a profile change, which only the state before it can tell.
-        membership = one_line(str(content.get("membership")), 16)
+        membership = single_line(str(content.get("membership")), 16)
         if sk == ev.sender:
             return f"{sender} · {membership}"
         if membership == "leave":
@@ -239,10 +236,10 @@ def label_of(room: CanvasRoom, row: int) -> str:
     if sk is None:
         body = content.get("body")
         if isinstance(body, str) and etype == "m.room.message":
-            return f"{sender}: {one_line(body)}"
-        return f"{one_line(kind, 32)} · {sender}"
+            return f"{sender}: {single_line(body, 48)}"
+        return f"{single_line(kind, 32)} · {sender}"
     if etype == "m.room.create":
         version = content.get("room_version", "1")
-        return f"create · {sender} · v{one_line(str(version), 8)}"
-    key = f" [{one_line(sk, 24)}]" if sk else ""
-    return f"{one_line(kind, 32)}{key} · {sender}"
+        return f"create · {sender} · v{single_line(str(version), 8)}"
+    key = f" [{single_line(sk, 24)}]" if sk else ""
+    return f"{single_line(kind, 32)}{key} · {sender}"

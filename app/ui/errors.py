@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.core.errors import RoomscopeError
+from app.ui.text import single_line
 
 __all__ = ["one_line", "show_error"]
 
@@ -38,10 +39,7 @@ def one_line(exc: BaseException) -> str:
         message = "not enough memory to open this room"
     else:
         message = f"unexpected error ({type(exc).__name__}){': ' + text if text else ''}"
-    message = " ".join(message.split())
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
-    return message
+    return single_line(message, MAX_MESSAGE_CHARS)
 
 
 def show_error(parent: QWidget | None, title: str, message: str) -> None:

@@ -29,6 +29,8 @@ from typing import Any
 
 from PySide6.QtGui import QColor
 
+from app.core.events import domain_of
+
 __all__ = [
     "OKABE_ITO",
     "OTHER_SERVERS",
@@ -38,7 +40,6 @@ __all__ = [
     "Shape",
     "Theme",
     "server_colours",
-    "server_of",
     "shape_of",
     "theme",
 ]
@@ -96,12 +97,6 @@ def shape_of(event: Any) -> Shape:
     return Shape.STATE
 
 
-def server_of(user_id: str) -> str:
-    """The server part of a user ID (``@a:b.org`` -> ``b.org``)."""
-    _, sep, server = user_id.partition(":")
-    return server if sep else user_id
-
-
 #: Okabe-Ito, without black (black is the light theme's ink)
 OKABE_ITO: Sequence[str] = (
     "#0072B2",  # blue
@@ -122,7 +117,7 @@ def server_colours(
 
     Returns ``(servers, colours)``; servers beyond the palette share grey.
     """
-    counts = Counter(server_of(s) for s in senders)
+    counts = Counter(domain_of(s) or s for s in senders)
     servers = tuple(sorted(counts, key=lambda s: (-counts[s], s)))
     colours = tuple(palette[i] if i < len(palette) else OTHER_SERVERS for i in range(len(servers)))
     return servers, colours
