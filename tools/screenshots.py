@@ -14,22 +14,11 @@ Look at every PNG it writes before committing them.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from app.ui.app import create_application  # noqa: E402
-from app.ui.mainwindow import MainWindow  # noqa: E402
+from screenshots_common import MainWindow, run, save, settle
 
 
 @dataclass(frozen=True)
@@ -80,21 +69,19 @@ def _find(candidates: tuple[str, ...], samples: Path) -> Path | None:
 
 
 def _resolve(window: MainWindow, step: int) -> None:
-    """Resolve at the selection and move the stepper to ``step``, when the stepper exists."""
+    """Resolve at the selection and move the stepper to ``step``."""
     if not window.act_resolve.isEnabled():
-        print("  (no stepper in this build: not resolving)")
-        return
+        raise SystemExit("Resolve state here is disabled: nothing selected?")
     window.act_resolve.trigger()
     window.wait_idle(120_000)
-    panel = getattr(getattr(window, "resolution", None), "panel", None)
-    go_to = getattr(panel, "go_to", None)
-    if go_to is not None:
-        go_to(step)
+    window.resolution.panel.go_to(step)
 
 
-def take(window: MainWindow, shot: Shot, path: Path, out: Path) -> Path:
-    app = QApplication.instance()
-    assert app is not None
+def take(window: MainWindow, shot: Shot, out: Path, samples: Path) -> Path | None:
+    path = _find(shot.candidates, samples)
+    if path is None:
+        print(f"skipped {shot.name}: none of {', '.join(shot.candidates)}")
+        return None
     window.set_theme(shot.theme)
     window.open_file(path)
     window.wait_idle(120_000)
@@ -115,45 +102,17 @@ def take(window: MainWindow, shot: Shot, path: Path, out: Path) -> Path:
     if shot.resolve_step is not None:
         _resolve(window, shot.resolve_step)
     else:  # browsing, not resolving: the stepper's dock stays closed, as on a first run
-        dock = getattr(getattr(window, "resolution", None), "dock", None)
-        if dock is not None:
-            dock.hide()
+        window.resolution.dock.hide()
     tabs = window.inspector.tabs
     for i in range(tabs.count()):
         if tabs.tabText(i) == shot.tab:
             tabs.setCurrentIndex(i)
-    for _ in range(5):
-        app.processEvents()
-    file = out / f"{shot.name}.png"
-    if not window.grab().save(str(file), "PNG"):
-        raise SystemExit(f"could not write {file}")
-    return file
+    settle()
+    return save(window.grab(), out / f"{shot.name}.png")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--samples", type=Path, default=ROOT / "sample_rooms")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    create_application()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, samples_dir=args.samples)
-        window.resize(WIDTH, HEIGHT)
-        window.show()
-        for shot in SHOTS:
-            path = _find(shot.candidates, args.samples)
-            if path is None:
-                print(f"skipped {shot.name}: none of {', '.join(shot.candidates)}")
-                continue
-            file = take(window, shot, path, args.out)
-            print(
-                f"wrote {file.relative_to(ROOT) if file.is_relative_to(ROOT) else file}"
-                f" ({path.name})"
-            )
-        window.close()
-    return 0
+    return run(__doc__ or "", SHOTS, take, argv, size=(WIDTH, HEIGHT))
 
 
 if __name__ == "__main__":

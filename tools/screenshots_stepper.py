@@ -13,25 +13,14 @@ Look at every PNG it writes before committing them.
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from screenshots_common import MainWindow, run, save, settle, wait_for
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from app.core.stepping import Stepping  # noqa: E402
-from app.ui.app import create_application  # noqa: E402
-from app.ui.mainwindow import MainWindow  # noqa: E402
+from app.core.stepping import Stepping
 
 
 def _check_of(label: str) -> Callable[[Stepping, dict[str, str]], int]:
@@ -84,28 +73,9 @@ SHOTS = (
 WIDTH, HEIGHT = 1600, 1000
 
 
-def _wait(window: MainWindow, signal: Any, start: Callable[[], None]) -> list[Any]:
-    got: list[Any] = []
-    signal.connect(got.append)
-    start()
-    app = QApplication.instance()
-    assert app is not None
-    for _ in range(2000):
-        if got:
-            break
-        window.wait_idle(100)
-        app.processEvents()
-    signal.disconnect(got.append)
-    if not got:
-        raise SystemExit("timed out")
-    return got
-
-
 def take(window: MainWindow, shot: Shot, out: Path, samples: Path) -> Path:
-    app = QApplication.instance()
-    assert app is not None
     window.set_theme(shot.theme)
-    _wait(window, window.analysisReady, lambda: window.open_file(samples / shot.room))
+    wait_for(window, window.analysisReady, lambda: window.open_file(samples / shot.room))
     window.wait_idle()
     doc = window.document
     assert doc is not None
@@ -113,51 +83,29 @@ def take(window: MainWindow, shot: Shot, out: Path, samples: Path) -> Path:
     labels = doc.room.annotations.get("labels", {})
     ids = {name: eid for eid, name in labels.items()}
     if shot.named_sets:
-        _wait(window, controller.steppingReady, controller.resolve_named_sets)
+        wait_for(window, controller.steppingReady, controller.resolve_named_sets)
     else:
         at = list(doc.room.annotations.get("resolve_at", [])) or list(doc.graph.merges[-1:])
         window.select_event(at[-1], centre=False)
-        _wait(window, controller.steppingReady, lambda: controller.resolve_selection(at))
+        wait_for(window, controller.steppingReady, lambda: controller.resolve_selection(at))
     window.canvas.zoom_to_fit()
     panel = controller.panel
     panel.go_to(shot.step(panel.stepping, ids))
-    for _ in range(5):
-        app.processEvents()
+    settle()
     file = out / f"{shot.name}.png"
     if shot.compare:
-        dialog = _wait(window, controller.dialogOpened, controller.compare)[0]
+        dialog = wait_for(window, controller.dialogOpened, controller.compare)[0]
         dialog.resize(1000, 560)
-        for _ in range(5):
-            app.processEvents()
+        settle()
         image = dialog.grab()
         dialog.close()
     else:
         image = window.grab()
-    if not image.save(str(file), "PNG"):
-        raise SystemExit(f"could not write {file}")
-    return file
+    return save(image, file)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--samples", type=Path, default=ROOT / "sample_rooms")
-    parser.add_argument("--only", help="take only the shot of this name")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    create_application()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, samples_dir=args.samples)
-        window.resize(WIDTH, HEIGHT)
-        window.show()
-        for shot in SHOTS:
-            if args.only and shot.name != args.only:
-                continue
-            file = take(window, shot, args.out, args.samples)
-            print(f"wrote {file.relative_to(ROOT) if file.is_relative_to(ROOT) else file}")
-        window.close()
-    return 0
+    return run(__doc__ or "", SHOTS, take, argv, size=(WIDTH, HEIGHT))
 
 
 if __name__ == "__main__":

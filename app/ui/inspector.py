@@ -26,7 +26,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTabWidget,
@@ -49,7 +47,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import json_text
 from app.ui.document import SOFT_FAIL_PENDING, RoomAnalysis, RoomDocument
 from app.ui.state_table import StateTable
-from app.ui.text import plain_tooltip
+from app.ui.text import draw_item_frame, plain_tooltip
 
 __all__ = ["EventLinks", "Inspector"]
 
@@ -103,13 +101,7 @@ class _LinkDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt, text = draw_item_frame(self, painter, option, index)
         rect = opt.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
         mono = _mono_font(opt.font)
         fm = QFontMetrics(mono)

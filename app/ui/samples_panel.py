@@ -20,7 +20,6 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -29,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTabWidget,
@@ -38,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.document import Annotations, LessonNote
-from app.ui.text import plain_tooltip
+from app.ui.text import draw_item_frame, plain_tooltip
 
 __all__ = ["LessonPanel", "RoomsPanel", "SampleRoom", "find_samples", "sample_rooms_dir"]
 
@@ -132,13 +130,7 @@ class _SampleDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        title = opt.text
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt, title = draw_item_frame(self, painter, option, index)
         summary = index.data(_SUMMARY_ROLE)
         rect = opt.rect.adjusted(self.PAD + 2, self.PAD - 2, -self.PAD, -self.PAD + 2)
         painter.save()

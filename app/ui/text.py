@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["plain_tooltip", "single_line"]
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+__all__ = ["draw_item_frame", "plain_tooltip", "single_line"]
 
 #: Longest tooltip shown; longer text is cut (a tooltip is a glance, not a reader).
 MAX_TOOLTIP_CHARS = 2000
@@ -30,6 +34,28 @@ def single_line(text: str, limit: int) -> str:
     one space, and text longer than ``limit`` is cut, ending in ``…``."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def draw_item_frame(
+    delegate: QStyledItemDelegate,
+    painter: QPainter,
+    option: QStyleOptionViewItem,
+    index: QModelIndex | QPersistentModelIndex,
+) -> tuple[QStyleOptionViewItem, str]:
+    """Draw an item view cell's background, selection and focus, but not its text.
+
+    For delegates that then draw the (untrusted) text themselves with
+    :meth:`QPainter.drawText`, which never interprets markup. Returns the initialised
+    style option (its ``text`` cleared) and the text that was taken out of it.
+    """
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    text = opt.text
+    opt.text = ""
+    widget = opt.widget
+    style = widget.style() if widget is not None else QApplication.style()
+    style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+    return opt, text
 
 
 def plain_tooltip(text: str) -> str:
