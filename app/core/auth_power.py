@@ -71,6 +71,8 @@ def read_level(value: object) -> int:
     Integers, booleans, finite floats (truncated) and strings Python's ``int()``
     accepts are read; anything else raises :class:`UnreadablePowerLevels`.
     """
+    if type(value) is int:
+        return value
     if isinstance(value, bool | int):
         return int(value)
     if isinstance(value, float):
@@ -101,6 +103,20 @@ def room_creators(create_event: PDU) -> frozenset[str]:
     v11: the create event's ``sender`` (MSC2175).
     v12 (MSC4289): the ``sender`` plus every string in ``content.additional_creators``.
     """
+    found = _CREATORS.get(create_event)
+    if found is not None:
+        return found
+    if len(_CREATORS) > 4096:
+        _CREATORS.clear()
+    found = _CREATORS[create_event] = _room_creators(create_event)
+    return found
+
+
+#: room_creators per create event (PDUs compare and hash by identity, and are frozen).
+_CREATORS: dict[PDU, frozenset[str]] = {}
+
+
+def _room_creators(create_event: PDU) -> frozenset[str]:
     version = create_event.room_version
     if not version.implicit_room_creator:
         creator = create_event.content.get("creator")
@@ -139,7 +155,7 @@ def get_power_level(
         and is_creator(create, user_id)
     ):
         return CREATOR_POWER_LEVEL
-    pl = power_levels_event(auth_state)
+    pl = auth_state.get(POWER_LEVELS_KEY)
     if pl is None:
         if create is None:
             return 0
@@ -150,7 +166,7 @@ def get_power_level(
             raise UnreadablePowerLevels("the create event has no creator")
         return 100 if is_creator(create, user_id) else 0
     users = pl.content.get("users", {})
-    if not isinstance(users, Mapping):
+    if type(users) is not dict and not isinstance(users, Mapping):
         raise UnreadablePowerLevels(f"users in the power levels is {_show(users)}, not an object")
     level = users.get(user_id)
     if level is None:
@@ -171,7 +187,7 @@ def get_named_level(
     """
     if default is None:
         default = NAMED_LEVEL_DEFAULTS.get(name, 0)
-    pl = power_levels_event(auth_state)
+    pl = auth_state.get(POWER_LEVELS_KEY)
     if pl is None:
         return default
     value = pl.content.get(name)
@@ -188,7 +204,7 @@ def get_send_level(event_type: str, state_key: str | None, power_levels: PDU | N
     """
     content: Mapping[str, Any] = power_levels.content if power_levels is not None else {}
     events = content.get("events", {})
-    if not isinstance(events, Mapping):
+    if type(events) is not dict and not isinstance(events, Mapping):
         raise UnreadablePowerLevels(f"events in the power levels is {_show(events)}, not an object")
     level = events.get(event_type)
     if level is None:

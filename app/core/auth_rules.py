@@ -96,9 +96,13 @@ def check_auth(
     event is rejected, because Synapse does not accept it either. Each such
     place says so in a comment.
     """
-    n = rule_numbers(event.room_version)
     if event.type == CREATE:
         return AuthResult.ok("1", "create", "create events have no state-dependent rules")
+    version = event.room_version
+    n = _NUMBERS.get(version.identifier)
+    if n is None or _NUMBERS_VERSION.get(version.identifier) is not version:
+        n = _NUMBERS[version.identifier] = rule_numbers(version)
+        _NUMBERS_VERSION[version.identifier] = version
     create = create_event if create_event is not None else auth_state.get(CREATE_KEY)
     if create is None:
         if event.room_version.room_id_from_create_event:
@@ -122,6 +126,12 @@ def check_auth(
         return AuthResult.reject(
             rule, name, f"{exc}; Synapse cannot evaluate this rule either, so the event is rejected"
         )
+
+
+#: rule_numbers per room version identifier (computed once; the version object is
+#: kept alongside so that a differently-flagged version with the same name recomputes).
+_NUMBERS: dict[str, RuleNumbers] = {}
+_NUMBERS_VERSION: dict[str, object] = {}
 
 
 class _Checker:
