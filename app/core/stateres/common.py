@@ -129,6 +129,7 @@ class AuthChainIndex:
     __slots__ = (
         "_auth_ids",
         "_auth_memo",
+        "_auth_part",
         "_auth_types",
         "_chain",
         "_ids",
@@ -155,6 +156,10 @@ class AuthChainIndex:
         #: result. The auth rules are a function of exactly those events (PDUs
         #: compare by identity, so the key is hashed without reading any ID).
         self._auth_memo: dict[tuple[PDU, ...], Any] = {}
+        #: Each event's own auth events as an auth state (known, not rejected ones,
+        #: by key), the part of its iterative auth check's auth state that does
+        #: not depend on the partial state. Read-only once stored.
+        self._auth_part: dict[str, dict[StateKey, PDU]] = {}
         #: Each event's auth event IDs (v12: with the implicit create event).
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
@@ -179,6 +184,10 @@ class AuthChainIndex:
     @property
     def auth_memo(self) -> dict[tuple[PDU, ...], Any]:
         return self._auth_memo
+
+    @property
+    def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
+        return self._auth_part
 
     @property
     def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:

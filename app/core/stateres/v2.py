@@ -515,6 +515,7 @@ def iterative_auth_checks(
         changes = {}
     memo = index.auth_memo if index is not None else None
     types_memo = index.auth_types_memo if index is not None else None
+    part_memo = index.auth_part_memo if index is not None else None
     auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
@@ -528,14 +529,19 @@ def iterative_auth_checks(
         state_key = event.state_key
         if state_key is None:
             continue
-        auth_state: dict[StateKey, PDU] = {}
-        for auth_id in auth_ids(event_id) if auth_ids is not None else auth_event_ids(event):
-            auth_event = get(auth_id)
-            if auth_event is None:
-                continue
-            auth_key = auth_event.state_key
-            if auth_key is not None and not is_rejected(auth_id):
-                auth_state[(auth_event.type, auth_key)] = auth_event
+        part = part_memo.get(event_id) if part_memo is not None else None
+        if part is None:
+            part = {}
+            for auth_id in auth_ids(event_id) if auth_ids is not None else auth_event_ids(event):
+                auth_event = get(auth_id)
+                if auth_event is None:
+                    continue
+                auth_key = auth_event.state_key
+                if auth_key is not None and not is_rejected(auth_id):
+                    part[(auth_event.type, auth_key)] = auth_event
+            if part_memo is not None:
+                part_memo[event_id] = part
+        auth_state = part.copy()
         if types_memo is None:
             types = _auth_types(version, event)
         else:
