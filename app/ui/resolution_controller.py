@@ -101,6 +101,12 @@ class ResolutionController(QObject):
         )
         self.act_next = a("&Next step", self.panel.next, "The next resolution step", "N")
         self.act_prev = a("&Previous step", self.panel.back, "The previous resolution step", "P")
+        self.act_play = a(
+            "P&lay / pause",
+            self.panel.toggle_play,
+            "Step automatically, or stop (Space while the stepper has focus)",
+            "Space",
+        )
         self.act_compare = a(
             "&Compare v1 / v2 / v2.1",
             self.compare,
@@ -134,6 +140,7 @@ class ResolutionController(QObject):
             self.act_resolve_sets,
             self.act_next,
             self.act_prev,
+            self.act_play,
             self.act_compare,
             self.act_whatif,
             self.act_replay,
@@ -143,7 +150,10 @@ class ResolutionController(QObject):
         for action in (self.act_next, self.act_prev):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         for shortcut in self.panel.letter_shortcuts:
-            shortcut.setEnabled(False)  # the menu's N and P serve the whole window
+            shortcut.setEnabled(False)  # the menu's N, P and Space take over from these
+        # Space stays the stepper's own (elsewhere it presses buttons, types spaces).
+        self.act_play.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.panel.addAction(self.act_play)
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -154,6 +164,7 @@ class ResolutionController(QObject):
         stepping = self.panel.stepping is not None
         self.act_next.setEnabled(stepping)
         self.act_prev.setEnabled(stepping)
+        self.act_play.setEnabled(stepping)
         for act in (self.act_compare, self.act_whatif, self.act_replay, self.act_diff):
             act.setEnabled(doc is not None and (has_states or self._pending is None))
 

@@ -541,7 +541,7 @@ class ResolutionPanel(QWidget):
 
     def _shortcuts(self) -> None:
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        #: N and P; a window that offers them as menu actions disables these.
+        #: N, P and Space; a window that offers them as menu actions disables these.
         self.letter_shortcuts: list[QShortcut] = []
         for keys, slot in (
             ("N", self.next),
@@ -555,7 +555,7 @@ class ResolutionPanel(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(context)
             shortcut.activated.connect(slot)
-            if keys in ("N", "P"):
+            if keys in ("N", "P", "Space"):
                 self.letter_shortcuts.append(shortcut)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 

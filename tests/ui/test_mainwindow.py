@@ -108,6 +108,42 @@ def test_select_by_keyboard(qtbot: QtBot, opened: MainWindow, room: BuiltRoom) -
     assert list(w.canvas.selected()) == [room.id("topic")]
 
 
+def test_every_key_of_moving_around(qtbot: QtBot, opened: MainWindow, room: BuiltRoom) -> None:
+    """UI.md "Moving around": Left/Right across lanes, [ { back to forks and merges, /."""
+    w = opened
+    w.activateWindow()
+    w.canvas_widget.setFocus()
+    qtbot.waitUntil(w.canvas_widget.hasFocus)
+
+    def press(key: Qt.Key) -> str | None:
+        qtbot.keyClick(w.canvas_widget, key)
+        return w.inspector.event_id
+
+    def type_(text: str) -> str | None:
+        qtbot.keyClicks(w.canvas_widget, text)
+        return w.inspector.event_id
+
+    w.select_event(room.id("alice_msg"))
+    w.canvas_widget.setFocus()
+    across = {press(Qt.Key.Key_Right), press(Qt.Key.Key_Left)}
+    assert across == {room.id("alice_msg"), room.id("bob_msg")}  # the two branches
+    assert press(Qt.Key.Key_End) == room.id("topic")
+    assert type_("{") == room.id("merge")
+    assert type_("[") == room.id("bob_join")
+    type_("/")
+    qtbot.waitUntil(w.search.hasFocus)
+
+
+def test_stepping_keys_are_in_the_resolve_menu(opened: MainWindow) -> None:
+    menus = {a.text().replace("&", ""): a.menu() for a in opened.menuBar().actions()}
+    shortcuts = {
+        a.text().replace("&", ""): a.shortcut().toString() for a in menus["Resolve"].actions()
+    }
+    assert shortcuts["Next step"] == "N"
+    assert shortcuts["Previous step"] == "P"
+    assert shortcuts["Play / pause"] == "Space"
+
+
 def test_go_menu_moves_like_the_keys(opened: MainWindow, room: BuiltRoom) -> None:
     w = opened
     w.go_actions["home"].trigger()

@@ -250,6 +250,10 @@ def test_keyboard_jump_and_play(qtbot: QtBot, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: panel.index >= 2, timeout=5000)
     qtbot.keyClick(panel, Qt.Key.Key_Space)
     assert not panel.playing
+    # Space is the stepper's own: on the graph it does not play.
+    window.canvas_widget.setFocus()
+    qtbot.keyClick(window.canvas_widget, Qt.Key.Key_Space)
+    assert not panel.playing
     # Double-clicking an event in a table goes to it in the graph.
     panel.go_to(stepping.first_step_of(6) or 0)
     index = panel.content_model.index(0, 1)
