@@ -508,6 +508,7 @@ class RoomStates:
         events = self._events
         assert isinstance(events, dict)
         events[event.event_id] = event
+        self._index.forget_parts_using(event.event_id)
         if self.create_event is None and event.type == CREATE and event.state_key == "":
             self.create_event = event
         with paused_gc():
@@ -529,6 +530,7 @@ class RoomStates:
         verdict = self._check(event, before)
         if verdict is not None:
             self._rejected.add(event_id)
+            self._index.forget_parts_using(event_id)
             self._verdicts[event_id] = verdict
             after[event_id] = before
         elif event.state_key is not None:

@@ -130,6 +130,7 @@ class AuthChainIndex:
         "_auth_ids",
         "_auth_memo",
         "_auth_part",
+        "_auth_part_refs",
         "_auth_types",
         "_chain",
         "_ids",
@@ -160,6 +161,8 @@ class AuthChainIndex:
         #: by key), the part of its iterative auth check's auth state that does
         #: not depend on the partial state. Read-only once stored.
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
+        #: Every auth event ID read into a stored part (see :meth:`forget_parts_using`).
+        self._auth_part_refs: set[str] = set()
         #: Each event's auth event IDs (v12: with the implicit create event).
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
@@ -188,6 +191,21 @@ class AuthChainIndex:
     @property
     def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
         return self._auth_part
+
+    @property
+    def auth_part_refs(self) -> set[str]:
+        return self._auth_part_refs
+
+    def forget_parts_using(self, event_id: str) -> None:
+        """Drop the stored auth state parts if one read ``event_id``.
+
+        A source that grows (:class:`app.core.roomstate.RoomStates` adds events and
+        rejects them as it goes) calls this when ``event_id`` appears or is rejected,
+        so that no part keeps what it said about the event before.
+        """
+        if event_id in self._auth_part_refs:
+            self._auth_part.clear()
+            self._auth_part_refs.clear()
 
     @property
     def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:

@@ -516,6 +516,7 @@ def iterative_auth_checks(
     memo = index.auth_memo if index is not None else None
     types_memo = index.auth_types_memo if index is not None else None
     part_memo = index.auth_part_memo if index is not None else None
+    part_refs = index.auth_part_refs if index is not None else None
     auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
@@ -532,15 +533,17 @@ def iterative_auth_checks(
         part = part_memo.get(event_id) if part_memo is not None else None
         if part is None:
             part = {}
-            for auth_id in auth_ids(event_id) if auth_ids is not None else auth_event_ids(event):
+            own_auth_ids = auth_ids(event_id) if auth_ids is not None else auth_event_ids(event)
+            for auth_id in own_auth_ids:
                 auth_event = get(auth_id)
                 if auth_event is None:
                     continue
                 auth_key = auth_event.state_key
                 if auth_key is not None and not is_rejected(auth_id):
                     part[(auth_event.type, auth_key)] = auth_event
-            if part_memo is not None:
+            if part_memo is not None and part_refs is not None:
                 part_memo[event_id] = part
+                part_refs.update(own_auth_ids)
         auth_state = part.copy()
         if types_memo is None:
             types = _auth_types(version, event)
