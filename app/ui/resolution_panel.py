@@ -62,6 +62,7 @@ from app.core.stateres.trace import (
     SplitStep,
 )
 from app.core.stepping import PHASES, ResolutionStep, Stepping, key_text
+from app.ui.state_table import short_id
 from app.ui.text import plain_tooltip
 
 __all__ = ["ResolutionPanel", "RowsModel", "install_resolution_dock"]
@@ -99,20 +100,13 @@ class CanvasLike(Protocol):
     def centre_on(self, event_id: str) -> None: ...
 
 
-def short(event_id: str | None, keep: int = 12) -> str:
-    """A short form of an event ID for a cell (the full ID is in the tooltip)."""
-    if event_id is None:
-        return "—"
-    return event_id if len(event_id) <= keep + 1 else event_id[:keep] + "…"
-
-
 def readable_text(text: str, namer: Callable[[str], str | None] | None) -> str:
     """``text`` with each event ID replaced by its label (sample rooms) or a short form."""
 
     def one(match: re.Match[str]) -> str:
         event_id = match.group(0)
         label = namer(event_id) if namer is not None else None
-        return label or short(event_id, 10)
+        return label or short_id(event_id, 10)
 
     return _EVENT_ID.sub(one, text)
 
@@ -190,8 +184,8 @@ class RowsModel(QAbstractTableModel):
             if is_id and value.startswith("$"):
                 label = self.namer(value) if self.namer is not None else None
                 if label:
-                    return label if self.label_only else f"{label}  {short(value, 8)}"
-                return short(value)
+                    return label if self.label_only else f"{label}  {short_id(value, 8)}"
+                return short_id(value, 12)
             return value
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(value)  # room content: never let Qt guess rich text
@@ -312,7 +306,7 @@ class WhyCard(QFrame):
         stepping: Stepping,
         index: int,
         set_names: Sequence[str],
-        name: Callable[[str], str] = short,
+        name: Callable[[str], str] = short_id,
     ) -> None:
         """Show what is known of the key after step ``index``.
 
@@ -1050,7 +1044,7 @@ class ResolutionPanel(QWidget):
     def _name(self, event_id: str) -> str:
         """An event ID as the explanations show it: its label if it has one, else shortened."""
         label = self.name_event(event_id) if self.name_event is not None else None
-        return f"{label} ({short(event_id, 8)})" if label else short(event_id, 14)
+        return f"{label} ({short_id(event_id, 8)})" if label else short_id(event_id, 14)
 
     def _describe(self, event_id: str) -> str:
         if self.describe_event is None or not event_id.startswith("$"):
