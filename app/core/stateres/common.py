@@ -127,6 +127,7 @@ class AuthChainIndex:
     """
 
     __slots__ = (
+        "_auth_fast",
         "_auth_ids",
         "_auth_memo",
         "_auth_part",
@@ -161,6 +162,10 @@ class AuthChainIndex:
         #: by key), the part of its iterative auth check's auth state that does
         #: not depend on the partial state. Read-only once stored.
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
+        #: Verdicts of iterative auth checks without a trace: (version identifier,
+        #: event ID, then the partial state's event ID or None for each of the
+        #: event's auth types in the order of its memoised types) -> allowed.
+        self._auth_fast: dict[tuple[Any, ...], bool] = {}
         #: Every auth event ID read into a stored part (see :meth:`forget_parts_using`).
         self._auth_part_refs: set[str] = set()
         #: Each event's auth event IDs (v12: with the implicit create event).
@@ -193,17 +198,22 @@ class AuthChainIndex:
         return self._auth_part
 
     @property
+    def auth_fast_memo(self) -> dict[tuple[Any, ...], bool]:
+        return self._auth_fast
+
+    @property
     def auth_part_refs(self) -> set[str]:
         return self._auth_part_refs
 
     def forget_parts_using(self, event_id: str) -> None:
-        """Drop the stored auth state parts if one read ``event_id``.
+        """Drop the stored auth state parts (and fast verdicts) if one read ``event_id``.
 
         A source that grows (:class:`app.core.roomstate.RoomStates` adds events and
         rejects them as it goes) calls this when ``event_id`` appears or is rejected,
         so that no part keeps what it said about the event before.
         """
         if event_id in self._auth_part_refs:
+            self._auth_fast.clear()
             self._auth_part.clear()
             self._auth_part_refs.clear()
 

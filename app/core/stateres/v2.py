@@ -517,6 +517,8 @@ def iterative_auth_checks(
     types_memo = index.auth_types_memo if index is not None else None
     part_memo = index.auth_part_memo if index is not None else None
     part_refs = index.auth_part_refs if index is not None else None
+    fast = index.auth_fast_memo if index is not None and steps is None else None
+    fast_key: tuple[Any, ...] = ()
     auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
@@ -530,6 +532,31 @@ def iterative_auth_checks(
         state_key = event.state_key
         if state_key is None:
             continue
+        if types_memo is None:
+            types = _auth_types(version, event)
+        else:
+            types_key = (identifier, event_id)
+            found_types = types_memo.get(types_key)
+            if found_types is None:
+                found_types = _auth_types(version, event)
+                types_memo[types_key] = found_types
+            types = found_types
+            if fast is not None:
+                # Without a trace only the verdict matters, and it is a function of
+                # the event, its (memoised) part and the partial state's IDs for its
+                # auth types: skip building the auth state when that was seen.
+                if is_rejected(event_id):
+                    continue
+                currents: list[Any] = [types_key]
+                for type_key in types:
+                    current = changes_get(type_key)
+                    currents.append(base_get(type_key) if current is None else current)
+                fast_key = tuple(currents)
+                seen = fast.get(fast_key)
+                if seen is not None:
+                    if seen:
+                        changes[(event.type, state_key)] = event_id
+                    continue
         part = part_memo.get(event_id) if part_memo is not None else None
         if part is None:
             part = {}
@@ -545,15 +572,6 @@ def iterative_auth_checks(
                 part_memo[event_id] = part
                 part_refs.update(own_auth_ids)
         auth_state = part.copy()
-        if types_memo is None:
-            types = _auth_types(version, event)
-        else:
-            types_key = (identifier, event_id)
-            found_types = types_memo.get(types_key)
-            if found_types is None:
-                found_types = _auth_types(version, event)
-                types_memo[types_key] = found_types
-            types = found_types
         for key in types:
             current = changes_get(key)
             if current is None:
@@ -590,6 +608,9 @@ def iterative_auth_checks(
                 found = check_auth(event, auth_state)
                 memo[memo_key] = found
             result = found
+        if fast is not None and part_refs is not None:
+            fast[fast_key] = result.allowed
+            part_refs.update(ref for ref in fast_key[1:] if ref is not None)
         if result.allowed:
             changes[key] = event_id
         if steps is not None:
