@@ -24,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 
-from app.commands.output import printable, write_json
+from app.commands.output import add_room_file_argument, printable, write_json
 from app.commands.resolve import state_sets_from_args
 from app.commands.state import (
     ALGORITHMS,
@@ -52,9 +52,7 @@ is not valid, 2 for a usage error."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``roomscope explain``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _EPILOG
-    parser.add_argument("file", metavar="FILE", help="a room file or folder of batches")
+    add_room_file_argument(parser, _EPILOG)
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--at",

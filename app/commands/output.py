@@ -12,12 +12,13 @@ output.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any, TextIO
 
 from app.core.errors import json_text, printable
 
-__all__ = ["printable", "write_json"]
+__all__ = ["add_room_file_argument", "printable", "write_json"]
 
 
 def write_json(obj: Any, out: TextIO | None = None, *, sort_keys: bool = False) -> None:
@@ -32,3 +33,11 @@ def write_json(obj: Any, out: TextIO | None = None, *, sort_keys: bool = False) 
         )
         + "\n"
     )
+
+
+def add_room_file_argument(parser: argparse.ArgumentParser, epilog: str) -> None:
+    """The ``FILE`` argument of a command that reads a room, and its help's epilog
+    (shown as written: it lists the output format and the exit statuses)."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = epilog
+    parser.add_argument("file", metavar="FILE", help="a room file or folder of batches")

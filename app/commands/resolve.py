@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from app.commands.output import add_room_file_argument
 from app.commands.state import (
     add_algorithm_argument,
     load_states,
@@ -36,9 +37,7 @@ valid, 2 for a usage error."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``roomscope resolve``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _EPILOG
-    parser.add_argument("file", metavar="FILE", help="a room file or folder of batches")
+    add_room_file_argument(parser, _EPILOG)
     parser.add_argument(
         "--state-set",
         metavar="IDS.json",

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.commands.output import printable, write_json
+from app.commands.output import add_room_file_argument, printable, write_json
 from app.core.errors import RoomscopeError
 from app.core.events import StateKey
 from app.core.room import Room
@@ -47,9 +47,7 @@ with --at is not in it, 2 for a usage error."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``roomscope state``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _EPILOG
-    parser.add_argument("file", metavar="FILE", help="a room file or folder of batches")
+    add_room_file_argument(parser, _EPILOG)
     parser.add_argument(
         "--at",
         metavar="EVENT_ID",
