@@ -89,6 +89,10 @@ _EVENT_ID = re.compile(r"\$[A-Za-z0-9_\-+/]+(?::[A-Za-z0-9.\-]+(?::[0-9]+)?)?")
 #: The full event ID of a cell, for tooltips and double-click.
 EVENT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
+#: Space (px) between a column and the one left of it, so their headings do not run
+#: together (the splitter's handle is a 1 px line).
+GAP = 8
+
 #: Whose highlight the stepper puts on the graph (GraphCanvas.highlight).
 HIGHLIGHT_OWNER = "stepper"
 
@@ -458,7 +462,7 @@ class ResolutionPanel(QWidget):
         # The partial state so far.
         partial_box = QWidget(self.splitter)
         partial_layout = QVBoxLayout(partial_box)
-        partial_layout.setContentsMargins(0, 0, 0, 0)
+        partial_layout.setContentsMargins(GAP, 0, 0, 0)
         partial_layout.setSpacing(3)
         self.partial_label = QLabel("Partial state", partial_box)
         self.partial_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -472,7 +476,7 @@ class ResolutionPanel(QWidget):
         # The why-cards.
         why_box = QWidget(self.splitter)
         why_layout = QVBoxLayout(why_box)
-        why_layout.setContentsMargins(0, 0, 0, 0)
+        why_layout.setContentsMargins(GAP, 0, 0, 0)
         why_layout.setSpacing(3)
         why_title = QLabel("Why each conflicted key", why_box)
         why_title.setFont(self.title.font())
