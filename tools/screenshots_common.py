@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtGui import QImage, QPixmap  # noqa: E402
+from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.ui.app import create_application  # noqa: E402
@@ -64,7 +64,7 @@ def wait_for(window: MainWindow, signal: Any, start: Callable[[], None]) -> list
     return got
 
 
-def save(image: QPixmap | QImage, file: Path) -> Path:
+def save(image: QPixmap, file: Path) -> Path:
     if not image.save(str(file), "PNG"):
         raise SystemExit(f"could not write {file}")
     return file

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from screenshots_common import MainWindow, run, save, settle, wait_for
@@ -59,9 +58,9 @@ def take(window: MainWindow, shot: Shot, out: Path, samples: Path) -> Path:
     window.set_theme(shot.theme)
     wait_for(window, window.analysisReady, lambda: window.open_file(samples / shot.room))
     window.wait_idle()
-    controller: Any = window.servers  # type: ignore[attr-defined]
+    controller = window.servers
     controller.show()
-    window.resolution.dock.hide()  # type: ignore[attr-defined]
+    window.resolution.dock.hide()
     window.resizeDocks([controller.dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
     settle()
     panel = controller.panel

@@ -48,7 +48,7 @@ def open_window(qtbot: QtBot, tmp_path: Path, path: Path) -> MainWindow:
 
 
 def servers_of(window: MainWindow) -> ServersController:
-    controller: Any = window.servers  # type: ignore[attr-defined]
+    controller = window.servers
     assert isinstance(controller, ServersController)
     return controller
 
