@@ -85,7 +85,7 @@ def unsafe(text: str) -> bool:
     return any(m in text for m in MARKERS)
 
 
-def audit(window: MainWindow) -> tuple[int, list[str]]:
+def audit(window: QWidget) -> tuple[int, list[str]]:
     """(how many places show the hostile text, the places that show it as markup)."""
     seen, bad = 0, []
     widgets: list[QWidget] = [window, *window.findChildren(QWidget)]
@@ -145,5 +145,20 @@ def test_hostile_text_is_never_rich_text(qtbot: QtBot, tmp_path: Path) -> None:
         if not panel.next_button.isEnabled():
             break
         panel.next()
+    # The dialogs (children of the window): compare, replay, diff and what-if.
+    opened: list[Any] = []
+    stepper.dialogOpened.connect(opened.append)
+    stepper.act_compare.trigger()
+    stepper.act_replay.trigger()
+    window.canvas.select([events["evil_msg"].event_id, events["alice_state"].event_id])
+    stepper.act_diff.trigger()
+    window.canvas.select([events["evil_state"].event_id])
+    stepper.act_whatif.trigger()
+    qtbot.waitUntil(lambda: len(opened) >= 4, timeout=30_000)
+    assert all(dialog.parent() is window for dialog in opened)  # audited with the window
+    seen, bad = audit(window)
+    assert not bad, bad
+    total_seen += seen
+    assert sum(audit(dialog)[0] for dialog in opened) > 0
     # The hostile text really was on screen (the audit is not vacuous).
     assert total_seen > 5
