@@ -434,26 +434,21 @@ class ServersPanel(QWidget):
 
     def choose(self, server: str, when: str) -> None:
         """One-server mode: ``server`` (its name or label) at the moment ``when``."""
-        self._filling = True
-        try:
-            self.one_button.setChecked(True)
-            self.mode = MODE_ONE
-            self._set_combo(self.first_combo, server)
-            self._fill_moments()
-            self._set_moment(when)
-        finally:
-            self._filling = False
-        self._show_mode_widgets()
-        self.refresh()
+        self._pick(MODE_ONE, (server,), when)
 
     def compare(self, first: str, second: str, when: str) -> None:
         """Compare mode: servers ``first`` and ``second`` (names or labels) at ``when``."""
+        self._pick(MODE_COMPARE, (first, second), when)
+
+    def _pick(self, mode: str, servers: Sequence[str], when: str) -> None:
+        """Set the mode, the server combo(s) and the moment at once, then show them."""
         self._filling = True
         try:
-            self.compare_button.setChecked(True)
-            self.mode = MODE_COMPARE
-            self._set_combo(self.first_combo, first)
-            self._set_combo(self.second_combo, second)
+            button = self.one_button if mode == MODE_ONE else self.compare_button
+            button.setChecked(True)
+            self.mode = mode
+            for combo, server in zip((self.first_combo, self.second_combo), servers, strict=False):
+                self._set_combo(combo, server)
             self._fill_moments()
             self._set_moment(when)
         finally:
