@@ -140,6 +140,7 @@ class AuthChainIndex:
         "_missing",
         "_pl_parent",
         "_power",
+        "_power_event",
         "_source",
     )
 
@@ -154,6 +155,8 @@ class AuthChainIndex:
         self._power: dict[str, int] = {}
         self._pl_parent: dict[str, str | None] = {}
         self._mainlines: dict[str | None, list[str]] = {}
+        #: Whether each (known) event is a power event (v2's is_power_event).
+        self._power_event: dict[str, bool] = {}
         #: Verdicts of iterative auth checks: (event, its auth state's events) ->
         #: result. The auth rules are a function of exactly those events (PDUs
         #: compare by identity, so the key is hashed without reading any ID).
@@ -180,6 +183,10 @@ class AuthChainIndex:
     @property
     def power_memo(self) -> dict[str, int]:
         return self._power
+
+    @property
+    def power_event_memo(self) -> dict[str, bool]:
+        return self._power_event
 
     @property
     def power_levels_parent_memo(self) -> dict[str, str | None]:

@@ -343,7 +343,34 @@ def reverse_topological_power_ordering(
         keys[event_id] = (level, ts, event_id)
         heap_keys[event_id] = (-level, ts, event_id)
 
-    order = lexicographical_topological_sort(graph, heap_keys.__getitem__)
+    # Kahn's algorithm as lexicographical_topological_sort, inlined: each heap key
+    # ends with the event's own ID, so keys are unique and the heap holds the keys.
+    dependents: dict[str, list[str]] = {}
+    remaining: dict[str, int] = {}
+    ready: list[tuple[int, int, str]] = []
+    for node, edges in graph.items():
+        remaining[node] = len(edges)
+        if edges:
+            for target in edges:
+                found = dependents.get(target)
+                if found is None:
+                    dependents[target] = [node]
+                else:
+                    found.append(node)
+        else:
+            ready.append(heap_keys[node])
+    heapq.heapify(ready)
+    order: list[str] = []
+    heappop, heappush = heapq.heappop, heapq.heappush
+    no_dependents: list[str] = []
+    while ready:
+        node = heappop(ready)[2]
+        order.append(node)
+        for child in dependents.get(node, no_dependents):
+            left = remaining[child] - 1
+            remaining[child] = left
+            if left == 0:
+                heappush(ready, heap_keys[child])
     return order, keys
 
 
@@ -682,9 +709,15 @@ def resolve_conflicted(
     # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
     get = source.get
     power_events = []
+    power_memo = index.power_event_memo
     for event_id in full:
-        event = get(event_id)
-        if event is not None and is_power_event(event):
+        flag = power_memo.get(event_id)
+        if flag is None:
+            event = get(event_id)
+            if event is None:
+                continue
+            flag = power_memo[event_id] = is_power_event(event)
+        if flag:
             power_events.append(event_id)
     power_order, power_keys = reverse_topological_power_ordering(power_events, full_set, index)
     if steps is not None:
