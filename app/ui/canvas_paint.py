@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,21 @@ if TYPE_CHECKING:  # the widget imports this module
     from app.ui.canvas import GraphCanvas
 
 __all__ = ["GraphItem", "edge_points", "points", "polylines", "segments"]
+
+
+class _Frame(NamedTuple):
+    """What every drawing step of one paint needs: the room, the rows in view
+    (``r0``..``r1``), the scene-to-pixel transform (``x * sx + dx``, ``y * sy + dy``)
+    and the theme."""
+
+    room: CanvasRoom
+    r0: int
+    r1: int
+    sx: float
+    sy: float
+    dx: float
+    dy: float
+    th: Theme
 
 
 class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
@@ -198,6 +213,7 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         painter.save()
         painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        frame = _Frame(room, r0, r1, sx, sy, dx, dy, th)
         stats = {"rows": max(0, r1 - r0 + 1), "edges": 0, "mode": 0}
         if r1 < r0:
             painter.restore()
@@ -229,7 +245,7 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
                         m = srv == k
                         col = colours[k] if k >= 0 else QColor(th.missing)
                         points(painter, xs[m], ys[m], 4.0, col, round_=True)
-            self._draw_selection(painter, room, r0, r1, sx, sy, dx, dy, th)
+            self._draw_selection(painter, frame)
             self.last_stats = stats
             painter.restore()
             return
@@ -238,9 +254,9 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         px = room.x[rows] * sx + dx
         py = room.y[rows] * sy + dy
         fade = canvas._fade_mask
-        stats["edges"] = self._draw_edges(painter, room, r0, r1, sx, sy, dx, dy, th, fade, size)
+        stats["edges"] = self._draw_edges(painter, frame, fade)
         if canvas._show_auth:
-            self._draw_auth(painter, room, r0, r1, sx, sy, dx, dy, th, fade)
+            self._draw_auth(painter, frame, fade)
         if fade is not None:
             f = fade[rows]
             painter.setOpacity(th.fade_opacity)
@@ -250,7 +266,7 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
             self._draw_nodes(painter, room, rows[keep], px[keep], py[keep], size, th)
         else:
             self._draw_nodes(painter, room, rows, px, py, size, th)
-        self._draw_selection(painter, room, r0, r1, sx, sy, dx, dy, th, size)
+        self._draw_selection(painter, frame, size)
         if abs(sy) >= LABELS_FROM_PX and len(rows) <= 400:
             lanes_in_view = max(float(room.x[rows].max()), self._max_route)
             column = lanes_in_view * sx + dx
@@ -260,19 +276,9 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         painter.restore()
 
     def _draw_edges(
-        self,
-        painter: QPainter,
-        room: CanvasRoom,
-        r0: int,
-        r1: int,
-        sx: float,
-        sy: float,
-        dx: float,
-        dy: float,
-        th: Theme,
-        fade: npt.NDArray[np.bool_] | None,
-        size: float,
+        self, painter: QPainter, frame: _Frame, fade: npt.NDArray[np.bool_] | None
     ) -> int:
+        room, r0, r1, sx, sy, dx, dy, th = frame
         pe = room.layout.prev_edges
         if not len(pe):
             return 0
@@ -323,18 +329,9 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
         return len(idx)
 
     def _draw_auth(
-        self,
-        painter: QPainter,
-        room: CanvasRoom,
-        r0: int,
-        r1: int,
-        sx: float,
-        sy: float,
-        dx: float,
-        dy: float,
-        th: Theme,
-        fade: npt.NDArray[np.bool_] | None,
+        self, painter: QPainter, frame: _Frame, fade: npt.NDArray[np.bool_] | None
     ) -> None:
+        room, r0, r1, sx, sy, dx, dy, th = frame
         ae = room.layout.auth_edges
         if not len(ae):
             return
@@ -440,19 +437,8 @@ class GraphItem(pg.GraphicsObject):  # type: ignore[misc]
             painter.setPen(pen)
             painter.drawPath(segments(lx, ly))
 
-    def _draw_selection(
-        self,
-        painter: QPainter,
-        room: CanvasRoom,
-        r0: int,
-        r1: int,
-        sx: float,
-        sy: float,
-        dx: float,
-        dy: float,
-        th: Theme,
-        size: float = 6.0,
-    ) -> None:
+    def _draw_selection(self, painter: QPainter, frame: _Frame, size: float = 6.0) -> None:
+        room, r0, r1, sx, sy, dx, dy, th = frame
         sel = [r for r in self._canvas._selected if r0 <= r <= r1]
         if not sel:
             return
