@@ -190,7 +190,7 @@ class _Checker:
         # state has the property m.federate set to false, and the sender domain
         # of the event does not match the sender domain of the create event,
         # reject. Synapse treats any m.federate other than true as false.
-        self.step(f"{n.federate}", "m.federate")
+        self.at = (f"{n.federate}", "m.federate")
         create_domain = self.domain_or_reject(self.create.sender, "the create event's sender")
         sender_domain = self.domain_or_reject(event.sender, "sender")
         federate = self.create.content.get("m.federate", True) is True
@@ -210,7 +210,7 @@ class _Checker:
             return self.member()
 
         # 5. (v6-v11; v1-v5, v12: 6.) If the sender's current membership state is not join, reject.
-        self.step(f"{n.joined}", "sender must be joined")
+        self.at = (f"{n.joined}", "sender must be joined")
         sender_membership = self.membership_of(event.sender)
         if sender_membership != "join":
             raise self.reject(
@@ -222,7 +222,7 @@ class _Checker:
         # only if sender's current power level is greater than or equal to the
         # invite level.
         if event.type == THIRD_PARTY_INVITE:
-            self.step(f"{n.third_party_invite}.1", "m.room.third_party_invite: invite level")
+            self.at = (f"{n.third_party_invite}.1", "m.room.third_party_invite: invite level")
             have, need = self.power(event.sender), self.level("invite")
             if have < need:
                 raise self.reject(
@@ -232,7 +232,7 @@ class _Checker:
 
         # 7. (v6-v11; v1-v5, v12: 8.) If the event type's required power level is
         # greater than the sender's power level, reject.
-        self.step(f"{n.required_power}", "required power level")
+        self.at = (f"{n.required_power}", "required power level")
         need = get_send_level(event.type, event.state_key, self.state.get((POWER_LEVELS, "")))
         have = self.power(event.sender)
         if have < need:
@@ -242,7 +242,7 @@ class _Checker:
 
         # 8. (v6-v11; v1-v5, v12: 9.) If the event has a state_key that starts with an @
         # and does not match the sender, reject.
-        self.step(f"{n.user_state_key}", "state_key naming a user")
+        self.at = (f"{n.user_state_key}", "state_key naming a user")
         if (
             event.state_key is not None
             and event.state_key.startswith("@")
@@ -262,7 +262,7 @@ class _Checker:
             return self.redaction(have)
 
         # 10. (v6-v11; v1-v2: 12.; v3-v5, v12: 11.) Otherwise, allow.
-        self.step(f"{n.otherwise}", "otherwise allow")
+        self.at = (f"{n.otherwise}", "otherwise allow")
         if event.type == REDACTION:
             # v3+: the redact level plays no part in the rules, but Synapse reads
             # it anyway and fails on an unreadable one; roomscope agrees.
@@ -272,19 +272,19 @@ class _Checker:
     def aliases(self) -> AuthResult:
         event, n = self.event, self.n
         # 4.1. (v1-v5) If event has no state_key, reject.
-        self.step(f"{n.aliases}.1", "m.room.aliases: state_key")
+        self.at = (f"{n.aliases}.1", "m.room.aliases: state_key")
         if event.state_key is None:
             raise self.reject("an m.room.aliases event must have a state_key")
         # 4.2. (v1-v5) If sender's domain doesn't match state_key, reject.
         # Synapse also rejects an empty state_key here.
-        self.step(f"{n.aliases}.2", "m.room.aliases: sender's domain")
+        self.at = (f"{n.aliases}.2", "m.room.aliases: sender's domain")
         if not event.state_key or event.state_key != domain_of(event.sender):
             raise self.reject(
                 f"state_key {show_value(event.state_key)} is not the sender's server "
                 f"({domain_of(event.sender)})"
             )
         # 4.3. Otherwise, allow.
-        self.step(f"{n.aliases}.3", "m.room.aliases")
+        self.at = (f"{n.aliases}.3", "m.room.aliases")
         return self.allow("the sender's server publishes its own aliases")
 
     # -- m.room.member --------------------------------------------------------
@@ -298,7 +298,7 @@ class _Checker:
 
         # 4.1. If there is no state_key property, or no membership property in
         # content, reject. (Synapse fails on a missing membership: not accepted.)
-        self.step(f"{m}.1", "m.room.member: state_key and membership")
+        self.at = (f"{m}.1", "m.room.member: state_key and membership")
         if target is None:
             raise self.reject("an m.room.member event must have a state_key")
         if "membership" not in content:
@@ -307,7 +307,7 @@ class _Checker:
         # 4.3.1. If the only previous event is an m.room.create and the
         # state_key is the creator, allow. (v11+: the sender of the m.room.create.)
         if membership == "join" and len(event.prev_events) == 1:
-            self.step(f"{m}.{n.member_join}.1", "join: the creator's first join")
+            self.at = (f"{m}.{n.member_join}.1", "join: the creator's first join")
             if event.prev_events[0] == self.create.event_id:
                 creator: object = self.create.sender
                 if not version.implicit_room_creator:
@@ -320,7 +320,7 @@ class _Checker:
 
         # Synapse applies m.federate to the target's server too (the spec only
         # to the sender's); roomscope agrees with Synapse.
-        self.step(f"{n.federate}", "m.federate")
+        self.at = (f"{n.federate}", "m.federate")
         target_domain = self.domain_or_reject(target, "state_key")
         create_domain = self.domain_or_reject(self.create.sender, "the create event's sender")
         if (
@@ -340,7 +340,7 @@ class _Checker:
         join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
         # Synapse reads all four levels before looking at the membership, so an
         # unreadable one rejects every membership change (but the creator's join).
-        self.step(f"{m}", "m.room.member: power levels")
+        self.at = (f"{m}", "m.room.member: power levels")
         sender_power = self.power(event.sender)
         target_power = self.power(target)
         invite_level = self.level("invite")
@@ -352,21 +352,21 @@ class _Checker:
         if membership == "join":
             return self.join(target, sender_membership, join_rule, invite_level)
         if membership == "invite":
-            self.step(f"{m}.{n.member_invite}.2", "invite: sender must be joined")
+            self.at = (f"{m}.{n.member_invite}.2", "invite: sender must be joined")
             self.require_joined(sender_membership)
             # 4.4.3. If target user's current membership state is join or ban, reject.
-            self.step(f"{m}.{n.member_invite}.3", "invite: target not joined or banned")
+            self.at = (f"{m}.{n.member_invite}.3", "invite: target not joined or banned")
             if target_membership in ("join", "ban"):
                 raise self.reject(f"{target} is already {_state_word(target_membership)}")
             # 4.4.4. If the sender's power level is greater than or equal to the
             # invite level, allow. 4.4.5. Otherwise, reject.
             if sender_power < invite_level:
-                self.step(f"{m}.{n.member_invite}.5", "invite: invite level")
+                self.at = (f"{m}.{n.member_invite}.5", "invite: invite level")
                 raise self.reject(
                     f"sender {event.sender} has power {format_level(sender_power)}, "
                     f"inviting needs {invite_level}"
                 )
-            self.step(f"{m}.{n.member_invite}.4", "invite: invite level")
+            self.at = (f"{m}.{n.member_invite}.4", "invite: invite level")
             return self.allow(
                 f"sender has power {format_level(sender_power)}, inviting needs {invite_level}"
             )
@@ -375,7 +375,7 @@ class _Checker:
                 target, sender_membership, target_membership, sender_power, target_power, ban_level
             )
         if membership == "ban":
-            self.step(f"{m}.{n.member_ban}.1", "ban: sender must be joined")
+            self.at = (f"{m}.{n.member_ban}.1", "ban: sender must be joined")
             self.require_joined(sender_membership)
             # 4.6.2. If the sender's power level is greater than or equal to the
             # ban level, and the target user's power level is less than the
@@ -393,7 +393,7 @@ class _Checker:
         if membership == "knock" and n.member_knock is not None:
             return self.knock(target, sender_membership, target_membership, join_rule)
         # 4.8. Otherwise, the membership is unknown. Reject.
-        self.step(f"{m}.{n.member_unknown}", "unknown membership")
+        self.at = (f"{m}.{n.member_unknown}", "unknown membership")
         if not version.knock_join_rule and membership == "knock":
             raise self.reject(f"room version {version.identifier} has no knock membership")
         raise self.reject(f"membership {show_value(membership)} is unknown")
@@ -415,7 +415,7 @@ class _Checker:
         the allow and the reject rule numbers under ``rule``."""
         allow_step, reject_step = steps
         name = f"{action}: {action} level and target's power"
-        self.step(f"{rule}.{reject_step}", name)
+        self.at = (f"{rule}.{reject_step}", name)
         if sender_power < level:
             raise self.reject(
                 f"sender {self.event.sender} has power {format_level(sender_power)}, "
@@ -426,7 +426,7 @@ class _Checker:
                 f"target {target} has power {format_level(target_power)}, not less than the "
                 f"sender's {format_level(sender_power)}"
             )
-        self.step(f"{rule}.{allow_step}", name)
+        self.at = (f"{rule}.{allow_step}", name)
         return self.allow(
             f"sender has power {format_level(sender_power)} ({action} needs {level}), "
             f"target has {format_level(target_power)}"
@@ -445,28 +445,24 @@ class _Checker:
         event, n, version = self.event, self.n, self.version
         j = f"{n.member}.{n.member_join}"
         # 4.3.2. If the sender does not match state_key, reject.
-        self.step(f"{j}.2", "join: sender is the target")
+        self.at = (f"{j}.2", "join: sender is the target")
         if event.sender != target:
             raise self.reject(f"sender {event.sender} cannot join {target} to the room")
         # 4.3.3. If the sender is banned, reject.
-        self.step(f"{j}.3", "join: sender not banned")
+        self.at = (f"{j}.3", "join: sender not banned")
         if sender_membership == "ban":
             raise self.reject(f"{target} is banned")
         # 4.3.4. If the join_rule is invite (v7+: or knock) then allow if
         # membership state is invite or join.
-        invite_like = {"invite"}
-        if version.knock_join_rule:
-            invite_like.add("knock")
-        restricted_like = set()
-        if version.restricted_join_rule:
-            restricted_like.add("restricted")
-        if version.knock_restricted_join_rule:
-            restricted_like.add("knock_restricted")
+        invite_like = _INVITE_LIKE[version.knock_join_rule]
+        restricted_like = _RESTRICTED_LIKE[
+            (version.restricted_join_rule, version.knock_restricted_join_rule)
+        ]
         # The join rule may be any JSON value; Synapse compares it with ==, so a value
         # that is not a string matches no rule (and is not hashable for a set lookup).
         rule_word = join_rule if isinstance(join_rule, str) else None
         if rule_word in invite_like:
-            self.step(f"{j}.4", f"join: {join_rule} room")
+            self.at = (f"{j}.4", f"join: {join_rule} room")
             if sender_membership in ("invite", "join"):
                 return self.allow(
                     f"{target} is {_state_word(sender_membership)} and the room is {join_rule}"
@@ -479,15 +475,16 @@ class _Checker:
         if rule_word in restricted_like:
             # 4.3.5.1. If membership state is join or invite, allow.
             if sender_membership in ("invite", "join"):
-                self.step(
-                    f"{j}.{n.join_restricted}.1", f"join: {join_rule} room, invited or joined"
+                self.at = (
+                    f"{j}.{n.join_restricted}.1",
+                    f"join: {join_rule} room, invited or joined",
                 )
                 return self.allow(f"{target} is {_state_word(sender_membership)}")
             # 4.3.5.2. If the join_authorised_via_users_server key in content is
             # not a user with sufficient permission to invite other users (v10+:
             # or is not a joined member of the room), reject. Synapse requires the
             # authorising user to be joined in v8 and v9 as well.
-            self.step(f"{j}.{n.join_restricted}.2", f"join: {join_rule} room, authorising user")
+            self.at = (f"{j}.{n.join_restricted}.2", f"join: {join_rule} room, authorising user")
             authoriser = event.content.get(AUTHORISING_USER)
             if authoriser is None:
                 raise self.reject(
@@ -504,17 +501,17 @@ class _Checker:
                     f"inviting needs {invite_level}"
                 )
             # 4.3.5.3. Otherwise, allow.
-            self.step(f"{j}.{n.join_restricted}.3", f"join: {join_rule} room, authorised")
+            self.at = (f"{j}.{n.join_restricted}.3", f"join: {join_rule} room, authorised")
             return self.allow(
                 f"{authoriser} (power {format_level(power)}, inviting needs {invite_level}) "
                 f"authorised the join"
             )
         # 4.3.6. If the join_rule is public, allow.
         if join_rule == "public":
-            self.step(f"{j}.{n.join_public}", "join: public room")
+            self.at = (f"{j}.{n.join_public}", "join: public room")
             return self.allow("the room is public")
         # 4.3.7. Otherwise, reject.
-        self.step(f"{j}.{n.join_otherwise}", "join: otherwise reject")
+        self.at = (f"{j}.{n.join_otherwise}", "join: otherwise reject")
         raise self.reject(
             f"the join rule {show_value(join_rule)} does not let anyone join in room version "
             f"{version.identifier}"
@@ -525,30 +522,30 @@ class _Checker:
         event, n = self.event, self.n
         t = f"{n.member}.{n.member_invite}.1"
         # 4.4.1.1. If target user is banned, reject.
-        self.step(f"{t}.1", "third-party invite: target not banned")
+        self.at = (f"{t}.1", "third-party invite: target not banned")
         if target_membership == "ban":
             raise self.reject(f"{target} is banned")
         tpi = event.content.get("third_party_invite")
         # 4.4.1.2. If content.third_party_invite does not have a signed property, reject.
-        self.step(f"{t}.2", "third-party invite: signed")
+        self.at = (f"{t}.2", "third-party invite: signed")
         signed = tpi.get("signed") if isinstance(tpi, Mapping) else None
         if not isinstance(signed, Mapping):
             raise self.reject("content.third_party_invite has no signed object")
         # 4.4.1.3. If signed does not have mxid and token properties, reject.
         # (Synapse also requires signatures here; without it nothing can match.)
-        self.step(f"{t}.3", "third-party invite: mxid and token")
+        self.at = (f"{t}.3", "third-party invite: mxid and token")
         for key in ("mxid", "token", "signatures"):
             if key not in signed:
                 raise self.reject(f"third_party_invite.signed has no {key}")
         # 4.4.1.4. If mxid does not match state_key, reject.
-        self.step(f"{t}.4", "third-party invite: mxid is the target")
+        self.at = (f"{t}.4", "third-party invite: mxid is the target")
         if signed["mxid"] != target:
             raise self.reject(
                 f"signed.mxid {show_value(signed['mxid'])} is not the target {target}"
             )
         # 4.4.1.5. If there is no m.room.third_party_invite event in the current
         # room state with state_key matching token, reject.
-        self.step(f"{t}.5", "third-party invite: the invite event")
+        self.at = (f"{t}.5", "third-party invite: the invite event")
         token = signed["token"]
         invite = self.state.get((THIRD_PARTY_INVITE, token)) if isinstance(token, str) else None
         if invite is None:
@@ -556,7 +553,7 @@ class _Checker:
                 f"there is no m.room.third_party_invite with token {show_value(token)}"
             )
         # 4.4.1.6. If sender does not match sender of the m.room.third_party_invite, reject.
-        self.step(f"{t}.6", "third-party invite: same sender")
+        self.at = (f"{t}.6", "third-party invite: same sender")
         if invite.sender != event.sender:
             raise self.reject(
                 f"sender {event.sender} did not send the third-party invite ({invite.sender} did)"
@@ -564,9 +561,9 @@ class _Checker:
         # 4.4.1.7. If any signature in signed matches any public key in the
         # m.room.third_party_invite event, allow. 4.4.1.8. Otherwise, reject.
         if _third_party_signature_matches(signed, invite):
-            self.step(f"{t}.7", "third-party invite: signature")
+            self.at = (f"{t}.7", "third-party invite: signature")
             return self.allow(f"signed is signed with a public key of {invite.event_id}")
-        self.step(f"{t}.8", "third-party invite: signature")
+        self.at = (f"{t}.8", "third-party invite: signature")
         raise self.reject(f"no signature in signed matches a public key of {invite.event_id}")
 
     def leave(
@@ -583,7 +580,7 @@ class _Checker:
         # 4.5.1. If the sender matches state_key, allow if and only if that
         # user's current membership state is invite, join (v7+: or knock).
         if event.sender == target:
-            self.step(f"{lv}.1", "leave: leaving oneself")
+            self.at = (f"{lv}.1", "leave: leaving oneself")
             allowed = {"invite", "join"} | ({"knock"} if version.knock_join_rule else set())
             if sender_membership in allowed:
                 return self.allow(f"{target} leaves, having been {_state_word(sender_membership)}")
@@ -592,11 +589,11 @@ class _Checker:
                 f"{show_value(sender_membership) if sender_membership else 'none'}"
             )
         # 4.5.2. If the sender's current membership state is not join, reject.
-        self.step(f"{lv}.2", "leave: sender must be joined")
+        self.at = (f"{lv}.2", "leave: sender must be joined")
         self.require_joined(sender_membership)
         # 4.5.3. If the target user's current membership state is ban, and the
         # sender's power level is less than the ban level, reject.
-        self.step(f"{lv}.3", "unban: ban level")
+        self.at = (f"{lv}.3", "unban: ban level")
         if target_membership == "ban" and sender_power < ban_level:
             raise self.reject(
                 f"sender {event.sender} has power {format_level(sender_power)}, "
@@ -621,22 +618,22 @@ class _Checker:
         k = f"{n.member}.{n.member_knock}"
         # 4.7.1. (v7+) If the join_rule is anything other than knock (v10+: or
         # knock_restricted), reject.
-        self.step(f"{k}.1", "knock: join rule")
+        self.at = (f"{k}.1", "knock: join rule")
         knockable = {"knock"} | (
             {"knock_restricted"} if version.knock_restricted_join_rule else set()
         )
         if not isinstance(join_rule, str) or join_rule not in knockable:
             raise self.reject(f"the join rule {show_value(join_rule)} does not allow knocking")
         # 4.7.2. If sender does not match state_key, reject.
-        self.step(f"{k}.2", "knock: sender is the target")
+        self.at = (f"{k}.2", "knock: sender is the target")
         if event.sender != target:
             raise self.reject(f"sender {event.sender} cannot knock for {target}")
         # 4.7.3. If the sender's current membership is not ban, invite, or join,
         # allow. 4.7.4. Otherwise, reject.
         if sender_membership in ("ban", "invite", "join"):
-            self.step(f"{k}.4", "knock: not banned, invited or joined")
+            self.at = (f"{k}.4", "knock: not banned, invited or joined")
             raise self.reject(f"{target} is already {_state_word(sender_membership)}")
-        self.step(f"{k}.3", "knock: not banned, invited or joined")
+        self.at = (f"{k}.3", "knock: not banned, invited or joined")
         return self.allow(f"{target} knocks on a {join_rule} room")
 
     # -- m.room.power_levels ---------------------------------------------------
@@ -650,13 +647,13 @@ class _Checker:
             # 9.1. (v10+) If any of the properties users_default, events_default,
             # state_default, ban, redact, kick, or invite in content are present
             # and not an integer, reject.
-            self.step(f"{p}.{n.pl_integers}", "power levels: integer levels")
+            self.at = (f"{p}.{n.pl_integers}", "power levels: integer levels")
             for name in _NAMED_LEVELS:
                 if name in content and type(content[name]) is not int:
                     raise self.reject(f"{name} is {show_value(content[name])}, not an integer")
             # 9.2. (v10+) If either of the properties events or notifications in
             # content are present and not an object with values that are integers, reject.
-            self.step(f"{p}.{n.pl_objects}", "power levels: integer maps")
+            self.at = (f"{p}.{n.pl_objects}", "power levels: integer maps")
             for name in ("events", "notifications"):
                 if name in content:
                     _require_int_map(content[name], name, self)
@@ -664,7 +661,7 @@ class _Checker:
         # 9.3. (v1-v9: 9.1) If the users property in content is not an object
         # with keys that are valid user IDs with values that are integers (v1-v9:
         # or a string that is an integer), reject.
-        self.step(f"{p}.{n.pl_users}", "power levels: users")
+        self.at = (f"{p}.{n.pl_users}", "power levels: users")
         users = content.get("users", {})
         if version.enforce_int_power_levels and "users" in content:
             _require_int_map(users, "users", self)
@@ -683,7 +680,7 @@ class _Checker:
         if n.pl_creators is not None:
             # 10.4. (v12) If the users property in content contains the sender of
             # the m.room.create event or any of the additional_creators, reject.
-            self.step(f"{p}.{n.pl_creators}", "power levels: creators not in users")
+            self.at = (f"{p}.{n.pl_creators}", "power levels: creators not in users")
             for creator in sorted(room_creators(self.create)):
                 if creator in users:
                     raise self.reject(
@@ -697,7 +694,7 @@ class _Checker:
             self.state.get((POWER_LEVELS, event.state_key)) if event.state_key is not None else None
         )
         if previous is None:
-            self.step(f"{p}.{n.pl_no_previous}", "power levels: the first")
+            self.at = (f"{p}.{n.pl_no_previous}", "power levels: the first")
             return self.allow("there is no previous m.room.power_levels event")
         old: Mapping[str, Any] = previous.content
         sender = event.sender
@@ -708,7 +705,7 @@ class _Checker:
         # changed or removed. For each found alteration: if the current value is
         # greater than the sender's current power level, reject; if the new value
         # is greater than the sender's current power level, reject.
-        self.step(f"{p}.{n.pl_named}", "power levels: changed levels")
+        self.at = (f"{p}.{n.pl_named}", "power levels: changed levels")
         for name in _NAMED_LEVELS:
             before, after = self.pair(old, content, name)
             if before is not None and after is not None and before == after:
@@ -729,12 +726,12 @@ class _Checker:
                     continue
                 label = f"{name}[{key}]"
                 if before is not None and before > sender_power:
-                    self.step(f"{p}.{n.pl_events_old}", f"power levels: changing {name}")
+                    self.at = (f"{p}.{n.pl_events_old}", f"power levels: changing {name}")
                     raise self.reject(
                         f"{label} is {before}, above the sender's power {shown_power}"
                     )
                 if after is not None and after > sender_power:
-                    self.step(f"{p}.{n.pl_events_new}", f"power levels: changing {name}")
+                    self.at = (f"{p}.{n.pl_events_new}", f"power levels: changing {name}")
                     raise self.reject(
                         f"{label} would be {after}, above the sender's power {shown_power}"
                     )
@@ -751,24 +748,24 @@ class _Checker:
             if before is not None and after is not None and before == after:
                 continue
             if before is not None and user_id != sender and before >= sender_power:
-                self.step(f"{p}.{n.pl_users_old}", "power levels: changing users")
+                self.at = (f"{p}.{n.pl_users_old}", "power levels: changing users")
                 raise self.reject(
                     f"users[{user_id}] is {before}, not below the sender's power {shown_power}"
                 )
             if before is not None and before > sender_power:
                 # Only the sender's own entry can get here: Synapse rejects a
                 # current value above the sender's power for it too.
-                self.step(f"{p}.{n.pl_users_old}", "power levels: changing users")
+                self.at = (f"{p}.{n.pl_users_old}", "power levels: changing users")
                 raise self.reject(
                     f"users[{user_id}] is {before}, above the sender's power {shown_power}"
                 )
             if after is not None and after > sender_power:
-                self.step(f"{p}.{n.pl_users_new}", "power levels: changing users")
+                self.at = (f"{p}.{n.pl_users_new}", "power levels: changing users")
                 raise self.reject(
                     f"users[{user_id}] would be {after}, above the sender's power {shown_power}"
                 )
         # 9.10. Otherwise, allow.
-        self.step(f"{p}.{n.pl_allow}", "power levels")
+        self.at = (f"{p}.{n.pl_allow}", "power levels")
         return self.allow(f"every change is within the sender's power {shown_power}")
 
     def submap(self, content: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -805,7 +802,7 @@ class _Checker:
         # redact level, allow.
         redact_level = self.level("redact")
         if sender_power >= redact_level:
-            self.step(f"{r}.1", "redaction: redact level")
+            self.at = (f"{r}.1", "redaction: redact level")
             return self.allow(
                 f"sender has power {format_level(sender_power)}, redacting needs {redact_level}"
             )
@@ -813,7 +810,7 @@ class _Checker:
         # same as the domain of the event_id of the m.room.redaction, allow.
         # Synapse allows a redaction with no (string) redacts at all, and so does
         # roomscope: it redacts nothing.
-        self.step(f"{r}.2", "redaction: same server")
+        self.at = (f"{r}.2", "redaction: same server")
         if not isinstance(event.redacts, str):
             return self.allow("the redaction names no event to redact")
         own = self.domain_or_reject(event.event_id, "event ID")
@@ -821,7 +818,7 @@ class _Checker:
         if own == theirs:
             return self.allow(f"the redacted event {event.redacts} is from the same server")
         # 11.3. Otherwise, reject.
-        self.step(f"{r}.3", "redaction: otherwise reject")
+        self.at = (f"{r}.3", "redaction: otherwise reject")
         raise self.reject(
             f"sender {event.sender} has power {format_level(sender_power)}, redacting needs "
             f"{redact_level}, and {event.redacts} is from another server"
@@ -848,14 +845,27 @@ def _require_int_map(value: object, name: str, checker: _Checker) -> None:
             raise checker.reject(f"{name}[{key}] is {show_value(item)}, not an integer")
 
 
+#: The join rules that admit invited (and joined) users: v7+ adds knock.
+_INVITE_LIKE = {False: frozenset({"invite"}), True: frozenset({"invite", "knock"})}
+#: The restricted join rules, by (restricted_join_rule, knock_restricted_join_rule).
+_RESTRICTED_LIKE = {
+    (r, k): frozenset(({"restricted"} if r else set()) | ({"knock_restricted"} if k else set()))
+    for r in (False, True)
+    for k in (False, True)
+}
+
+_STATE_WORDS = {
+    "join": "joined",
+    "invite": "invited",
+    "ban": "banned",
+    "knock": "knocking",
+    "leave": "gone",
+}
+
+
 def _state_word(membership: str | None) -> str:
-    return {
-        "join": "joined",
-        "invite": "invited",
-        "ban": "banned",
-        "knock": "knocking",
-        "leave": "gone",
-    }.get(membership or "", f"in membership {membership}")
+    found = _STATE_WORDS.get(membership or "")
+    return f"in membership {membership}" if found is None else found
 
 
 def _third_party_signature_matches(signed: Mapping[str, Any], invite: PDU) -> bool:
