@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QSize,
@@ -238,6 +239,39 @@ def _table(parent: QWidget, model: RowsModel, name: str) -> QTableView:
     return view
 
 
+class _WrappedLabel(QLabel):
+    """A word-wrapped plain-text label that measures its height once per text and width.
+
+    The why-card's layouts, the scroll area around them and the card's resize each
+    ask a wrapped label for its height at the same width after a step; for a key
+    with many candidates every answer lays the whole text out again, which made
+    the event loop after a late step take tens of milliseconds.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._heights: dict[int, int] = {}
+
+    def setText(self, text: str) -> None:
+        if text != self.text():
+            self._heights.clear()
+            super().setText(text)
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Font, style or margins: the heights measured so far no longer hold.
+        self._heights.clear()
+        super().changeEvent(event)
+
+    def heightForWidth(self, width: int) -> int:
+        height = self._heights.get(width)
+        if height is None:
+            height = super().heightForWidth(width)
+            if len(self._heights) > 32:
+                self._heights.clear()
+            self._heights[width] = height
+        return height
+
+
 class WhyCard(QFrame):
     """Why one conflicted key resolved as it did: candidates, their fates, the decision.
 
@@ -277,12 +311,12 @@ class WhyCard(QFrame):
         self.title.setFont(bold)
         self.title.setWordWrap(True)
         self.title.setMinimumWidth(40)
-        self.body = QLabel(self)
+        self.body = _WrappedLabel(self)
         self.body.setTextFormat(Qt.TextFormat.PlainText)
         self.body.setWordWrap(True)
         self.body.setMinimumWidth(40)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.decision = QLabel(self)
+        self.decision = _WrappedLabel(self)
         self.decision.setTextFormat(Qt.TextFormat.PlainText)
         self.decision.setWordWrap(True)
         self.decision.setMinimumWidth(40)

@@ -436,3 +436,31 @@ def test_many_conflicted_keys_use_a_key_table_and_one_card(
     assert list(panel._cards) == [stepping.conflicted_keys()[0]]
     panel.go_to(len(stepping) - 1)
     assert "undecided" not in {r[1] for r in panel.keys_model.rows}
+
+
+def test_wrapped_label_heights_follow_text_and_width(qtbot: QtBot) -> None:
+    """The why-card's labels remember heights per width, but never a stale one."""
+    from PySide6.QtWidgets import QLabel
+
+    from app.ui.resolution_panel import _WrappedLabel
+
+    cached, plain = _WrappedLabel(), QLabel()
+    qtbot.addWidget(cached)
+    qtbot.addWidget(plain)
+    for label in (cached, plain):
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+    short = "one line"
+    long = "\n".join(
+        f"• candidate {i}: passed auth, and a few more words to wrap" for i in range(40)
+    )
+    for text in (short, long, short):
+        cached.setText(text)
+        plain.setText(text)
+        for width in (120, 300, 120):
+            assert cached.heightForWidth(width) == plain.heightForWidth(width)
+    font = cached.font()
+    font.setPointSizeF(font.pointSizeF() * 2)
+    cached.setFont(font)
+    plain.setFont(font)
+    assert cached.heightForWidth(300) == plain.heightForWidth(300)
