@@ -27,7 +27,7 @@ https://spec.matrix.org/v1.16/rooms/v12/#state-resolution.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
@@ -130,30 +130,24 @@ def _resolve_state(
     return Resolution(state, Trace(version.state_res_name, version.identifier, tuple(steps)))
 
 
-def _with_algorithm(version: RoomVersion, algorithm: str | None) -> RoomVersion:
-    from dataclasses import replace
+#: algorithm name -> (family, begin empty, conflicted subgraph): v2.1 is two flags.
+_ALGORITHM_FLAGS: dict[str, tuple[StateResAlgorithm, bool, bool]] = {
+    "v1": (StateResAlgorithm.V1, False, False),
+    "v2": (StateResAlgorithm.V2, False, False),
+    "v2.1": (StateResAlgorithm.V2, True, True),
+}
 
+
+def _with_algorithm(version: RoomVersion, algorithm: str | None) -> RoomVersion:
     if algorithm is None or algorithm == version.state_res_name:
         return version
-    if algorithm == "v1":
-        return replace(
-            version,
-            state_res=StateResAlgorithm.V1,
-            state_res_begin_empty=False,
-            state_res_conflicted_subgraph=False,
-        )
-    if algorithm == "v2":
-        return replace(
-            version,
-            state_res=StateResAlgorithm.V2,
-            state_res_begin_empty=False,
-            state_res_conflicted_subgraph=False,
-        )
-    if algorithm == "v2.1":
-        return replace(
-            version,
-            state_res=StateResAlgorithm.V2,
-            state_res_begin_empty=True,
-            state_res_conflicted_subgraph=True,
-        )
-    raise ValueError(f"unknown state resolution algorithm {algorithm!r} (v1, v2 or v2.1)")
+    flags = _ALGORITHM_FLAGS.get(algorithm)
+    if flags is None:
+        raise ValueError(f"unknown state resolution algorithm {algorithm!r} (v1, v2 or v2.1)")
+    family, begin_empty, subgraph = flags
+    return replace(
+        version,
+        state_res=family,
+        state_res_begin_empty=begin_empty,
+        state_res_conflicted_subgraph=subgraph,
+    )
