@@ -20,15 +20,15 @@ from app.core.builder import build_event, room_id_for
 from app.core.events import PDU
 from app.core.graph import EventGraph
 from app.core.roomstate import event_verdicts
-from app.core.versions import KNOWN_ROOM_VERSIONS
+from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
 
 ALICE, BOB, CAROL = "@alice:a", "@bob:b", "@carol:c"
 
 
-def _room(version: str) -> tuple[list[PDU], dict[str, str]]:
+def _create(version: str) -> tuple[RoomVersion, PDU, str, list[str]]:
+    """Alice's create event; the room ID; the create event as an explicit auth
+    event (none in v12, where the room ID names it)."""
     v = KNOWN_ROOM_VERSIONS[version]
-    names: dict[str, str] = {}
-    events: list[PDU] = []
     content = {"room_version": version}
     if not v.implicit_room_creator:
         content["creator"] = ALICE
@@ -40,9 +40,14 @@ def _room(version: str) -> tuple[list[PDU], dict[str, str]]:
         state_key="",
         room_id=None if v.room_id_from_create_event else "!r:a",
     )
-    room_id = room_id_for(create)
-    implicit = v.room_id_from_create_event
-    c = [] if implicit else [create.event_id]
+    explicit = [] if v.room_id_from_create_event else [create.event_id]
+    return v, create, room_id_for(create), explicit
+
+
+def _room(version: str) -> tuple[list[PDU], dict[str, str]]:
+    v, create, room_id, c = _create(version)
+    names: dict[str, str] = {}
+    events: list[PDU] = []
 
     def add(name: str, prev: PDU, auth: list[PDU], **kw: object) -> PDU:
         ev = build_event(
@@ -239,20 +244,7 @@ def test_event_that_passes_its_auth_events_but_not_the_state_before_is_rejected(
     Bob joins a public room, Alice bans him, then Bob speaks after the ban while
     citing only his join: his auth events allow it, the state before it does not.
     """
-    v = KNOWN_ROOM_VERSIONS[version]
-    content = {"room_version": version}
-    if not v.implicit_room_creator:
-        content["creator"] = ALICE
-    create = build_event(
-        v,
-        type="m.room.create",
-        sender=ALICE,
-        content=content,
-        state_key="",
-        room_id=None if v.room_id_from_create_event else "!r:a",
-    )
-    room_id = room_id_for(create)
-    c = [] if v.room_id_from_create_event else [create.event_id]
+    v, create, room_id, c = _create(version)
     events = [create]
 
     def add(auth: list[PDU], **kw: object) -> PDU:
