@@ -8,7 +8,6 @@ lesson must select its event on the graph and in the inspector.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,12 @@ from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
 from app.ui.mainwindow import MainWindow
+from tests.ui.qt_settings import _private_settings  # noqa: F401  (autouse: private QSettings)
 
 pytestmark = pytest.mark.timeout(120)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_rooms"
 NAMES = sorted(p.name for p in SAMPLES.glob("*.json"))
-
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path: Path) -> Iterator[None]:
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
-    yield
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ QLabel and tooltips auto-detect rich text, so a raw ``<img src=x>`` would be ren
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
 from pytestqt.qtbot import QtBot
@@ -27,13 +25,6 @@ EVIL = "<b>x</b><img src=x><a href=x>y</a>"
 EVIL_USER = f"@{EVIL}:b.example"
 #: What must never reach Qt unescaped outside a PlainText label.
 MARKERS = ("<b>x", "<img src", "<a href")
-
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path: Path) -> Iterator[None]:
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
-    yield
 
 
 def hostile_room(folder: Path) -> tuple[Path, dict[str, PDU]]:

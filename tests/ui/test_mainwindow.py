@@ -8,7 +8,6 @@ test room was built (tests/ui/ui_rooms.py), not from the window's own output.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,6 @@ from app.ui.mainwindow import MainWindow
 from tests.ui.ui_rooms import ALICE, BOB, ROOM_ID, BuiltRoom, write_fork_room
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path: Path) -> Iterator[None]:
-    """Belt and braces: even a default-constructed QSettings lands in tmp_path."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
-    yield
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ graph view highlights) and, at the end, against the published state.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +45,6 @@ RUMA_EXPECTED = (
     Path(__file__).resolve().parents[1] / "scenarios" / "data" / "ruma" / "expected.json"
 )
 PL = ("m.room.power_levels", "")
-
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path: Path) -> Iterator[None]:
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
-    yield
 
 
 def open_window(qtbot: QtBot, tmp_path: Path, name: str) -> MainWindow:

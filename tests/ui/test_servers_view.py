@@ -9,7 +9,6 @@ from app.core.servers or the panel.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,6 @@ from tests.ui.ui_rooms import write_fork_room
 pytestmark = pytest.mark.timeout(120)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_rooms"
-
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path: Path) -> Iterator[None]:
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
-    yield
 
 
 def open_window(qtbot: QtBot, tmp_path: Path, path: Path) -> MainWindow:
