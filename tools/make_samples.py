@@ -64,10 +64,9 @@ from app.core.builder import (  # noqa: E402
     generate_signing_key,
     key_id_of,
     room_id_for,
-    server_of,
     verify_key_b64,
 )
-from app.core.events import PDU  # noqa: E402
+from app.core.events import PDU, domain_of  # noqa: E402
 from app.core.room import Room  # noqa: E402
 from app.core.roomstate import RoomStates  # noqa: E402
 from app.core.stateres.v2 import lexicographical_topological_sort  # noqa: E402
@@ -194,7 +193,8 @@ class Story:
         depth = 1 + max((p.depth for p in prev_pdus), default=0)
         is_create = type == "m.room.create"
         room_id = None if (is_create and self.version.room_id_from_create_event) else self.room_id
-        event_id = None if self.version.event_ids_derived else f"${name}:{server_of(sender)}"
+        server = domain_of(sender) or ""
+        event_id = None if self.version.event_ids_derived else f"${name}:{server}"
         common: dict[str, Any] = {
             "type": type,
             "sender": sender,
@@ -218,7 +218,7 @@ class Story:
             **common,
             prev_events=prev_ids,
             auth_events=auth_ids,
-            signing_key=signing_key(server_of(sender)),
+            signing_key=signing_key(domain_of(sender) or ""),
             known_events=self.known,
         )
         if cosigner is not None:
@@ -256,7 +256,7 @@ class Story:
     ) -> Room:
         if not 3 <= len(self.lesson) <= 8:
             raise ValueError(f"{self.slug}: a lesson has 3-8 notes, not {len(self.lesson)}")
-        servers = sorted({server_of(p.sender) for p in self.events} | self._cosigners())
+        servers = sorted({(domain_of(p.sender) or "") for p in self.events} | self._cosigners())
         keys = {s: {key_id_of(signing_key(s)): verify_key_b64(signing_key(s))} for s in servers}
         annotations: dict[str, Any] = {
             "title": title,

@@ -65,7 +65,6 @@ __all__ = [
     "key_id_of",
     "reference_hash_b64",
     "room_id_for",
-    "server_of",
     "verify_key_b64",
 ]
 
@@ -103,11 +102,6 @@ def key_id_of(key: SigningKey) -> str:
 def verify_key_b64(key: SigningKey) -> str:
     """The public half of ``key`` in unpadded base64, as ``server_keys`` holds it."""
     return unpadded_base64(bytes(get_verify_key(key)))
-
-
-def server_of(user_id: str) -> str:
-    """The server name of a user ID (``@alice:example.org`` -> ``example.org``)."""
-    return domain_of(user_id) or ""
 
 
 def reference_hash_b64(pdu: PDU) -> str:
@@ -169,7 +163,7 @@ def build_event(
 
     Raises ValueError for arguments no PDU of ``version`` could have.
     """
-    server = server_of(sender)
+    server = domain_of(sender) or ""
     is_create = type == "m.room.create" and state_key == ""
     obj: dict[str, Any] = {
         "type": type,
