@@ -4,21 +4,26 @@
 opens FILE, and ``roomscope SUBCOMMAND ...`` runs one of the headless
 subcommands below. Headless subcommands other than ``render`` import neither
 Qt nor pyqtgraph. Errors are one line on stderr and a non-zero exit status;
-never a traceback.
+never a traceback (DESIGN.md). That holds for roomscope's own bugs too: an
+unexpected exception is reported as one line naming its type and exit status
+70 (EX_SOFTWARE, "internal software error"); with ``ROOMSCOPE_DEBUG=1`` in the
+environment it propagates with its traceback instead (the test suite sets it,
+so a bug fails a test rather than turning into an exit status).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from app import __version__
-from app.core.errors import RoomscopeError
+from app.core.errors import RoomscopeError, printable
 
-__all__ = ["SUBCOMMANDS", "main"]
+__all__ = ["SUBCOMMANDS", "internal_error_line", "main"]
 
 #: subcommand -> (module under app.commands, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -35,6 +40,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+#: Set to anything non-empty to let unexpected exceptions through with a traceback.
+DEBUG_ENV = "ROOMSCOPE_DEBUG"
 
 
 def _command_module(name: str) -> ModuleType:
@@ -82,3 +91,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug in roomscope itself: still one line, not a traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"roomscope: {internal_error_line(exc)}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """One line for an exception roomscope did not expect: its type and message, and
+    how to get the traceback for a bug report."""
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = printable(" ".join(str(exc).split()), 300)
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return (
+        f"internal error ({detail}); this is a bug in roomscope: "
+        f"run again with {DEBUG_ENV}=1 for the traceback"
+    )

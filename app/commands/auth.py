@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from app.commands.output import printable, write_json
+from app.commands.output import add_room_file_argument, printable, write_json
 from app.core.auth import AuthResult
 from app.core.roomstate import EventVerdict, event_verdicts
 
@@ -50,9 +50,7 @@ be read; 2 for a usage error."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``roomscope auth``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _EPILOG
-    parser.add_argument("file", metavar="FILE", help="a room file (any format roomscope reads)")
+    add_room_file_argument(parser, _EPILOG)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--all", action="store_true", help="list every event in the table, not only rejected ones"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.commands.output import printable, write_json
+from app.commands.output import add_room_file_argument, printable, write_json
 from app.core.room import Room
 from app.sources.files import load_room
 
@@ -46,9 +46,7 @@ read, 2 for a usage error."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``roomscope info``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _EPILOG
-    parser.add_argument("file", metavar="FILE", help="a room file or folder of batches")
+    add_room_file_argument(parser, _EPILOG)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 

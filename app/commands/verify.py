@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.commands.output import printable, write_json
+from app.commands.output import add_room_file_argument, printable, write_json
 from app.core.errors import RoomscopeError
 from app.core.signing import ServerKeyError, VerifyKeys, parse_server_keys
 from app.core.verify import (
@@ -54,9 +54,7 @@ file cannot be read; 2 for a usage error."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``roomscope verify``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _EPILOG
-    parser.add_argument("file", metavar="FILE", help="a room file (any format roomscope reads)")
+    add_room_file_argument(parser, _EPILOG)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--keys",
@@ -197,7 +195,7 @@ def _line_without_keys(summary: VerificationSummary) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Verify FILE; print a table or JSON; exit status as the epilog says."""
-    from app.sources.files import load_room  # H2's loader; imported late for a fast --help
+    from app.sources.files import load_room  # imported late for a fast --help
 
     room = load_room(args.file)
     keys = merge_server_keys(room.server_keys, *(load_keys_file(p) for p in args.keys))

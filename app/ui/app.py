@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
-__all__ = ["THEMES", "apply_theme", "create_application", "run", "user_settings"]
+__all__ = [
+    "THEMES",
+    "apply_theme",
+    "create_application",
+    "report_unexpected_errors",
+    "run",
+    "user_settings",
+]
 
 ORGANIZATION = "roomscope"
 APPLICATION = "roomscope"
@@ -242,9 +251,49 @@ def run(path: Path | None, *, settings: QSettings | None = None) -> int:
     from app.ui.mainwindow import MainWindow
 
     window = MainWindow(settings or user_settings())
+    sys.excepthook = report_unexpected_errors(window)
     window.show()
     if path is not None:
         target = path
         QTimer.singleShot(0, lambda: window.open_file(target))
     app.setAttribute(Qt.ApplicationAttribute.AA_DontShowIconsInMenus, False)
     return int(app.exec())
+
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
+
+
+def report_unexpected_errors(parent: QWidget) -> ExceptHook:
+    """An exception hook for roomscope's own bugs while the window runs.
+
+    PySide6 hands an exception escaping a slot to ``sys.excepthook`` and goes on;
+    the default hook prints a traceback nobody at a desktop sees. This one still
+    prints it (on stderr, for a bug report) and tells the person, in one plain-text
+    line, that something went wrong and that what they had open is still open
+    (DESIGN.md: a message in the window, nothing already loaded lost). An error
+    raised while that dialog is up is only printed, so a bug that repeats on every
+    repaint cannot stack dialogs. Ctrl+C in the terminal keeps Python's behaviour.
+    """
+    from app.ui.errors import one_line, show_error
+
+    showing = [False]
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        traceback.print_exception(exc_type, exc, tb)
+        if showing[0]:
+            return
+        showing[0] = True
+        try:
+            show_error(
+                parent,
+                "roomscope: internal error",
+                f"{one_line(exc)}\n\nThis is a bug in roomscope; the details were printed "
+                "on the terminal. The room you had open is still open.",
+            )
+        finally:
+            showing[0] = False
+
+    return hook
