@@ -68,6 +68,11 @@ class RoomMaker:
         self.admin = f"@admin:{servers[0]}"
         self.users = [f"@user{i}:{servers[i % len(servers)]}" for i in range(len(servers) * 20)]
         self.joined: list[str] = []
+        # Users whose join is an ancestor of every extremity: only they may send. A join
+        # made on one branch is not in the state of its siblings, so a message there
+        # would be rejected (a room version 10 sender must be joined in the state
+        # before the event, not only somewhere in the room).
+        self.settled: set[str] = set()
         self.waiting = list(self.users)
         self.rng.shuffle(self.waiting)
 
@@ -112,6 +117,10 @@ class RoomMaker:
         self.extremities = [e for e in self.extremities if e not in prev] + [pdu.event_id]
         if state_key is not None:
             self.state[(type_, state_key)] = pdu
+        if len(self.extremities) == 1:
+            # Every event reaches some forward extremity, so with one left, every join
+            # made so far is in its past: those users may now send on any branch.
+            self.settled.update(self.joined)
         if self.room_id is None:
             self.room_id = room_id_for(pdu)
         return pdu
@@ -132,6 +141,13 @@ class RoomMaker:
         self.add("m.room.join_rules", self.admin, {"join_rule": "public"}, "")
         self.add("m.room.history_visibility", self.admin, {"history_visibility": "shared"}, "")
         self.joined.append(self.admin)
+        self.settled.add(self.admin)
+
+    def speaker(self, user: str) -> str:
+        """``user`` if they may send on every branch, else the room's admin: the same
+        draws from the random generator either way, so a seed's room changes only in
+        the senders that would have been rejected."""
+        return user if user in self.settled else self.admin
 
     def step(self) -> None:
         """One action: a message, a join, a state change; on an extremity, a merge or a fork."""
@@ -142,7 +158,7 @@ class RoomMaker:
             prev = sorted(self.extremities)  # merge every branch
         elif roll > 0.97:
             parent = rng.choice(self.extremities)
-            sender = rng.choice(self.joined)
+            sender = self.speaker(rng.choice(self.joined))
             self.add(
                 "m.room.message", sender, {"msgtype": "m.text", "body": "fork"}, None, [parent]
             )
@@ -164,7 +180,7 @@ class RoomMaker:
             pl["users"] = users
             self.add("m.room.power_levels", self.admin, pl, "", prev)
         else:
-            sender = rng.choice(self.joined)
+            sender = self.speaker(rng.choice(self.joined))
             body = f"message {len(self.events)}"
             self.add("m.room.message", sender, {"msgtype": "m.text", "body": body}, None, prev)
 

@@ -345,18 +345,23 @@ def synapse_auth_types(version: RoomVersion, pdu: PDU) -> set[StateKey]:
     return set(event_auth.auth_types_for_event(srv, _DraftEvent(pdu)))  # type: ignore[arg-type]
 
 
-def topological_order(events: Iterable[PDU]) -> list[PDU]:
+def topological_order(events: Iterable[PDU], *, after_auth_events: bool = False) -> list[PDU]:
     """The events ordered so every event comes after its known ``prev_events``.
 
-    Kahn's algorithm, ties by (depth, event ID), iterative.
+    With ``after_auth_events``, also after its known ``auth_events``: the order a
+    server could accept them in, since it fetches an event's auth events before
+    checking it (an event may cite auth events that are not among its ancestors:
+    Eve's join in the MSC4297 problem B rooms, a power-levels change on a sibling
+    branch). Kahn's algorithm, ties by (depth, event ID), iterative.
     """
     by_id = {e.event_id: e for e in events}
     children: dict[str, list[str]] = {eid: [] for eid in by_id}
     waiting: dict[str, int] = {}
     for e in by_id.values():
-        prevs = {p for p in e.prev_events if p in by_id}
-        waiting[e.event_id] = len(prevs)
-        for p in prevs:
+        deps = (*e.prev_events, *e.auth_events) if after_auth_events else e.prev_events
+        known = {p for p in deps if p in by_id}
+        waiting[e.event_id] = len(known)
+        for p in known:
             children[p].append(e.event_id)
     ready = [(e.depth, e.event_id) for e in by_id.values() if waiting[e.event_id] == 0]
     heapq.heapify(ready)
@@ -369,7 +374,7 @@ def topological_order(events: Iterable[PDU]) -> list[PDU]:
             if waiting[c] == 0:
                 heapq.heappush(ready, (by_id[c].depth, c))
     if len(out) != len(by_id):
-        raise OracleError("the prev_events graph has a cycle")
+        raise OracleError("the prev_events (and auth_events) graph has a cycle")
     return out
 
 
@@ -434,10 +439,13 @@ class StateTracker:
         return reason
 
 
-def compute_room_states(version: RoomVersion, events: Iterable[PDU]) -> RoomStates:
-    """The state before and after every event, and every rejection, as Synapse decides them."""
+def compute_room_states(
+    version: RoomVersion, events: Iterable[PDU], *, after_auth_events: bool = False
+) -> RoomStates:
+    """The state before and after every event, and every rejection, as Synapse decides them
+    (events fed in :func:`topological_order`)."""
     tracker = StateTracker(version)
-    for pdu in topological_order(events):
+    for pdu in topological_order(events, after_auth_events=after_auth_events):
         tracker.add(pdu)
     return tracker.states
 

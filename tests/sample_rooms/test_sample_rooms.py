@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 import json
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from app.core.stepping import inputs_at, inputs_from_named_sets, step_through
 from app.core.verify import verify_events
 from app.sources.files import load_room
 from tests.oracle.synapse_state import RoomStates as SynapseStates
-from tests.oracle.synapse_state import StateTracker, state_at_extremities
+from tests.oracle.synapse_state import StateTracker, state_at_extremities, topological_order
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_rooms"
@@ -108,40 +107,12 @@ def room(name: str) -> Room:
     return load_room(SAMPLES / name)
 
 
-def receiving_order(events: Mapping[str, PDU]) -> list[PDU]:
-    """The events in an order a server could accept them: each after its prev events
-    and its auth events (a server fetches an event's auth events before checking it);
-    ties by (depth, event ID). In the MSC4297 problem B rooms Eve's join cites power
-    levels that are not among its prev events' ancestors."""
-    deps = {
-        e.event_id: {d for d in (*e.prev_events, *e.auth_events) if d in events}
-        for e in events.values()
-    }
-    children: dict[str, list[str]] = {e: [] for e in events}
-    for event_id, ds in deps.items():
-        for d in ds:
-            children[d].append(event_id)
-    waiting = {e: len(ds) for e, ds in deps.items()}
-    ready = [(events[e].depth, e) for e, n in waiting.items() if n == 0]
-    heapq.heapify(ready)
-    out: list[PDU] = []
-    while ready:
-        _, event_id = heapq.heappop(ready)
-        out.append(events[event_id])
-        for c in children[event_id]:
-            waiting[c] -= 1
-            if waiting[c] == 0:
-                heapq.heappush(ready, (events[c].depth, c))
-    assert len(out) == len(events), "prev/auth cycle"
-    return out
-
-
 @functools.cache
 def synapse(name: str) -> SynapseStates:
     """Synapse's state before/after and verdict of every event of sample ``name``."""
     r = room(name)
     tracker = StateTracker(r.room_version)
-    for pdu in receiving_order(r.events):
+    for pdu in topological_order(r.events.values(), after_auth_events=True):
         tracker.add(pdu)
     return tracker.states
 
