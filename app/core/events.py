@@ -100,6 +100,77 @@ def _describe(obj: Mapping[str, Any], where: str | None) -> str:
     return f"event {where}" if where else "event"
 
 
+def _parse_plain(obj: dict[str, Any], version: RoomVersion, event_id: str | None) -> PDU | None:
+    """:func:`parse_pdu` for the common case, or None to let it decide.
+
+    A JSON object of exactly the expected types (str, int, dict, list: what a JSON
+    parser makes) is wrapped without the general checks, which cost as much as the
+    rest of loading a room. Anything else (a missing or mistyped field, subclasses,
+    other mappings, v1/v2 ``[event_id, hashes]`` references) returns None, and the
+    general path gives the same PDU or the same error as it always did.
+    """
+    get = obj.get
+    etype = get("type")
+    sender = get("sender")
+    content = get("content")
+    if type(etype) is not str or type(sender) is not str or type(content) is not dict:
+        return None
+    room_id = get("room_id")
+    if type(room_id) is not str:
+        if room_id is not None or "room_id" in obj:
+            return None
+        if not (version.room_id_from_create_event and etype == "m.room.create"):
+            return None
+    state_key = get("state_key")
+    if type(state_key) is not str and (state_key is not None or "state_key" in obj):
+        return None
+    computed = "event_id" not in obj
+    if event_id is None:
+        event_id = get("event_id")
+        if type(event_id) is not str:
+            return None
+    redacts: str | None = None
+    if version.updated_redaction_rules:
+        in_content = content.get("redacts")
+        redacts = in_content if isinstance(in_content, str) else None
+    else:
+        redacts = get("redacts")
+        if type(redacts) is not str and (redacts is not None or "redacts" in obj):
+            return None
+    if version.event_refs_with_hashes:
+        return None
+    prev_events = get("prev_events")
+    auth_events = get("auth_events")
+    if type(prev_events) is not list or type(auth_events) is not list:
+        return None
+    for ref in prev_events:
+        if type(ref) is not str:
+            return None
+    for ref in auth_events:
+        if type(ref) is not str:
+            return None
+    depth = get("depth")
+    origin_server_ts = get("origin_server_ts")
+    if type(depth) is not int or type(origin_server_ts) is not int:
+        return None
+    return PDU(
+        event_id=event_id,
+        room_version=version,
+        raw=obj,
+        room_id=room_id,
+        sender=sender,
+        type=etype,
+        state_key=state_key,
+        content=content,
+        prev_events=tuple(prev_events),
+        auth_events=tuple(auth_events),
+        depth=depth,
+        origin_server_ts=origin_server_ts,
+        redacts=redacts,
+        event_id_computed=computed,
+    )
+
+
 def parse_pdu(
     obj: object,
     version: RoomVersion,
@@ -115,6 +186,10 @@ def parse_pdu(
 
     Raises :class:`EventFormatError` naming the event and the field.
     """
+    if type(obj) is dict:
+        pdu = _parse_plain(obj, version, event_id)
+        if pdu is not None:
+            return pdu
     if not isinstance(obj, Mapping):
         raise EventFormatError(
             f"event {where or ''}: is a {type(obj).__name__}, not a JSON object".replace(

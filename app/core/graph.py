@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from app.core.events import PDU, as_sent
+from app.core.events import PDU, as_sent, domain_of
 from app.core.hashing import compute_event_id, room_id_from_create_event_id
 from app.core.versions import RoomVersion
 
@@ -195,63 +195,14 @@ class EventGraph:
         if check_event_ids and room_version.event_ids_derived:
             findings.extend(_check_event_ids(by_id, room_version))
 
-        # Edges: parent -> dependents over prev_events and auth_events together, each
-        # distinct parent counted once.
-        dependents: dict[str, list[str]] = {}
-        indegree: dict[str, int] = {}
-        missing: set[str] = set()
-        for eid, pdu in by_id.items():
-            n = 0
-            refs = pdu.prev_events + pdu.auth_events
-            for ref in set(refs) if len(refs) > 1 else refs:
-                if ref in by_id:
-                    deps = dependents.get(ref)
-                    if deps is None:
-                        dependents[ref] = [eid]
-                    else:
-                        deps.append(eid)
-                    n += 1
-                else:
-                    missing.add(ref)
-            indegree[eid] = n
-
-        # Kahn's algorithm with a heap on (origin_server_ts, event_id).
-        heap = [(pdu.origin_server_ts, eid) for eid, pdu in by_id.items() if not indegree[eid]]
-        heapq.heapify(heap)
-        order: list[str] = []
-        push, pop = heapq.heappush, heapq.heappop
-        while heap:
-            eid = pop(heap)[1]
-            order.append(eid)
-            for dep in dependents.get(eid, ()):
-                d = indegree[dep] - 1
-                indegree[dep] = d
-                if not d:
-                    push(heap, (by_id[dep].origin_server_ts, dep))
-
-        if len(order) < len(by_id):
-            leftover = [eid for eid, d in indegree.items() if d]
-            placed, cycle_findings = _place_cycles(leftover, by_id, dependents)
-            order.extend(placed)
+        ordered = _order_by_timestamp(by_id)
+        if ordered is None:
+            order, missing, cycle_findings = _order_by_dependencies(by_id)
             findings.extend(cycle_findings)
-
-        position = {eid: i for i, eid in enumerate(order)}
-
-        children_lists: dict[str, list[str]] = {}
-        merges: list[str] = []
-        for eid in order:
-            prevs = by_id[eid].prev_events
-            if len(prevs) > 1:
-                prevs = tuple(dict.fromkeys(prevs))
-                if len(prevs) > 1:
-                    merges.append(eid)
-            for ref in prevs:
-                if ref in by_id:
-                    kids = children_lists.get(ref)
-                    if kids is None:
-                        children_lists[ref] = [eid]
-                    else:
-                        kids.append(eid)
+            position = {eid: i for i, eid in enumerate(order)}
+            children_lists, merges = _children_and_merges(order, by_id)
+        else:
+            order, position, missing, children_lists, merges = ordered
         children = {eid: tuple(kids) for eid, kids in children_lists.items()}
         extremities = tuple(eid for eid in order if eid not in children)
         forks = tuple(eid for eid in order if len(children.get(eid, ())) > 1)
@@ -259,7 +210,10 @@ class EventGraph:
         create_event, room_id, room_findings = _check_room(order, by_id, room_version)
         findings.extend(room_findings)
 
-        counts = Counter(pdu.server_name for pdu in by_id.values())
+        # Per sender first: far fewer senders than events, and one domain_of each.
+        counts: Counter[str] = Counter()
+        for sender, n in Counter(pdu.sender for pdu in by_id.values()).items():
+            counts[domain_of(sender) or ""] += n
         server_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
         last = len(order)
@@ -280,6 +234,122 @@ class EventGraph:
             server_counts=MappingProxyType(server_counts),
             _children=MappingProxyType(children),
         )
+
+
+_Ordered = tuple[list[str], dict[str, int], set[str], dict[str, list[str]], list[str]]
+
+
+def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
+    """The order of :attr:`EventGraph.order` when timestamps grow along every edge.
+
+    Then the sort by ``(origin_server_ts, event_id)`` is a topological order, and it
+    is exactly what Kahn's algorithm with that tie-break gives (the smallest event
+    left always has its parents placed already). One pass over the edges checks
+    it, and finds on the way the missing events, the children and the merges.
+    Returns (order, position, missing, children, merges), or None at the first
+    edge that goes back in time (skewed clocks, a cycle): then the caller orders
+    by the dependencies instead.
+    """
+    order = [eid for _, eid in sorted([(pdu.origin_server_ts, eid) for eid, pdu in by_id.items()])]
+    position = {eid: i for i, eid in enumerate(order)}
+    at = position.get
+    missing: set[str] = set()
+    children: dict[str, list[str]] = {}
+    merges: list[str] = []
+    for i, eid in enumerate(order):
+        pdu = by_id[eid]
+        prevs = pdu.prev_events
+        if len(prevs) > 1:
+            prevs = tuple(dict.fromkeys(prevs))
+            if len(prevs) > 1:
+                merges.append(eid)
+        for ref in prevs:
+            j = at(ref)
+            if j is None:
+                missing.add(ref)
+            elif j >= i:
+                return None
+            else:
+                kids = children.get(ref)
+                if kids is None:
+                    children[ref] = [eid]
+                else:
+                    kids.append(eid)
+        for ref in pdu.auth_events:
+            j = at(ref)
+            if j is None:
+                missing.add(ref)
+            elif j >= i:
+                return None
+    return order, position, missing, children, merges
+
+
+def _order_by_dependencies(
+    by_id: Mapping[str, PDU],
+) -> tuple[list[str], set[str], list[Finding]]:
+    """Kahn's algorithm with a heap on ``(origin_server_ts, event_id)``; events on or
+    after a cycle placed last (:func:`_place_cycles`). Also the missing events."""
+    # Edges: parent -> dependents over prev_events and auth_events together, each
+    # distinct parent counted once.
+    dependents: dict[str, list[str]] = {}
+    indegree: dict[str, int] = {}
+    missing: set[str] = set()
+    for eid, pdu in by_id.items():
+        n = 0
+        refs = pdu.prev_events + pdu.auth_events
+        for ref in set(refs) if len(refs) > 1 else refs:
+            if ref in by_id:
+                deps = dependents.get(ref)
+                if deps is None:
+                    dependents[ref] = [eid]
+                else:
+                    deps.append(eid)
+                n += 1
+            else:
+                missing.add(ref)
+        indegree[eid] = n
+
+    heap = [(pdu.origin_server_ts, eid) for eid, pdu in by_id.items() if not indegree[eid]]
+    heapq.heapify(heap)
+    order: list[str] = []
+    push, pop = heapq.heappush, heapq.heappop
+    while heap:
+        eid = pop(heap)[1]
+        order.append(eid)
+        for dep in dependents.get(eid, ()):
+            d = indegree[dep] - 1
+            indegree[dep] = d
+            if not d:
+                push(heap, (by_id[dep].origin_server_ts, dep))
+
+    findings: list[Finding] = []
+    if len(order) < len(by_id):
+        leftover = [eid for eid, d in indegree.items() if d]
+        placed, findings = _place_cycles(leftover, by_id, dependents)
+        order.extend(placed)
+    return order, missing, findings
+
+
+def _children_and_merges(
+    order: Sequence[str], by_id: Mapping[str, PDU]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The present children of each event (in order), and the merge events."""
+    children: dict[str, list[str]] = {}
+    merges: list[str] = []
+    for eid in order:
+        prevs = by_id[eid].prev_events
+        if len(prevs) > 1:
+            prevs = tuple(dict.fromkeys(prevs))
+            if len(prevs) > 1:
+                merges.append(eid)
+        for ref in prevs:
+            if ref in by_id:
+                kids = children.get(ref)
+                if kids is None:
+                    children[ref] = [eid]
+                else:
+                    kids.append(eid)
+    return children, merges
 
 
 def _check_event_ids(by_id: Mapping[str, PDU], version: RoomVersion) -> list[Finding]:

@@ -33,13 +33,18 @@ def _empty() -> Mapping[str, Any]:
     return _EMPTY
 
 
-def pdu_from_json(obj: object, version: RoomVersion, *, where: str | None = None) -> PDU:
+def pdu_from_json(
+    obj: object, version: RoomVersion, *, where: str | None = None, float_free: bool = False
+) -> PDU:
     """One PDU from a JSON object as found in a room file or served by a homeserver.
 
     Where the room version derives event IDs (v3+) and the object carries none, the
     ID is computed from the reference hash of the event as sent
     (:func:`app.core.hashing.as_sent`: the same rule as for checking a given ID).
     https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
+
+    ``float_free``: the caller knows ``obj`` holds no float, so the hash may be
+    computed the faster way (:func:`app.core.hashing.canonical_json`).
 
     Raises :class:`EventFormatError` naming the event (``where`` when it has no ID)
     and the field.
@@ -53,7 +58,7 @@ def pdu_from_json(obj: object, version: RoomVersion, *, where: str | None = None
     event_id: str | None = None
     if version.event_ids_derived and isinstance(obj, Mapping) and "event_id" not in obj:
         try:
-            event_id = compute_event_id(obj, version)
+            event_id = compute_event_id(obj, version, float_free=float_free)
         except (ValueError, TypeError, RecursionError) as exc:
             # Name what is wrong with the event's fields first, if anything is.
             parse_pdu(parsed, version, where=where, event_id="$")

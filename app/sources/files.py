@@ -160,6 +160,26 @@ def _reject_constant(name: str) -> Any:
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+class _Decoder:
+    """The JSON decoder of one file, noting whether the text held any float.
+
+    A room without floats (almost every room: the spec's canonical JSON allows
+    only integers) has its v3+ event IDs computed the faster way
+    (:func:`app.core.hashing.canonical_json`, ``float_free``). The hook sees every
+    number with a fraction or exponent and reads it as ``json`` does by default.
+    """
+
+    def __init__(self) -> None:
+        self.floats = 0
+        self.decode = json.JSONDecoder(
+            parse_constant=_reject_constant, parse_float=self._float
+        ).decode
+
+    def _float(self, text: str) -> float:
+        self.floats += 1
+        return float(text)
+
+
 def _json_error(place: str, exc: BaseException, *, line_offset: int = 0) -> RoomFileError:
     if isinstance(exc, json.JSONDecodeError):
         line = exc.lineno + line_offset
@@ -179,9 +199,9 @@ def _json_error(place: str, exc: BaseException, *, line_offset: int = 0) -> Room
     return RoomFileError(f"{place}: not valid JSON ({_clean(exc)})")
 
 
-def _loads(text: str, place: str, *, line_offset: int = 0) -> Any:
+def _loads(text: str, place: str, *, line_offset: int = 0, decoder: _Decoder | None = None) -> Any:
     try:
-        return _decoder.decode(text)
+        return (decoder or _decoder).decode(text)
     except (ValueError, RecursionError) as exc:
         raise _json_error(place, exc, line_offset=line_offset) from None
 
@@ -215,6 +235,8 @@ class _Batch:
     meta: dict[str, Any] | None = None
     line_based: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: True when the file's JSON held no float (see :class:`_Decoder`).
+    float_free: bool = False
 
 
 def _decode_text(data: bytes, name: str) -> str:
@@ -231,6 +253,13 @@ def _decode_text(data: bytes, name: str) -> str:
 
 def _read_batch(data: bytes, name: str, limit: int) -> _Batch:
     """Detect the format of one file's bytes and split it into event objects."""
+    decoder = _Decoder()
+    batch = _split_batch(data, name, limit, decoder)
+    batch.float_free = not decoder.floats
+    return batch
+
+
+def _split_batch(data: bytes, name: str, limit: int, decoder: _Decoder) -> _Batch:
     if data.startswith(_GZIP_MAGIC):
         data = _gunzip(data, name, limit)
     elif len(data) > limit:
@@ -246,10 +275,10 @@ def _read_batch(data: bytes, name: str, limit: int) -> _Batch:
 
     if first == "{":
         try:
-            value = _decoder.decode(text)
+            value = decoder.decode(text)
         except json.JSONDecodeError as exc:
             if exc.msg == "Extra data":
-                return _read_ndjson(text, name, exc)
+                return _read_ndjson(text, name, exc, decoder)
             raise _json_error(name, exc) from None
         except (ValueError, RecursionError) as exc:
             raise _json_error(name, exc) from None
@@ -260,7 +289,7 @@ def _read_batch(data: bytes, name: str, limit: int) -> _Batch:
             return _Batch(name, [value], ["line 1"], line_based=True)
         raise RoomFileError(f"{name}: a JSON object without an 'events' list is not a room file")
 
-    value = _loads(text, name)
+    value = _loads(text, name, decoder=decoder)
     if isinstance(value, list):
         return _Batch(name, value, [f"event {i}" for i in range(len(value))])
     raise RoomFileError(
@@ -269,7 +298,7 @@ def _read_batch(data: bytes, name: str, limit: int) -> _Batch:
     )
 
 
-def _read_ndjson(text: str, name: str, whole: json.JSONDecodeError) -> _Batch:
+def _read_ndjson(text: str, name: str, whole: json.JSONDecodeError, decoder: _Decoder) -> _Batch:
     """One event per line. ``whole`` is why the text is not one JSON document: it is
     the error to report when not even the first line is JSON on its own."""
     numbered = [(i, line) for i, line in enumerate(text.split("\n")) if line.strip()]
@@ -282,14 +311,14 @@ def _read_ndjson(text: str, name: str, whole: json.JSONDecodeError) -> _Batch:
     # runs without a Python call per line). Any doubt: line by line, for the message.
     if all(line.lstrip()[0] == "{" and line.rstrip()[-1] == "}" for _, line in numbered):
         try:
-            values = _decoder.decode("[" + ",".join(line for _, line in numbered) + "]")
+            values = decoder.decode("[" + ",".join(line for _, line in numbered) + "]")
         except (ValueError, RecursionError):
             values = None
         if isinstance(values, list) and len(values) == len(numbered):
             return _Batch(name, values, places, line_based=True)
     objs: list[Any] = []
     for i, line in numbered:
-        value = _loads(line, name, line_offset=i)
+        value = _loads(line, name, line_offset=i, decoder=decoder)
         if not isinstance(value, dict):
             raise RoomFileError(f"{name} line {i + 1}: {_kind(value)}, not an event")
         objs.append(value)
@@ -369,7 +398,7 @@ def _parse_events(batches: Sequence[_Batch], version: RoomVersion, hint: str) ->
             if not isinstance(obj, Mapping):
                 raise RoomFileError(f"{batch.name}{sep}{place}: {_kind(obj)}, not an event object")
             try:
-                pdus.append(pdu_from_json(obj, version, where=place))
+                pdus.append(pdu_from_json(obj, version, where=place, float_free=batch.float_free))
             except EventFormatError as exc:
                 message = str(exc)
                 eid = obj.get("event_id")

@@ -184,3 +184,62 @@ def test_domain_of_is_everything_after_the_first_colon() -> None:
     assert domain_of("$abc:[1234:5678::abcd]:8448") == "[1234:5678::abcd]:8448"
     assert domain_of("@alice:") == ""
     assert domain_of("$hashonly") is None
+
+
+class _Str(str):
+    pass
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"v{v.identifier}")
+def test_plain_json_objects_parse_as_any_mapping_does(version: RoomVersion) -> None:
+    """parse_pdu reads plain dicts (what a JSON parser makes) on a fast path; every
+    object must give the PDU, or the error, that the general path gives (any other
+    Mapping takes the general path)."""
+    from types import MappingProxyType
+
+    base = pdu_json(version)
+    variants: list[dict[str, Any]] = [
+        base,
+        {**base, "state_key": ""},
+        {**base, "state_key": None},
+        {**base, "state_key": 5},
+        {**base, "room_id": None},
+        {**base, "type": "m.room.create", "state_key": ""},
+        {**base, "redacts": "$r", "content": {"redacts": "$c"}},
+        {**base, "redacts": None},
+        {**base, "redacts": 3},
+        {**base, "content": {"redacts": 3}},
+        {**base, "depth": True},
+        {**base, "depth": 2.0},
+        {**base, "origin_server_ts": "7"},
+        {**base, "prev_events": ("$p",)},
+        {**base, "prev_events": ["$p", 3]},
+        {**base, "auth_events": [None]},
+        {**base, "content": []},
+        {**base, "sender": _Str("@a:x.example")},
+        {**base, "event_id": 5},
+        {**base, "event_id": "$given"},
+        {**base, "unsigned": {"age": 1}},
+    ]
+    variants.append({k: v for k, v in base.items() if k != "room_id"})
+    variants.append({k: v for k, v in base.items() if k != "content"})
+    variants.append({k: v for k, v in base.items() if k != "auth_events"})
+    for obj in variants:
+        for given in (None, "$computed"):
+            try:
+                fast: PDU | str = parse_pdu(obj, version, where="line 3", event_id=given)
+            except EventFormatError as exc:
+                fast = str(exc)
+            try:
+                general: PDU | str = parse_pdu(
+                    MappingProxyType(obj), version, where="line 3", event_id=given
+                )
+            except EventFormatError as exc:
+                general = str(exc)
+            if isinstance(fast, str) or isinstance(general, str):
+                assert fast == general, obj
+                continue
+            for name in PDU.__dataclass_fields__:
+                if name != "raw":
+                    assert getattr(fast, name) == getattr(general, name), (name, obj)
+            assert fast.raw is obj

@@ -406,3 +406,34 @@ def test_random_graphs_with_cycles_against_networkx(seed: int) -> None:
     assert cycle_events == expected
     assert sum(f.kind == "cycle" for f in g.findings) == len(expected)
     assert expected, "the seed should make at least one cycle"
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_the_timestamp_shortcut_gives_kahns_order(seed: int) -> None:
+    """With honest clocks the graph orders by a sort and one check of every edge
+    (graph._order_by_timestamp); it must give exactly what Kahn's algorithm with the
+    (origin_server_ts, event_id) heap gives, and step aside when a clock lies."""
+    from app.core import graph as graph_module
+
+    rng = random.Random(seed)
+    for honest in (True, False):
+        events = random_dag(rng, 300, honest_clocks=honest)
+        # Some equal timestamps along edges are honest too (ties broken by event ID),
+        # and some references to events not in the room.
+        events.append(ev("$zz-missing-parent", ["$absent"], ["$e0001"], ts=10**6))
+        by_id = {e.event_id: e for e in events}
+        kahn, missing, _ = graph_module._order_by_dependencies(by_id)
+        shortcut = graph_module._order_by_timestamp(by_id)
+        if shortcut is None:
+            assert not honest
+            continue
+        order, position, found_missing, children, merges = shortcut
+        assert order == kahn
+        assert found_missing == missing == {"$absent"}
+        assert position == {eid: i for i, eid in enumerate(kahn)}
+        kids, merged = graph_module._children_and_merges(kahn, by_id)
+        assert children == kids and merges == merged
+    # A child stamped before its parent: no shortcut.
+    late = [ev("$a", ts=5), ev("$b", ["$a"], ts=1)]
+    assert graph_module._order_by_timestamp({e.event_id: e for e in late}) is None
+    assert build(late).order == ("$a", "$b")

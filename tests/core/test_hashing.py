@@ -221,3 +221,74 @@ def test_v12_create_event_id_from_room_id_is_the_inverse() -> None:
     assert room_id_from_create_event_id(create_event_id_from_room_id("!xyz") or "") == "!xyz"
     assert create_event_id_from_room_id("#alias:x") is None
     assert create_event_id_from_room_id("") is None
+
+
+@pytest.mark.parametrize("version", [v for v in VERSIONS if v.event_ids_derived])
+def test_event_ids_of_every_redaction_case_agree_with_synapse(version: Any) -> None:
+    """compute_event_id redacts and hashes in one pass (and with orjson when the caller
+    promises no floats): Synapse's IDs for the event types whose content redaction
+    keeps something, with served-only keys, pre-v11 top-level keys and extra content."""
+    rv = synapse_rv.KNOWN_ROOM_VERSIONS[version.identifier]
+    cases: list[tuple[str, str | None, dict[str, Any]]] = [
+        ("m.room.create", "", {"room_version": version.identifier, "creator": "@a:x", "z": 1}),
+        ("m.room.member", "@b:x", {"membership": "invite", "displayname": "B"}),
+        (
+            "m.room.member",
+            "@c:x",
+            {
+                "membership": "join",
+                "join_authorised_via_users_server": "@a:x",
+                "third_party_invite": {"signed": {"mxid": "@c:x", "token": "t"}, "x": 2},
+            },
+        ),
+        ("m.room.member", "@d:x", {"membership": "invite", "third_party_invite": {"y": 1}}),
+        ("m.room.join_rules", "", {"join_rule": "restricted", "allow": [], "other": True}),
+        ("m.room.power_levels", "", {"users": {"@a:x": 100}, "invite": 50, "notifications": {}}),
+        ("m.room.aliases", "x", {"aliases": ["#a:x"], "other": "y"}),
+        ("m.room.history_visibility", "", {"history_visibility": "shared", "n": 1}),
+        ("m.room.redaction", None, {"redacts": "$r", "reason": "spam"}),
+        ("m.room.message", None, {"body": "hi ✓ \u0000 \u2028", "msgtype": "m.text"}),
+    ]
+    for i, (etype, state_key, content) in enumerate(cases):
+        is_create = etype == "m.room.create"
+        pdu = build_event(
+            version,
+            type=etype,
+            sender="@a:x",
+            state_key=state_key,
+            content=content,
+            room_id=None if (is_create and version.room_id_from_create_event) else "!r:x",
+            prev_events=["$p"],
+            depth=i + 1,
+            origin_server_ts=1000 + i,
+        )
+        expected = synapse_events.make_event_from_dict(dict(pdu.as_sent()), rv).event_id
+        extra = {"origin": "x", "membership": "join", "prev_state": [], "age_ts": 3}
+        served = {**pdu.raw, **extra, "event_id": "$served", "unsigned": {"age": 5}}
+        served_expected = synapse_events.make_event_from_dict(
+            {k: v for k, v in served.items() if k not in ("event_id", "unsigned")}, rv
+        ).event_id
+        for float_free in (False, True):
+            assert compute_event_id(pdu.as_sent(), version, float_free=float_free) == expected
+            assert compute_event_id(served, version, float_free=float_free) == served_expected
+
+
+def test_float_free_encoding_is_byte_identical() -> None:
+    """canonical_json(float_free=True) (orjson) writes what the stdlib encoder writes:
+    every escape, every non-ASCII character as keys and values, key order by code
+    point (not UTF-16), integers to 64 bits; what orjson refuses goes to the stdlib."""
+    chars = [chr(c) for c in range(0x800)] + ["\u2028", "\ufeff", "\uffff", "\U0001f600"]
+    chars += ["\ue000", "\U00010000", "\U0010ffff"]
+    objs: list[Any] = [{"k": "".join(chars)}, {c: i for i, c in enumerate(chars)}]
+    objs.append({"n": [0, -1, 2**53, 2**63 - 1, -(2**63), 2**64 - 1, True, False, None]})
+    objs.append({"deep": [{"a": [[{"b": {}}]], "": []}], "t": (1, "x")})
+    objs.append({"big": 2**64, "neg": -(2**63) - 1})  # beyond orjson: the stdlib writes it
+    for obj in objs:
+        assert canonical_json(obj, float_free=True) == canonical_json(obj)
+    with pytest.raises(ValueError):  # a lone surrogate is not UTF-8, either way
+        canonical_json({"s": "\ud800"}, float_free=True)
+
+
+def test_floats_keep_pythons_format() -> None:
+    """Without the promise, floats are written as canonicaljson (Synapse) writes them."""
+    assert canonical_json({"x": 1e-06, "y": 3e-05}) == b'{"x":1e-06,"y":3e-05}'

@@ -128,6 +128,29 @@ def test_v3_plus_ids_are_computed_when_absent_and_given_ids_are_kept(tmp_path: P
     ]
 
 
+def test_ids_of_rooms_with_floats_are_hashed_as_synapse_writes_floats() -> None:
+    """A room whose JSON holds a float is hashed with the stdlib encoder: orjson, used
+    for float-free rooms, writes 1e-06 as 1e-6 and would give another ID. (The float
+    is where redaction keeps it, so it is hashed.)"""
+    events = make_room(V10)
+    floaty = build_event(
+        V10,
+        type="m.room.power_levels",
+        state_key="",
+        sender=ALICE,
+        content={"users": {ALICE: 100}, "ban": 1e-06},
+        prev_events=[events[-1].event_id],
+        auth_events=[events[0].event_id],
+        origin_server_ts=99,
+    )
+    for fmt in ("array", "ndjson"):
+        objs = [*raws(events), dict(floaty.raw)]
+        text = json.dumps(objs) if fmt == "array" else "\n".join(map(json.dumps, objs))
+        room = parse_room_bytes(text.encode(), name="x.json")
+        assert floaty.event_id in room.events, fmt
+        assert room.findings == ()
+
+
 def test_v12_create_event_room_id_added_by_synapse_is_not_hashed() -> None:
     events = make_room(V12)
     served = raws(events)
