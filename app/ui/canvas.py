@@ -198,8 +198,13 @@ class GraphCanvas(QWidget):
         rejected: Collection[str] = frozenset(),
         soft_failed: Collection[str] = frozenset(),
         keep_view: bool = False,
+        model: CanvasRoom | None = None,
     ) -> None:
-        """Show ``graph`` with a layout computed elsewhere (e.g. off the UI thread)."""
+        """Show ``graph`` with a layout computed elsewhere (e.g. off the UI thread).
+
+        ``model``: the :class:`CanvasRoom` of this graph and layout, built off the UI
+        thread too (it is plain data); only recoloured and flagged here.
+        """
         old_ids = [self._room.layout.ids[r] for r in self._selected] if self._room else []
         old_rect = self._view.viewRect()
         shift = 0
@@ -213,7 +218,12 @@ class GraphCanvas(QWidget):
                 if 0 <= r < old.row_count and not old.placeholder[r] and old.ids[r] in layout.index:
                     shift = layout.index[old.ids[r]] - r
                     break
-        self._room = CanvasRoom(graph, layout, rejected, soft_failed, self.theme.palette)
+        if model is not None and model.layout is layout:
+            model.set_palette(self.theme.palette)
+            model.set_status(rejected, soft_failed)
+            self._room = model
+        else:
+            self._room = CanvasRoom(graph, layout, rejected, soft_failed, self.theme.palette)
         self._fade_mask = None
         self._highlights.clear()
         self._selected = [layout.index[e] for e in old_ids if e in layout.index]
