@@ -142,6 +142,7 @@ class EventGraph:
         *,
         room_version: RoomVersion,
         check_event_ids: bool = True,
+        float_free: bool = False,
     ) -> EventGraph:
         """Index ``events`` and work out the graph; never raises on bad input.
 
@@ -151,14 +152,26 @@ class EventGraph:
         reference hashes (v3+), an ``event_id`` given in the input that differs from
         the hash is an ``event_id_mismatch`` finding (DESIGN.md: the given ID stays
         authoritative). ``check_event_ids=False`` skips that check (for callers that
-        built the events themselves).
+        built the events themselves). ``float_free``: the caller knows the events hold
+        no float, so their hashes may be computed the faster way
+        (:func:`app.core.hashing.canonical_json`).
         """
         with gc_paused():
-            return cls._build(events, room_version=room_version, check_event_ids=check_event_ids)
+            return cls._build(
+                events,
+                room_version=room_version,
+                check_event_ids=check_event_ids,
+                float_free=float_free,
+            )
 
     @classmethod
     def _build(
-        cls, events: Iterable[PDU], *, room_version: RoomVersion, check_event_ids: bool
+        cls,
+        events: Iterable[PDU],
+        *,
+        room_version: RoomVersion,
+        check_event_ids: bool,
+        float_free: bool,
     ) -> EventGraph:
         findings: list[Finding] = []
         by_id: dict[str, PDU] = {}
@@ -193,7 +206,7 @@ class EventGraph:
             )
 
         if check_event_ids and room_version.event_ids_derived:
-            findings.extend(_check_event_ids(by_id, room_version))
+            findings.extend(_check_event_ids(by_id, room_version, float_free=float_free))
 
         ordered = _order_by_timestamp(by_id)
         if ordered is None:
@@ -352,7 +365,9 @@ def _children_and_merges(
     return children, merges
 
 
-def _check_event_ids(by_id: Mapping[str, PDU], version: RoomVersion) -> list[Finding]:
+def _check_event_ids(
+    by_id: Mapping[str, PDU], version: RoomVersion, *, float_free: bool = False
+) -> list[Finding]:
     """v3+: given event IDs must be the reference hash of the event as sent.
 
     https://spec.matrix.org/v1.16/rooms/v4/#event-ids (and v3): the event ID is
@@ -364,7 +379,7 @@ def _check_event_ids(by_id: Mapping[str, PDU], version: RoomVersion) -> list[Fin
         if pdu.event_id_computed:
             continue
         try:
-            expected = compute_event_id(pdu.raw, version)
+            expected = compute_event_id(pdu.raw, version, float_free=float_free)
         except (ValueError, TypeError, RecursionError) as exc:
             out.append(
                 Finding(

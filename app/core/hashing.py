@@ -9,6 +9,7 @@ https://spec.matrix.org/v1.16/client-server-api/#redactions and the
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from base64 import b64encode, urlsafe_b64encode
 from collections.abc import Mapping
@@ -300,11 +301,17 @@ def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | N
 
     v3: standard unpadded base64; v4+: URL-safe unpadded base64.
     """
-    if version.event_id_format is EventIdFormat.GIVEN:
+    id_format = version.event_id_format
+    if id_format is EventIdFormat.GIVEN:
         return None
-    if version.event_id_format is EventIdFormat.BASE64:
-        return "$" + unpadded_base64(digest)
-    return "$" + urlsafe_unpadded_base64(digest)
+    # unpadded_base64 / urlsafe_unpadded_base64 in one step (called per event on load).
+    encoded = binascii.b2a_base64(digest, newline=False).rstrip(b"=")
+    if id_format is not EventIdFormat.BASE64:
+        encoded = encoded.translate(_URLSAFE_ALPHABET)
+    return "$" + encoded.decode("ascii")
+
+
+_URLSAFE_ALPHABET = bytes.maketrans(b"+/", b"-_")
 
 
 def room_id_from_create_event_id(create_event_id: str) -> str:

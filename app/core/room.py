@@ -49,14 +49,16 @@ def pdu_from_json(
     Raises :class:`EventFormatError` naming the event (``where`` when it has no ID)
     and the field.
     """
-    parsed = obj
-    if isinstance(obj, Mapping) and "depth" not in obj:
+    if type(obj) is not dict and not isinstance(obj, Mapping):
+        return parse_pdu(obj, version, where=where)  # the error names what obj is
+    parsed: Mapping[str, Any] = obj
+    if "depth" not in obj:
         # Test fixtures (ruma-state-res's) leave depth out; roomscope's order never
         # uses it, so read it as 0 and keep the object exactly as given. The graph
         # reports these events (finding "missing_depth").
         parsed = {**obj, "depth": 0}
     event_id: str | None = None
-    if version.event_ids_derived and isinstance(obj, Mapping) and "event_id" not in obj:
+    if version.event_ids_derived and "event_id" not in obj:
         try:
             event_id = compute_event_id(obj, version, float_free=float_free)
         except (ValueError, TypeError, RecursionError) as exc:
@@ -65,7 +67,7 @@ def pdu_from_json(
             label = f"event {where}" if where else "event"
             raise EventFormatError(f"{label}: the event ID cannot be computed ({exc})") from None
     pdu = parse_pdu(parsed, version, where=where, event_id=event_id)
-    if parsed is not obj and isinstance(obj, Mapping):
+    if parsed is not obj:
         pdu = dataclasses.replace(pdu, raw=obj)
     return pdu
 

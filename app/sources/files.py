@@ -395,7 +395,7 @@ def _parse_events(batches: Sequence[_Batch], version: RoomVersion, hint: str) ->
     for batch in batches:
         sep = " " if batch.line_based else ": "
         for place, obj in zip(batch.places, batch.objs, strict=True):
-            if not isinstance(obj, Mapping):
+            if type(obj) is not dict and not isinstance(obj, Mapping):
                 raise RoomFileError(f"{batch.name}{sep}{place}: {_kind(obj)}, not an event object")
             try:
                 pdus.append(pdu_from_json(obj, version, where=place, float_free=batch.float_free))
@@ -438,7 +438,9 @@ def _room_from_batches(batches: Sequence[_Batch], name: str, path: str | None) -
         raise RoomFileError(f"{version_from}: {_clean(exc, 300)}") from None
 
     pdus = _parse_events(batches, version, hint)
-    graph = EventGraph.build(pdus, room_version=version)
+    graph = EventGraph.build(
+        pdus, room_version=version, float_free=all(b.float_free for b in batches)
+    )
     return Room.from_graph(
         graph,
         room_id=meta.get("room_id"),

@@ -59,14 +59,19 @@ class CanvasRoom:
         shape = np.full(n, Shape.MISSING, dtype=np.int8)
         senders: list[str] = []
         server_idx_names: list[str] = []
+        domains: dict[str, str] = {}  # one domain_of per sender, not per event
         for i, eid in enumerate(ids):
             ev: Any = events.get(eid)
             if ev is None:
                 server_idx_names.append("")
                 continue
             shape[i] = _shape_of(ev)
-            senders.append(ev.sender)
-            server_idx_names.append(domain_of(ev.sender) or ev.sender)
+            sender = ev.sender
+            senders.append(sender)
+            domain = domains.get(sender)
+            if domain is None:
+                domain = domains[sender] = domain_of(sender) or sender
+            server_idx_names.append(domain)
         self.shape = shape
         self.servers, self.server_hex = server_colours(senders, palette)
         sidx = {s: i for i, s in enumerate(self.servers)}

@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import gc
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,9 @@ class RoomDocument:
     layout: Any = None
     #: The room's ``annotations`` as the window reads them (title, summary, lesson).
     annotations: Annotations = field(default_factory=Annotations)
+    #: What the canvas draws (:class:`app.ui.canvas_model.CanvasRoom`), built with the
+    #: layout off the UI thread; None when there is no layout.
+    canvas_model: Any = None
 
     @property
     def graph(self) -> EventGraph:
@@ -233,17 +236,20 @@ class RoomDocument:
         return self.annotations.labels
 
 
-def load_document(path: Path, ctx: JobContext) -> RoomDocument:
-    """Read ``path``, build its event graph and lay it out (runs on a worker thread).
+def load_document(
+    path: Path, ctx: JobContext, *, palette: Sequence[str] | None = None
+) -> RoomDocument:
+    """Read ``path``, build its event graph, lay it out and build what the canvas
+    draws, coloured from ``palette`` (runs on a worker thread).
 
     Raises :class:`~app.sources.files.RoomFileError` (one line) for a file that
     cannot be read.
     """
     with _gc_paused():
-        return _load_document(path, ctx)
+        return _load_document(path, ctx, palette)
 
 
-def _load_document(path: Path, ctx: JobContext) -> RoomDocument:
+def _load_document(path: Path, ctx: JobContext, palette: Sequence[str] | None) -> RoomDocument:
     ctx.progress(-1, "reading the file")
     room = load_room(path)
     ctx.check()
@@ -253,9 +259,16 @@ def _load_document(path: Path, ctx: JobContext) -> RoomDocument:
     from app.layout.lanes import compute_layout  # imported here: the window starts faster
 
     layout: Any = compute_layout(room.graph.events)
+    ctx.check()
+    from app.ui.canvas_model import CanvasRoom
+    from app.ui.style import OKABE_ITO
+
+    model = CanvasRoom(room.graph, layout, (), (), OKABE_ITO if palette is None else palette)
     ctx.progress(100, "drawing")
     annotations = Annotations.from_json(room.annotations)
-    return RoomDocument(path=path, room=room, layout=layout, annotations=annotations)
+    return RoomDocument(
+        path=path, room=room, layout=layout, annotations=annotations, canvas_model=model
+    )
 
 
 def analyse_document(doc: RoomDocument, ctx: JobContext) -> RoomAnalysis:

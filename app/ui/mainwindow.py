@@ -570,10 +570,11 @@ class MainWindow(QMainWindow):
         if self._loading == path:
             return
         self._loading = path
+        palette = tuple(self.canvas.theme.palette)
         self.jobs.submit(
             "load",
             f"Opening {path.name}",
-            lambda ctx: load_document(path, ctx),
+            lambda ctx: load_document(path, ctx, palette=palette),
             on_success=self._loaded,
             on_failure=lambda message: self._load_failed(path, message),
         )
@@ -588,7 +589,8 @@ class MainWindow(QMainWindow):
         self._search_text = ""
         self.inspector.set_document(doc)
         if doc.layout is not None:
-            self.canvas.set_layout(doc.graph, doc.layout)  # laid out off the UI thread
+            # laid out, and the canvas's model built, off the UI thread
+            self.canvas.set_layout(doc.graph, doc.layout, model=doc.canvas_model)
         else:
             self.canvas.set_room(doc.graph)
         self.rooms.lesson.set_annotations(doc.annotations, fallback_title=doc.title)

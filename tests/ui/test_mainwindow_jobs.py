@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, QThread
@@ -117,11 +118,11 @@ def test_window_cancel_keeps_the_open_room(
 
     real = mw.load_document
 
-    def slow_load(path: Path, ctx: JobContext) -> object:
+    def slow_load(path: Path, ctx: JobContext, **kw: Any) -> object:
         ctx.progress(10, "reading the file")
         while not gate.wait(0.01):
             ctx.check()
-        return real(path, ctx)
+        return real(path, ctx, **kw)
 
     monkeypatch.setattr(mw, "load_document", slow_load)
     window.open_file(tmp_path / "other.json")
@@ -158,3 +159,37 @@ def test_partial_results_arrive_before_the_final_one(qtbot: QtBot) -> None:
         ("partial", "verification"),
         ("final", "everything"),
     ]
+
+
+def test_the_canvas_model_is_built_off_the_ui_thread(qtbot: QtBot, tmp_path: Path) -> None:
+    """Opening a room builds what the canvas draws on the loading thread, coloured
+    with the window's palette; the UI thread only swaps it in."""
+    import app.ui.canvas_model as canvas_model
+
+    room = write_fork_room(tmp_path)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, samples_dir=tmp_path / "none")
+    qtbot.addWidget(window)
+    window.show()
+    built_on: list[int] = []
+    real_init = canvas_model.CanvasRoom.__init__
+
+    def spy(self: canvas_model.CanvasRoom, *args: Any, **kw: Any) -> None:
+        built_on.append(threading.get_ident())
+        real_init(self, *args, **kw)
+
+    canvas_model.CanvasRoom.__init__ = spy  # type: ignore[method-assign]
+    try:
+        with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+            window.open_file(room.path)
+        window.wait_idle()
+    finally:
+        canvas_model.CanvasRoom.__init__ = real_init  # type: ignore[method-assign]
+    doc = window.document
+    assert doc is not None and doc.canvas_model is not None
+    assert len(built_on) == 1 and built_on[0] != threading.main_thread().ident
+    shown = window.canvas._room
+    assert shown is doc.canvas_model and shown.layout is doc.layout
+    assert shown.server_hex[: len(shown.servers)] == tuple(
+        window.canvas.theme.palette[: len(shown.servers)]
+    )
