@@ -84,27 +84,34 @@ def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey
     non-string token or authorising user) selects nothing for that item, where
     Synapse would raise.
     """
-    if event.type == CREATE:
-        return frozenset()
-    types: set[StateKey] = {(POWER_LEVELS, ""), (MEMBER, event.sender)}
+    etype = event.type
+    if etype == CREATE:
+        return _NO_TYPES
+    types: list[StateKey] = [_POWER_LEVELS_KEY, (MEMBER, event.sender)]
     if not version.room_id_from_create_event:
-        types.add((CREATE, ""))
-    if event.type == MEMBER:
+        types.append(_CREATE_KEY)
+    if etype == MEMBER:
         content: Mapping[str, object] = event.content
         membership = content.get("membership")
-        if membership in ("join", "invite", "knock"):
-            types.add((JOIN_RULES, ""))
+        if membership == "join" or membership == "invite" or membership == "knock":
+            types.append(_JOIN_RULES_KEY)
         if event.state_key is not None:
-            types.add((MEMBER, event.state_key))
+            types.append((MEMBER, event.state_key))
         if membership == "invite":
             token = _third_party_invite_token(content)
             if token is not None:
-                types.add((THIRD_PARTY_INVITE, token))
+                types.append((THIRD_PARTY_INVITE, token))
         if version.restricted_join_rule and membership == "join":
             authoriser = content.get(AUTHORISING_USER)
             if isinstance(authoriser, str):
-                types.add((MEMBER, authoriser))
+                types.append((MEMBER, authoriser))
     return frozenset(types)
+
+
+_NO_TYPES: frozenset[StateKey] = frozenset()
+_POWER_LEVELS_KEY: StateKey = (POWER_LEVELS, "")
+_CREATE_KEY: StateKey = (CREATE, "")
+_JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
 
 
 def _third_party_invite_token(content: Mapping[str, object]) -> str | None:

@@ -103,20 +103,6 @@ def room_creators(create_event: PDU) -> frozenset[str]:
     v11: the create event's ``sender`` (MSC2175).
     v12 (MSC4289): the ``sender`` plus every string in ``content.additional_creators``.
     """
-    found = _CREATORS.get(create_event)
-    if found is not None:
-        return found
-    if len(_CREATORS) > 4096:
-        _CREATORS.clear()
-    found = _CREATORS[create_event] = _room_creators(create_event)
-    return found
-
-
-#: room_creators per create event (PDUs compare and hash by identity, and are frozen).
-_CREATORS: dict[PDU, frozenset[str]] = {}
-
-
-def _room_creators(create_event: PDU) -> frozenset[str]:
     version = create_event.room_version
     if not version.implicit_room_creator:
         creator = create_event.content.get("creator")
@@ -130,8 +116,24 @@ def _room_creators(create_event: PDU) -> frozenset[str]:
 
 
 def is_creator(create_event: PDU | None, user_id: str) -> bool:
-    """True when ``user_id`` is one of the room's creators (see :func:`room_creators`)."""
-    return create_event is not None and user_id in room_creators(create_event)
+    """True when ``user_id`` is one of the room's creators (see :func:`room_creators`).
+
+    Asked on every power lookup in v12 rooms, so it tests the create event's fields
+    directly rather than building the set of creators.
+    """
+    if create_event is None:
+        return False
+    version = create_event.room_version
+    if not version.implicit_room_creator:
+        creator = create_event.content.get("creator")
+        return isinstance(creator, str) and creator == user_id
+    if create_event.sender == user_id:
+        return True
+    if not version.privileged_creators:
+        return False
+    extra = create_event.content.get("additional_creators")
+    # A non-string entry never equals a user ID, as room_creators leaves it out.
+    return isinstance(extra, list) and user_id in extra
 
 
 def get_power_level(

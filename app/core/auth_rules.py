@@ -25,11 +25,14 @@ from unpaddedbase64 import decode_base64
 
 from app.core.auth_power import (
     CREATE_KEY,
+    CREATOR_POWER_LEVEL,
+    NAMED_LEVEL_DEFAULTS,
+    POWER_LEVELS_KEY,
     UnreadablePowerLevels,
     format_level,
-    get_named_level,
     get_power_level,
     get_send_level,
+    is_creator,
     read_level,
     room_creators,
 )
@@ -43,12 +46,12 @@ from app.core.auth_result import (
     REDACTION,
     THIRD_PARTY_INVITE,
     AuthResult,
-    RuleNumbers,
     domain_of,
     rule_numbers,
     show_value,
 )
 from app.core.events import PDU, StateKey
+from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
 
 __all__ = ["check_auth"]
 
@@ -68,7 +71,8 @@ def _looks_like_user_id(key: str) -> bool:
 
 
 class _Reject(Exception):
-    """Internal: carries a rejection out of nested checks."""
+    """Internal: carries a rejection out of nested checks (the rarer rules raise it;
+    the membership rules, checked most, return their verdicts instead)."""
 
     def __init__(self, result: AuthResult) -> None:
         super().__init__(result.reason)
@@ -97,15 +101,17 @@ def check_auth(
     place says so in a comment.
     """
     if event.type == CREATE:
-        return AuthResult.ok("1", "create", "create events have no state-dependent rules")
+        return _CREATE_ALLOWED
     version = event.room_version
-    n = _NUMBERS.get(version.identifier)
-    if n is None or _NUMBERS_VERSION.get(version.identifier) is not version:
-        n = _NUMBERS[version.identifier] = rule_numbers(version)
-        _NUMBERS_VERSION[version.identifier] = version
+    text = _TEXTS.get(version.identifier)
+    if text is None or text.version is not version:
+        text = _RuleText(version)
+        if version.identifier not in _TEXTS:
+            _TEXTS[version.identifier] = text
     create = create_event if create_event is not None else auth_state.get(CREATE_KEY)
     if create is None:
-        if event.room_version.room_id_from_create_event:
+        n = text.n
+        if version.room_id_from_create_event:
             return AuthResult.reject(
                 f"{n.room_id}",
                 "room ID names the create event",
@@ -116,7 +122,7 @@ def check_auth(
             "auth events: create event",
             "there is no m.room.create event in the auth state",
         )
-    checker = _Checker(event, auth_state, create, n)
+    checker = _Checker(event, auth_state, create, text)
     try:
         return checker.run()
     except _Reject as exc:
@@ -128,24 +134,126 @@ def check_auth(
         )
 
 
-#: rule_numbers per room version identifier (computed once; the version object is
-#: kept alongside so that a differently-flagged version with the same name recomputes).
-_NUMBERS: dict[str, RuleNumbers] = {}
-_NUMBERS_VERSION: dict[str, object] = {}
+#: Create events have no state-dependent rules (one shared, immutable verdict).
+_CREATE_ALLOWED = AuthResult.ok("1", "create", "create events have no state-dependent rules")
+
+
+class _RuleText:
+    """One room version's rule numbers as the strings verdicts carry, and the sets of
+    words its rules compare with: worked out once per version, not per check."""
+
+    __slots__ = (
+        "ban_rules",
+        "invite_like",
+        "kick_rules",
+        "knockable",
+        "leave_from",
+        "n",
+        "r",
+        "restricted_like",
+        "version",
+    )
+
+    def __init__(self, version: RoomVersion) -> None:
+        n = rule_numbers(version)
+        m = n.member
+        j, i, lv, b = (
+            f"{m}.{n.member_join}",
+            f"{m}.{n.member_invite}",
+            f"{m}.{n.member_leave}",
+            f"{m}.{n.member_ban}",
+        )
+        self.version = version
+        self.n = n
+        #: Rule strings by a short name: "join.4" is rule 4.3.4 in v6 (5.3.4 in v12).
+        self.r: dict[str, str] = {
+            "federate": f"{n.federate}",
+            "joined": f"{n.joined}",
+            "tpi.1": f"{n.third_party_invite}.1",
+            "required_power": f"{n.required_power}",
+            "user_state_key": f"{n.user_state_key}",
+            "otherwise": f"{n.otherwise}",
+            "member": f"{m}",
+            "member.1": f"{m}.1",
+            "member.unknown": f"{m}.{n.member_unknown}",
+            "join": j,
+            "join.1": f"{j}.1",
+            "join.2": f"{j}.2",
+            "join.3": f"{j}.3",
+            "join.4": f"{j}.4",
+            "join.r1": f"{j}.{n.join_restricted}.1",
+            "join.r2": f"{j}.{n.join_restricted}.2",
+            "join.r3": f"{j}.{n.join_restricted}.3",
+            "join.public": f"{j}.{n.join_public}",
+            "join.otherwise": f"{j}.{n.join_otherwise}",
+            "invite.2": f"{i}.2",
+            "invite.3": f"{i}.3",
+            "invite.4": f"{i}.4",
+            "invite.5": f"{i}.5",
+            "leave.1": f"{lv}.1",
+            "leave.2": f"{lv}.2",
+            "leave.3": f"{lv}.3",
+            "ban.1": f"{b}.1",
+        }
+        #: The join rules that admit invited (and joined) users: v7+ adds knock.
+        #: Kick and ban: the allow and the reject rule (4.5.4/4.5.5, 4.6.2/4.6.3).
+        self.kick_rules = (f"{lv}.4", f"{lv}.5")
+        self.ban_rules = (f"{b}.2", f"{b}.3")
+        self.invite_like = frozenset({"invite", "knock"} if version.knock_join_rule else {"invite"})
+        #: The restricted join rules: v8+ restricted, v10+ knock_restricted.
+        self.restricted_like = frozenset(
+            ({"restricted"} if version.restricted_join_rule else set())
+            | ({"knock_restricted"} if version.knock_restricted_join_rule else set())
+        )
+        #: The memberships one may leave from oneself: invite, join (v7+: knock).
+        self.leave_from = frozenset(
+            {"invite", "join", "knock"} if version.knock_join_rule else {"invite", "join"}
+        )
+        #: The join rules that allow knocking: knock (v10+: knock_restricted).
+        self.knockable = frozenset(
+            {"knock", "knock_restricted"} if version.knock_restricted_join_rule else {"knock"}
+        )
+
+
+#: The rule text of each room version by identifier (built for the known versions at
+#: import; the version object is kept in it, so a differently-flagged version with the
+#: same name gets its own).
+_TEXTS: dict[str, _RuleText] = {v.identifier: _RuleText(v) for v in KNOWN_ROOM_VERSIONS.values()}
+
+_MEMBERSHIP = "membership"
+_LEVEL_AND_MORE_POWER = {a: f"{a}: {a} level and target's power" for a in ("ban", "kick")}
+JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
+_NO_USERS: dict[str, Any] = {}
+_INVITE_DEFAULT = NAMED_LEVEL_DEFAULTS["invite"]
+_BAN_DEFAULT = NAMED_LEVEL_DEFAULTS["ban"]
+_KICK_DEFAULT = NAMED_LEVEL_DEFAULTS["kick"]
 
 
 class _Checker:
-    """One run of the state-dependent rules over one event. ``at`` tracks the rule being applied."""
+    """One run of the state-dependent rules over one event. ``at`` tracks the rule being
+    applied where a power level is read (an unreadable one rejects under that rule)."""
+
+    __slots__ = ("at", "create", "event", "n", "pl", "state", "text", "users", "version")
 
     def __init__(
-        self, event: PDU, state: Mapping[StateKey, PDU], create: PDU, numbers: RuleNumbers
+        self, event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleText
     ) -> None:
         self.event = event
         self.version = event.room_version
         self.state = state
         self.create = create
-        self.n = numbers
+        self.text = text
+        self.n = text.n
         self.at: tuple[str, str] = ("", "")
+        pl = self.pl = state.get(POWER_LEVELS_KEY)
+        #: The power levels' ``users`` when a level can be read from it without a
+        #: call: it is a dict (or absent). Otherwise None, and
+        #: :func:`get_power_level` decides.
+        self.users: Mapping[str, Any] | None = None
+        if pl is not None:
+            users = pl.content.get("users", _NO_USERS)
+            if type(users) is dict:
+                self.users = users
 
     # -- helpers -------------------------------------------------------------
 
@@ -154,27 +262,61 @@ class _Checker:
 
     def reject(self, reason: str) -> _Reject:
         rule, name = self.at
-        return _Reject(AuthResult.reject(rule, name, reason))
+        return _Reject(AuthResult(False, rule, name, reason))
 
     def allow(self, reason: str) -> AuthResult:
         rule, name = self.at
-        return AuthResult.ok(rule, name, reason)
+        return AuthResult(True, rule, name, reason)
 
     def power(self, user_id: str) -> int:
+        users = self.users
+        if users is not None:
+            create = self.create
+            if create.room_version.privileged_creators and is_creator(create, user_id):
+                return CREATOR_POWER_LEVEL
+            # get_power_level's own steps, for integer values.
+            level = users.get(user_id)
+            if level is None:
+                assert self.pl is not None
+                level = self.pl.content.get("users_default", 0)
+                if level is None:
+                    return 0
+            if type(level) is int:
+                return level
         return get_power_level(user_id, self.state, self.create)
 
-    def level(self, name: str) -> int:
-        return get_named_level(name, self.state)
+    def level(self, name: str, default: int) -> int:
+        """A named level (``default`` is the spec's, :data:`NAMED_LEVEL_DEFAULTS`)."""
+        pl = self.pl
+        if pl is None:
+            return default
+        value = pl.content.get(name)
+        if value is None:
+            return default
+        if type(value) is int:
+            return value
+        return read_level(value)
 
     def membership_of(self, user_id: object) -> str | None:
         if not isinstance(user_id, str):
             return None
         member = self.state.get((MEMBER, user_id))
-        return member.membership if member is not None else None
+        if member is None:
+            return None
+        value = member.content.get(_MEMBERSHIP)
+        return value if isinstance(value, str) else None
 
-    def domain_or_reject(self, user_id: str, what: str) -> str:
+    def not_a_user(self, user_id: str, what: str) -> AuthResult:
         # Synapse's get_domain_from_id fails on an ID without ":"; the event is
         # not accepted.
+        return AuthResult(
+            False,
+            self.text.r["federate"],
+            "m.federate",
+            f"{what} {show_value(user_id)} is not a user ID (it has no server name)",
+        )
+
+    def domain_or_reject(self, user_id: str, what: str) -> str:
         server = domain_of(user_id)
         if server is None:
             raise self.reject(
@@ -185,89 +327,96 @@ class _Checker:
     # -- the rules -----------------------------------------------------------
 
     def run(self) -> AuthResult:
-        event, n = self.event, self.n
+        event, create, r = self.event, self.create, self.text.r
+        sender = event.sender
+        etype = event.type
         # 3. (v12: 4.) If the content of the m.room.create event in the room
         # state has the property m.federate set to false, and the sender domain
         # of the event does not match the sender domain of the create event,
         # reject. Synapse treats any m.federate other than true as false.
-        self.at = (f"{n.federate}", "m.federate")
-        create_domain = self.domain_or_reject(self.create.sender, "the create event's sender")
-        sender_domain = self.domain_or_reject(event.sender, "sender")
-        federate = self.create.content.get("m.federate", True) is True
-        if create_domain != sender_domain and not federate:
-            raise self.reject(
+        create_domain = create.sender_domain
+        if create_domain is None:
+            return self.not_a_user(create.sender, "the create event's sender")
+        sender_domain = event.sender_domain
+        if sender_domain is None:
+            return self.not_a_user(sender, "sender")
+        if create_domain != sender_domain and create.content.get("m.federate", True) is not True:
+            return AuthResult(
+                False,
+                r["federate"],
+                "m.federate",
                 f"the room is not federated (m.federate is "
-                f"{show_value(self.create.content.get('m.federate'))}) and the sender is on "
-                f"{sender_domain}, not {create_domain}"
+                f"{show_value(create.content.get('m.federate'))}) and the sender is on "
+                f"{sender_domain}, not {create_domain}",
             )
 
-        # 4. (v1-v5) If type is m.room.aliases:
-        if event.type == ALIASES and n.aliases is not None:
-            return self.aliases()
-
         # 4. (v6-v11; v1-v5, v12: 5.) If type is m.room.member:
-        if event.type == MEMBER:
+        if etype == MEMBER:
             return self.member()
 
+        # 4. (v1-v5) If type is m.room.aliases:
+        if etype == ALIASES and self.n.aliases is not None:
+            return self.aliases()
+
         # 5. (v6-v11; v1-v5, v12: 6.) If the sender's current membership state is not join, reject.
-        self.at = (f"{n.joined}", "sender must be joined")
-        sender_membership = self.membership_of(event.sender)
+        sender_membership = self.membership_of(sender)
         if sender_membership != "join":
-            raise self.reject(
-                f"sender {event.sender} is not joined (membership "
-                f"{show_value(sender_membership) if sender_membership else 'none'})"
+            return AuthResult(
+                False,
+                r["joined"],
+                "sender must be joined",
+                f"sender {sender} is not joined (membership "
+                f"{show_value(sender_membership) if sender_membership else 'none'})",
             )
 
         # 6. (v6-v11; v1-v5, v12: 7.) If type is m.room.third_party_invite: allow if and
         # only if sender's current power level is greater than or equal to the
         # invite level.
-        if event.type == THIRD_PARTY_INVITE:
-            self.at = (f"{n.third_party_invite}.1", "m.room.third_party_invite: invite level")
-            have, need = self.power(event.sender), self.level("invite")
+        if etype == THIRD_PARTY_INVITE:
+            self.at = (r["tpi.1"], "m.room.third_party_invite: invite level")
+            have, need = self.power(sender), self.level("invite", _INVITE_DEFAULT)
             if have < need:
                 raise self.reject(
-                    f"sender {event.sender} has power {format_level(have)}, inviting needs {need}"
+                    f"sender {sender} has power {format_level(have)}, inviting needs {need}"
                 )
             return self.allow(f"sender has power {format_level(have)}, inviting needs {need}")
 
         # 7. (v6-v11; v1-v5, v12: 8.) If the event type's required power level is
         # greater than the sender's power level, reject.
-        self.at = (f"{n.required_power}", "required power level")
-        need = get_send_level(event.type, event.state_key, self.state.get((POWER_LEVELS, "")))
-        have = self.power(event.sender)
+        self.at = (r["required_power"], "required power level")
+        need = get_send_level(etype, event.state_key, self.state.get(POWER_LEVELS_KEY))
+        have = self.power(sender)
         if have < need:
-            raise self.reject(
-                f"sender {event.sender} has power {format_level(have)}, {event.type} needs {need}"
-            )
+            shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
+            raise self.reject(f"sender {sender} has power {shown}, {etype} needs {need}")
 
         # 8. (v6-v11; v1-v5, v12: 9.) If the event has a state_key that starts with an @
         # and does not match the sender, reject.
-        self.at = (f"{n.user_state_key}", "state_key naming a user")
-        if (
-            event.state_key is not None
-            and event.state_key.startswith("@")
-            and event.state_key != event.sender
-        ):
-            raise self.reject(
-                f"state_key {show_value(event.state_key)} starts with @ but is not the sender "
-                f"{event.sender}"
+        state_key = event.state_key
+        if state_key is not None and state_key.startswith("@") and state_key != sender:
+            return AuthResult(
+                False,
+                r["user_state_key"],
+                "state_key naming a user",
+                f"state_key {show_value(state_key)} starts with @ but is not the sender {sender}",
             )
 
         # 9. (v6-v11; v1-v5, v12: 10.) If type is m.room.power_levels:
-        if event.type == POWER_LEVELS:
+        if etype == POWER_LEVELS:
             return self.power_levels(have)
 
         # 11. (v1-v2) If type is m.room.redaction:
-        if event.type == REDACTION and n.redaction is not None:
+        if etype == REDACTION and self.n.redaction is not None:
             return self.redaction(have)
 
         # 10. (v6-v11; v1-v2: 12.; v3-v5, v12: 11.) Otherwise, allow.
-        self.at = (f"{n.otherwise}", "otherwise allow")
-        if event.type == REDACTION:
+        self.at = (r["otherwise"], "otherwise allow")
+        if etype == REDACTION:
             # v3+: the redact level plays no part in the rules, but Synapse reads
             # it anyway and fails on an unreadable one; roomscope agrees.
-            self.level("redact")
-        return self.allow(f"sender has power {format_level(have)}, {event.type} needs {need}")
+            self.level("redact", NAMED_LEVEL_DEFAULTS["redact"])
+        shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
+        return self.allow(f"sender has power {shown}, {etype} needs {need}")
 
     def aliases(self) -> AuthResult:
         event, n = self.event, self.n
@@ -290,110 +439,143 @@ class _Checker:
     # -- m.room.member --------------------------------------------------------
 
     def member(self) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        m = n.member
+        event, create, version, text = self.event, self.create, self.version, self.text
+        r = text.r
         content: Mapping[str, Any] = event.content
-        membership = content.get("membership")
+        membership = content.get(_MEMBERSHIP)
         target = event.state_key
+        sender = event.sender
 
         # 4.1. If there is no state_key property, or no membership property in
         # content, reject. (Synapse fails on a missing membership: not accepted.)
-        self.at = (f"{m}.1", "m.room.member: state_key and membership")
         if target is None:
-            raise self.reject("an m.room.member event must have a state_key")
-        if "membership" not in content:
-            raise self.reject("the m.room.member event has no membership in its content")
+            return AuthResult(
+                False,
+                r["member.1"],
+                "m.room.member: state_key and membership",
+                "an m.room.member event must have a state_key",
+            )
+        if membership is None and _MEMBERSHIP not in content:
+            return AuthResult(
+                False,
+                r["member.1"],
+                "m.room.member: state_key and membership",
+                "the m.room.member event has no membership in its content",
+            )
 
         # 4.3.1. If the only previous event is an m.room.create and the
         # state_key is the creator, allow. (v11+: the sender of the m.room.create.)
-        if membership == "join" and len(event.prev_events) == 1:
-            self.at = (f"{m}.{n.member_join}.1", "join: the creator's first join")
-            if event.prev_events[0] == self.create.event_id:
-                creator: object = self.create.sender
-                if not version.implicit_room_creator:
-                    if "creator" not in self.create.content:
-                        # Synapse reads content["creator"] and fails when absent.
-                        raise self.reject("the create event has no creator")
-                    creator = self.create.content["creator"]
-                if creator == target:
-                    return self.allow(f"{target} created the room and joins right after it")
+        prev_events = event.prev_events
+        if membership == "join" and len(prev_events) == 1 and prev_events[0] == create.event_id:
+            creator: object = create.sender
+            if not version.implicit_room_creator:
+                if "creator" not in create.content:
+                    # Synapse reads content["creator"] and fails when absent.
+                    return AuthResult(
+                        False,
+                        r["join.1"],
+                        "join: the creator's first join",
+                        "the create event has no creator",
+                    )
+                creator = create.content["creator"]
+            if creator == target:
+                return AuthResult(
+                    True,
+                    r["join.1"],
+                    "join: the creator's first join",
+                    f"{target} created the room and joins right after it",
+                )
 
         # Synapse applies m.federate to the target's server too (the spec only
         # to the sender's); roomscope agrees with Synapse.
-        self.at = (f"{n.federate}", "m.federate")
-        target_domain = self.domain_or_reject(target, "state_key")
-        create_domain = self.domain_or_reject(self.create.sender, "the create event's sender")
-        if (
-            target_domain != create_domain
-            and self.create.content.get("m.federate", True) is not True
-        ):
-            raise self.reject(
+        target_domain = event.state_key_domain
+        if target_domain is None:
+            return self.not_a_user(target, "state_key")
+        create_domain = create.sender_domain
+        if create_domain is None:
+            return self.not_a_user(create.sender, "the create event's sender")
+        if target_domain != create_domain and create.content.get("m.federate", True) is not True:
+            return AuthResult(
+                False,
+                r["federate"],
+                "m.federate",
                 f"the room is not federated and the target {target} is on {target_domain}, "
-                f"not {create_domain}"
+                f"not {create_domain}",
             )
 
-        sender_membership = self.membership_of(event.sender)
-        target_membership = self.membership_of(target)
+        # The sender's and the target's membership (membership_of, inline: the
+        # membership rules are the ones state resolution checks most).
+        state_get = self.state.get
+        found = state_get((MEMBER, sender))
+        value = found.content.get(_MEMBERSHIP) if found is not None else None
+        sender_membership = value if isinstance(value, str) else None
+        found = state_get((MEMBER, target))
+        value = found.content.get(_MEMBERSHIP) if found is not None else None
+        target_membership = value if isinstance(value, str) else None
         if sender_membership == "knock" and not version.knock_join_rule:
             sender_membership = None  # knock means nothing before v7
-        join_rules = self.state.get((JOIN_RULES, ""))
+        join_rules = state_get(JOIN_RULES_KEY)
         join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
         # Synapse reads all four levels before looking at the membership, so an
         # unreadable one rejects every membership change (but the creator's join).
-        self.at = (f"{m}", "m.room.member: power levels")
-        sender_power = self.power(event.sender)
+        self.at = (r["member"], "m.room.member: power levels")
+        sender_power = self.power(sender)
         target_power = self.power(target)
-        invite_level = self.level("invite")
-        ban_level = self.level("ban")
-
-        if membership == "invite" and "third_party_invite" in content:
-            return self.third_party_invite_member(target, target_membership)
+        invite_level = self.level("invite", _INVITE_DEFAULT)
+        ban_level = self.level("ban", _BAN_DEFAULT)
 
         if membership == "join":
             return self.join(target, sender_membership, join_rule, invite_level)
         if membership == "invite":
-            self.at = (f"{m}.{n.member_invite}.2", "invite: sender must be joined")
-            self.require_joined(sender_membership)
+            if "third_party_invite" in content:
+                return self.third_party_invite_member(target, target_membership)
+            # 4.4.2. If the sender's current membership state is not join, reject.
+            if sender_membership != "join":
+                return self.not_joined(
+                    r["invite.2"], "invite: sender must be joined", sender_membership
+                )
             # 4.4.3. If target user's current membership state is join or ban, reject.
-            self.at = (f"{m}.{n.member_invite}.3", "invite: target not joined or banned")
-            if target_membership in ("join", "ban"):
-                raise self.reject(f"{target} is already {_state_word(target_membership)}")
+            if target_membership == "join" or target_membership == "ban":
+                return AuthResult(
+                    False,
+                    r["invite.3"],
+                    "invite: target not joined or banned",
+                    f"{target} is already {_state_word(target_membership)}",
+                )
             # 4.4.4. If the sender's power level is greater than or equal to the
             # invite level, allow. 4.4.5. Otherwise, reject.
+            shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
             if sender_power < invite_level:
-                self.at = (f"{m}.{n.member_invite}.5", "invite: invite level")
-                raise self.reject(
-                    f"sender {event.sender} has power {format_level(sender_power)}, "
-                    f"inviting needs {invite_level}"
+                return AuthResult(
+                    False,
+                    r["invite.5"],
+                    "invite: invite level",
+                    f"sender {sender} has power {shown}, inviting needs {invite_level}",
                 )
-            self.at = (f"{m}.{n.member_invite}.4", "invite: invite level")
-            return self.allow(
-                f"sender has power {format_level(sender_power)}, inviting needs {invite_level}"
+            return AuthResult(
+                True,
+                r["invite.4"],
+                "invite: invite level",
+                f"sender has power {shown}, inviting needs {invite_level}",
             )
         if membership == "leave":
             return self.leave(
                 target, sender_membership, target_membership, sender_power, target_power, ban_level
             )
         if membership == "ban":
-            self.at = (f"{m}.{n.member_ban}.1", "ban: sender must be joined")
-            self.require_joined(sender_membership)
+            # 4.6.1. If the sender's current membership state is not join, reject.
+            if sender_membership != "join":
+                return self.not_joined(r["ban.1"], "ban: sender must be joined", sender_membership)
             # 4.6.2. If the sender's power level is greater than or equal to the
             # ban level, and the target user's power level is less than the
             # sender's power level, allow. 4.6.3. Otherwise, reject.
             return self.level_and_more_power(
-                "ban",
-                "banning",
-                ban_level,
-                f"{m}.{n.member_ban}",
-                ("2", "3"),
-                target,
-                sender_power,
-                target_power,
+                "ban", "banning", ban_level, text.ban_rules, target, sender_power, target_power
             )
-        if membership == "knock" and n.member_knock is not None:
+        if membership == "knock" and self.n.member_knock is not None:
             return self.knock(target, sender_membership, target_membership, join_rule)
         # 4.8. Otherwise, the membership is unknown. Reject.
-        self.at = (f"{m}.{n.member_unknown}", "unknown membership")
+        self.at = (r["member.unknown"], "unknown membership")
         if not version.knock_join_rule and membership == "knock":
             raise self.reject(f"room version {version.identifier} has no knock membership")
         raise self.reject(f"membership {show_value(membership)} is unknown")
@@ -403,88 +585,103 @@ class _Checker:
         action: str,
         doing: str,
         level: int,
-        rule: str,
-        steps: tuple[str, str],
+        rules: tuple[str, str],
         target: str,
         sender_power: int,
         target_power: int,
     ) -> AuthResult:
         """Kick (4.5.4/4.5.5) and ban (4.6.2/4.6.3): "if the sender's power level is
         greater than or equal to the <action> level, and the target user's power level
-        is less than the sender's power level, allow. Otherwise, reject." ``steps`` are
-        the allow and the reject rule numbers under ``rule``."""
-        allow_step, reject_step = steps
-        name = f"{action}: {action} level and target's power"
-        self.at = (f"{rule}.{reject_step}", name)
+        is less than the sender's power level, allow. Otherwise, reject." ``rules`` are
+        the allow and the reject rule numbers."""
+        allow_rule, reject_rule = rules
+        name = _LEVEL_AND_MORE_POWER[action]
+        # format_level, inline: a v12 creator's power reads "infinite".
+        sender_shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
         if sender_power < level:
-            raise self.reject(
-                f"sender {self.event.sender} has power {format_level(sender_power)}, "
-                f"{doing} needs {level}"
+            return AuthResult(
+                False,
+                reject_rule,
+                name,
+                f"sender {self.event.sender} has power {sender_shown}, {doing} needs {level}",
             )
+        target_shown = target_power if target_power < CREATOR_POWER_LEVEL else "infinite"
         if target_power >= sender_power:
-            raise self.reject(
-                f"target {target} has power {format_level(target_power)}, not less than the "
-                f"sender's {format_level(sender_power)}"
+            return AuthResult(
+                False,
+                reject_rule,
+                name,
+                f"target {target} has power {target_shown}, not less than the "
+                f"sender's {sender_shown}",
             )
-        self.at = (f"{rule}.{allow_step}", name)
-        return self.allow(
-            f"sender has power {format_level(sender_power)} ({action} needs {level}), "
-            f"target has {format_level(target_power)}"
+        return AuthResult(
+            True,
+            allow_rule,
+            name,
+            f"sender has power {sender_shown} ({action} needs {level}), target has {target_shown}",
         )
 
-    def require_joined(self, sender_membership: str | None) -> None:
-        if sender_membership != "join":
-            raise self.reject(
-                f"sender {self.event.sender} is not joined (membership "
-                f"{show_value(sender_membership) if sender_membership else 'none'})"
-            )
+    def not_joined(self, rule: str, name: str, sender_membership: str | None) -> AuthResult:
+        """The rejection of a sender whose membership is not join."""
+        return AuthResult(
+            False,
+            rule,
+            name,
+            f"sender {self.event.sender} is not joined (membership "
+            f"{show_value(sender_membership) if sender_membership else 'none'})",
+        )
 
     def join(
         self, target: str, sender_membership: str | None, join_rule: object, invite_level: int
     ) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        j = f"{n.member}.{n.member_join}"
+        event, text = self.event, self.text
+        r = text.r
         # 4.3.2. If the sender does not match state_key, reject.
-        self.at = (f"{j}.2", "join: sender is the target")
         if event.sender != target:
-            raise self.reject(f"sender {event.sender} cannot join {target} to the room")
+            return AuthResult(
+                False,
+                r["join.2"],
+                "join: sender is the target",
+                f"sender {event.sender} cannot join {target} to the room",
+            )
         # 4.3.3. If the sender is banned, reject.
-        self.at = (f"{j}.3", "join: sender not banned")
         if sender_membership == "ban":
-            raise self.reject(f"{target} is banned")
+            return AuthResult(False, r["join.3"], "join: sender not banned", f"{target} is banned")
         # 4.3.4. If the join_rule is invite (v7+: or knock) then allow if
         # membership state is invite or join.
-        invite_like = _INVITE_LIKE[version.knock_join_rule]
-        restricted_like = _RESTRICTED_LIKE[
-            (version.restricted_join_rule, version.knock_restricted_join_rule)
-        ]
         # The join rule may be any JSON value; Synapse compares it with ==, so a value
         # that is not a string matches no rule (and is not hashable for a set lookup).
         rule_word = join_rule if isinstance(join_rule, str) else None
-        if rule_word in invite_like:
-            self.at = (f"{j}.4", f"join: {join_rule} room")
-            if sender_membership in ("invite", "join"):
-                return self.allow(
-                    f"{target} is {_state_word(sender_membership)} and the room is {join_rule}"
+        if rule_word in text.invite_like:
+            if sender_membership == "invite" or sender_membership == "join":
+                return AuthResult(
+                    True,
+                    r["join.4"],
+                    f"join: {join_rule} room",
+                    f"{target} is {_state_word(sender_membership)} and the room is {join_rule}",
                 )
-            raise self.reject(
+            return AuthResult(
+                False,
+                r["join.4"],
+                f"join: {join_rule} room",
                 f"the join rule is {join_rule} and {target} is not invited "
-                f"(membership {show_value(sender_membership) if sender_membership else 'none'})"
+                f"(membership {show_value(sender_membership) if sender_membership else 'none'})",
             )
         # 4.3.5. (v8+) If the join_rule is restricted (v10+: or knock_restricted):
-        if rule_word in restricted_like:
+        if rule_word in text.restricted_like:
             # 4.3.5.1. If membership state is join or invite, allow.
-            if sender_membership in ("invite", "join"):
-                self.at = (
-                    f"{j}.{n.join_restricted}.1",
+            if sender_membership == "invite" or sender_membership == "join":
+                return AuthResult(
+                    True,
+                    r["join.r1"],
                     f"join: {join_rule} room, invited or joined",
+                    f"{target} is {_state_word(sender_membership)}",
                 )
-                return self.allow(f"{target} is {_state_word(sender_membership)}")
             # 4.3.5.2. If the join_authorised_via_users_server key in content is
             # not a user with sufficient permission to invite other users (v10+:
             # or is not a joined member of the room), reject. Synapse requires the
             # authorising user to be joined in v8 and v9 as well.
-            self.at = (f"{j}.{n.join_restricted}.2", f"join: {join_rule} room, authorising user")
+            self.at = (r["join.r2"], f"join: {join_rule} room, authorising user")
             authoriser = event.content.get(AUTHORISING_USER)
             if authoriser is None:
                 raise self.reject(
@@ -501,20 +698,23 @@ class _Checker:
                     f"inviting needs {invite_level}"
                 )
             # 4.3.5.3. Otherwise, allow.
-            self.at = (f"{j}.{n.join_restricted}.3", f"join: {join_rule} room, authorised")
-            return self.allow(
+            return AuthResult(
+                True,
+                r["join.r3"],
+                f"join: {join_rule} room, authorised",
                 f"{authoriser} (power {format_level(power)}, inviting needs {invite_level}) "
-                f"authorised the join"
+                f"authorised the join",
             )
         # 4.3.6. If the join_rule is public, allow.
         if join_rule == "public":
-            self.at = (f"{j}.{n.join_public}", "join: public room")
-            return self.allow("the room is public")
+            return AuthResult(True, r["join.public"], "join: public room", "the room is public")
         # 4.3.7. Otherwise, reject.
-        self.at = (f"{j}.{n.join_otherwise}", "join: otherwise reject")
-        raise self.reject(
+        return AuthResult(
+            False,
+            r["join.otherwise"],
+            "join: otherwise reject",
             f"the join rule {show_value(join_rule)} does not let anyone join in room version "
-            f"{version.identifier}"
+            f"{self.version.identifier}",
         )
 
     def third_party_invite_member(self, target: str, target_membership: str | None) -> AuthResult:
@@ -575,36 +775,44 @@ class _Checker:
         target_power: int,
         ban_level: int,
     ) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
-        lv = f"{n.member}.{n.member_leave}"
+        event, r = self.event, self.text.r
         # 4.5.1. If the sender matches state_key, allow if and only if that
         # user's current membership state is invite, join (v7+: or knock).
         if event.sender == target:
-            self.at = (f"{lv}.1", "leave: leaving oneself")
-            allowed = {"invite", "join"} | ({"knock"} if version.knock_join_rule else set())
-            if sender_membership in allowed:
-                return self.allow(f"{target} leaves, having been {_state_word(sender_membership)}")
-            raise self.reject(
+            if sender_membership in self.text.leave_from:
+                return AuthResult(
+                    True,
+                    r["leave.1"],
+                    "leave: leaving oneself",
+                    f"{target} leaves, having been {_state_word(sender_membership)}",
+                )
+            return AuthResult(
+                False,
+                r["leave.1"],
+                "leave: leaving oneself",
                 f"{target} cannot leave with membership "
-                f"{show_value(sender_membership) if sender_membership else 'none'}"
+                f"{show_value(sender_membership) if sender_membership else 'none'}",
             )
         # 4.5.2. If the sender's current membership state is not join, reject.
-        self.at = (f"{lv}.2", "leave: sender must be joined")
-        self.require_joined(sender_membership)
+        if sender_membership != "join":
+            return self.not_joined(r["leave.2"], "leave: sender must be joined", sender_membership)
         # 4.5.3. If the target user's current membership state is ban, and the
         # sender's power level is less than the ban level, reject.
-        self.at = (f"{lv}.3", "unban: ban level")
         if target_membership == "ban" and sender_power < ban_level:
-            raise self.reject(
+            return AuthResult(
+                False,
+                r["leave.3"],
+                "unban: ban level",
                 f"sender {event.sender} has power {format_level(sender_power)}, "
-                f"unbanning needs {ban_level}"
+                f"unbanning needs {ban_level}",
             )
         # 4.5.4. If the sender's power level is greater than or equal to the kick
         # level, and the target user's power level is less than the sender's
         # power level, allow. 4.5.5. Otherwise, reject.
-        kick_level = self.level("kick")
+        self.at = (r["leave.3"], "unban: ban level")
+        kick_level = self.level("kick", _KICK_DEFAULT)
         return self.level_and_more_power(
-            "kick", "kicking", kick_level, lv, ("4", "5"), target, sender_power, target_power
+            "kick", "kicking", kick_level, self.text.kick_rules, target, sender_power, target_power
         )
 
     def knock(
@@ -663,21 +871,8 @@ class _Checker:
         # or a string that is an integer), reject.
         self.at = (f"{p}.{n.pl_users}", "power levels: users")
         users = content.get("users", {})
-        if version.enforce_int_power_levels and "users" in content:
-            _require_int_map(users, "users", self)
-        if not isinstance(users, Mapping):
-            raise self.reject(f"users is {show_value(users)}, not an object")
-        for user_id, value in users.items():
-            if not _looks_like_user_id(user_id):
-                raise self.reject(f"users key {show_value(user_id)} is not a user ID")
-            if type(value) is int:
-                continue  # readable: the common case, without a call
-            try:
-                read_level(value)
-            except UnreadablePowerLevels:
-                raise self.reject(
-                    f"users[{user_id}] is {show_value(value)}, not an integer"
-                ) from None
+        if not _plain_users(users):
+            self.check_users(users)
 
         if n.pl_creators is not None:
             # 10.4. (v12) If the users property in content contains the sender of
@@ -709,6 +904,8 @@ class _Checker:
         # is greater than the sender's current power level, reject.
         self.at = (f"{p}.{n.pl_named}", "power levels: changed levels")
         for name in _NAMED_LEVELS:
+            if _same_int(old.get(name), content.get(name)):
+                continue
             before, after = self.pair(old, content, name)
             if before is not None and after is not None and before == after:
                 continue
@@ -722,7 +919,7 @@ class _Checker:
         for name in maps:
             old_map = self.submap(old, name)
             new_map = self.submap(content, name)
-            for key in sorted(set(old_map) | set(new_map), key=str):
+            for key in sorted(_changed_keys(old_map, new_map), key=str):
                 before, after = self.pair(old_map, new_map, key)
                 if before is not None and after is not None and before == after:
                     continue
@@ -747,17 +944,7 @@ class _Checker:
         old_users = self.submap(old, "users")
         # Entries that are the same integer before and after cannot reject or fail:
         # leave them out before sorting (the first entry that rejects is unchanged).
-        changed = [
-            user_id
-            for user_id in set(old_users) | set(users)
-            if not (
-                user_id in old_users
-                and user_id in users
-                and type(old_users[user_id]) is int
-                and type(users[user_id]) is int
-                and old_users[user_id] == users[user_id]
-            )
-        ]
+        changed = _changed_keys(old_users, users)
         for user_id in sorted(changed):
             before, after = self.pair(old_users, users, user_id)
             if before is not None and after is not None and before == after:
@@ -782,6 +969,24 @@ class _Checker:
         # 9.10. Otherwise, allow.
         self.at = (f"{p}.{n.pl_allow}", "power levels")
         return self.allow(f"every change is within the sender's power {shown_power}")
+
+    def check_users(self, users: object) -> None:
+        """9.3's checks of ``users``, one entry at a time (see :func:`_plain_users`)."""
+        if self.version.enforce_int_power_levels and "users" in self.event.content:
+            _require_int_map(users, "users", self)
+        if not isinstance(users, Mapping):
+            raise self.reject(f"users is {show_value(users)}, not an object")
+        for user_id, value in users.items():
+            if not _looks_like_user_id(user_id):
+                raise self.reject(f"users key {show_value(user_id)} is not a user ID")
+            if type(value) is int:
+                continue  # readable: the common case, without a call
+            try:
+                read_level(value)
+            except UnreadablePowerLevels:
+                raise self.reject(
+                    f"users[{user_id}] is {show_value(value)}, not an integer"
+                ) from None
 
     def submap(self, content: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = content.get(name, {})
@@ -815,7 +1020,7 @@ class _Checker:
         r = f"{n.redaction}"
         # 11.1. If the sender's power level is greater than or equal to the
         # redact level, allow.
-        redact_level = self.level("redact")
+        redact_level = self.level("redact", NAMED_LEVEL_DEFAULTS["redact"])
         if sender_power >= redact_level:
             self.at = (f"{r}.1", "redaction: redact level")
             return self.allow(
@@ -851,6 +1056,34 @@ _NAMED_LEVELS = (
 )
 
 
+def _same_int(before: object, after: object) -> bool:
+    """Both values are the same JSON integer: such an entry can neither reject nor fail."""
+    return type(before) is int and type(after) is int and before == after
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The keys of ``old`` and ``new`` except those whose values are the same integer."""
+    old_get = old.get
+    changed = [
+        key
+        for key, value in new.items()
+        if not (type(value) is int and type(before := old_get(key)) is int and before == value)
+    ]
+    changed.extend(key for key in old if key not in new)
+    return changed
+
+
+def _plain_users(users: object) -> bool:
+    """``users`` is a dict of integers under keys that pass the user ID check: the
+    common case, for which 9.3 (v1-v9: 9.1) has nothing to say."""
+    if type(users) is not dict:
+        return False
+    for user_id, value in users.items():
+        if type(value) is not int or not user_id.startswith("@") or ":" not in user_id:
+            return False
+    return True
+
+
 def _require_int_map(value: object, name: str, checker: _Checker) -> None:
     """(v10+) ``value`` must be an object whose values are all JSON integers."""
     if not isinstance(value, Mapping):
@@ -859,15 +1092,6 @@ def _require_int_map(value: object, name: str, checker: _Checker) -> None:
         if type(item) is not int:
             raise checker.reject(f"{name}[{key}] is {show_value(item)}, not an integer")
 
-
-#: The join rules that admit invited (and joined) users: v7+ adds knock.
-_INVITE_LIKE = {False: frozenset({"invite"}), True: frozenset({"invite", "knock"})}
-#: The restricted join rules, by (restricted_join_rule, knock_restricted_join_rule).
-_RESTRICTED_LIKE = {
-    (r, k): frozenset(({"restricted"} if r else set()) | ({"knock_restricted"} if k else set()))
-    for r in (False, True)
-    for k in (False, True)
-}
 
 _STATE_WORDS = {
     "join": "joined",

@@ -64,6 +64,19 @@ class PDU:
     redacts: str | None = None
     #: True when ``event_id`` was computed from the reference hash rather than read.
     event_id_computed: bool = False
+    #: Facts the authorization rules read on every check, worked out once here
+    #: (not arguments): ``domain_of(sender)`` and ``domain_of(state_key)``.
+    sender_domain: str | None = field(init=False, repr=False)
+    state_key_domain: str | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _, sep, server = self.sender.partition(":")
+        object.__setattr__(self, "sender_domain", server if sep else None)
+        domain: str | None = None
+        if self.state_key is not None:
+            _, sep, server = self.state_key.partition(":")
+            domain = server if sep else None
+        object.__setattr__(self, "state_key_domain", domain)
 
     @property
     def is_state(self) -> bool:

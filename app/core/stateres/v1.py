@@ -46,22 +46,25 @@ __all__ = ["resolve_v1", "split_v1", "v1_order"]
 def split_v1(
     state_sets: Sequence[Mapping[StateKey, str]],
 ) -> tuple[dict[StateKey, str], dict[StateKey, frozenset[str]]]:
-    """Unconflicted and conflicted state, v1's way: only differing values conflict."""
-    unconflicted: dict[StateKey, str] = {}
-    conflicted: dict[StateKey, set[str]] = {}
+    """Unconflicted and conflicted state, v1's way: only differing values conflict.
+
+    The state sets are merged (the last set's value wins); a key is conflicted
+    when some set's value differs from the merged one, i.e. when two sets differ.
+    Every entry of the last set agrees with the merge, so it is not compared.
+    """
+    merged: dict[StateKey, str] = {}
     for state_set in state_sets:
+        merged.update(state_set)
+    conflicted_keys: dict[StateKey, None] = {}
+    for state_set in state_sets[:-1]:
         for key, value in state_set.items():
-            existing = conflicted.get(key)
-            if existing is not None:
-                existing.add(value)
-                continue
-            current = unconflicted.get(key)
-            if current is None:
-                unconflicted[key] = value
-            elif current != value:
-                conflicted[key] = {current, value}
-                del unconflicted[key]
-    return unconflicted, {k: frozenset(v) for k, v in conflicted.items()}
+            if value != merged[key]:
+                conflicted_keys[key] = None
+    conflicted: dict[StateKey, frozenset[str]] = {}
+    for key in conflicted_keys:
+        conflicted[key] = frozenset(s[key] for s in state_sets if key in s)
+        del merged[key]
+    return merged, conflicted
 
 
 def _sha1(event_id: str) -> str:
@@ -137,15 +140,17 @@ def resolve_v1(
 
     def resolve_auth_key(key: StateKey, events: list[PDU], phase: str) -> PDU:
         ordered = v1_order(events)
-        order_step(key, ordered)
-        walk = list(reversed(ordered))
+        if steps is not None:
+            order_step(key, ordered)
+        walk = ordered[::-1]
         auth_keys = {k for e in events for k in types_of[e.event_id]}
         local = {k: auth_state[k] for k in auth_keys if k in auth_state}
         previous = walk[0]
         for event in walk[1:]:
             local[(previous.type, previous.state_key or "")] = previous
             result_ = check_auth(event, local)
-            _record(steps, phase, event, key, result_, local)
+            if steps is not None:
+                _record(steps, phase, event, key, result_, local)
             if not result_.allowed:
                 return previous
             previous = event
@@ -166,11 +171,13 @@ def resolve_v1(
         if key in resolved:
             continue
         ordered = v1_order(events)
-        order_step(key, ordered)
+        if steps is not None:
+            order_step(key, ordered)
         chosen = ordered[-1]
         for event in ordered:
             result_ = check_auth(event, auth_state)
-            _record(steps, "other state", event, key, result_, auth_state)
+            if steps is not None:
+                _record(steps, "other state", event, key, result_, auth_state)
             if result_.allowed:
                 chosen = event
                 break
