@@ -59,7 +59,6 @@ from app.core.stateres.common import (
     AuthChainIndex,
     auth_event_ids,
     paused_gc,
-    split_conflicted_state_set,
 )
 from app.core.stateres.v2 import resolve_conflicted
 from app.core.versions import RoomVersion, StateResAlgorithm
@@ -408,7 +407,7 @@ class RoomStates:
             base_shared = True
             plain: dict[StateKey, str] = {}
         else:
-            plain, conflicted = split_conflicted_state_set([s.to_dict() for s in states])
+            plain, conflicted = _split(states)
             if not conflicted:
                 return StateMap(plain)
             unconflicted = plain
@@ -508,13 +507,31 @@ class RoomStates:
         events = self._events
         assert isinstance(events, dict)
         events[event.event_id] = event
-        self._index.forget_parts_using(event.event_id)
+        if self._index.was_missing(event.event_id):
+            self._reset_index()
+        else:
+            self._index.forget_parts_using(event.event_id)
         if self.create_event is None and event.type == CREATE and event.state_key == "":
             self.create_event = event
         with paused_gc():
             self._add(event)
         self._soft = None
         return self._verdicts.get(event.event_id)
+
+    def _reset_index(self) -> None:
+        """Start a new auth chain index (and forget every state's chain in the old one).
+
+        Called when an event the index had read as missing appears: the chains,
+        senders' power levels and mainlines it derived without the event are
+        wrong now. (Rare: an accepted event's auth events are all present, so
+        only a rejected event's chain can have read a missing one.)
+        """
+        self._index = AuthChainIndex(self)
+        for states in (self._after, self._before):
+            for state in states.values():
+                state._chain = None
+        for state in self._merge_cache.values():
+            state._chain = None
 
     def _add(self, event: PDU) -> None:
         event_id = event.event_id
@@ -626,6 +643,16 @@ class _Overlay(Mapping[StateKey, str]):
             return value
         return self._base[key]
 
+    def get(self, key: StateKey, default: str | None = None) -> str | None:  # type: ignore[override]
+        """As Mapping.get, without the KeyError a missing key costs (hot in the checks)."""
+        if key in self._conflicted:
+            return default
+        changes = self._changes
+        if key in changes:
+            value = changes[key]
+            return default if value is None else value
+        return self._base.get(key, default)
+
     def __contains__(self, key: object) -> bool:
         if key in self._conflicted:
             return False
@@ -643,6 +670,30 @@ class _Overlay(Mapping[StateKey, str]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def _split(
+    states: Sequence[StateMap],
+) -> tuple[dict[StateKey, str], dict[StateKey, frozenset[str]]]:
+    """:func:`~app.core.stateres.common.split_conflicted_state_set` with set operations.
+
+    The unconflicted state map is the (key, event) pairs every state has; every
+    other key of any state is conflicted. Intersecting the dicts' item views runs
+    in C, where the common split tests each key of a room state in Python.
+    """
+    dicts = [s.to_dict() for s in states]
+    first = dicts[0]
+    common = first.items() & dicts[1].items()
+    for other in dicts[2:]:
+        common &= other.items()
+    unconflicted = dict(common)
+    keys = first.keys() | dicts[1].keys()
+    for other in dicts[2:]:
+        keys |= other.keys()
+    conflicted: dict[StateKey, frozenset[str]] = {}
+    for key in keys - unconflicted.keys():
+        conflicted[key] = frozenset(v for v in (d.get(key) for d in dicts) if v is not None)
+    return unconflicted, conflicted
 
 
 def compute_room_states(graph: EventGraph) -> RoomStates:

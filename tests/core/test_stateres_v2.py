@@ -314,3 +314,69 @@ def test_v12_auth_events_include_the_create_event_implicitly() -> None:
     n, _ = _v12_room()
     assert auth_event_ids(n["mb"])[-1] == n["create"].event_id
     assert n["create"].event_id not in n["mb"].auth_events
+
+
+class _GrowingSource:
+    """An event source whose events appear and get rejected as a test goes on."""
+
+    def __init__(self, events: Sequence[PDU]) -> None:
+        self.events = {e.event_id: e for e in events}
+        self.rejected: set[str] = set()
+
+    def get(self, event_id: str) -> PDU | None:
+        return self.events.get(event_id)
+
+    def is_rejected(self, event_id: str) -> bool:
+        return event_id in self.rejected
+
+
+def test_memoised_checks_forget_what_they_read_when_an_event_appears_or_is_rejected() -> None:
+    """The iterative auth checks' memos (each event's own auth events, the verdicts
+    without a trace) are dropped when an event they read appears or is rejected.
+
+    Bob's join cites the public m.room.join_rules event, which the partial state
+    does not hold. Spec (v1.16 authorization rules, m.room.member, join): a join
+    is allowed "if the join_rule is public"; with no join rules event in the auth
+    state the rule is not public and the join is rejected ("Otherwise, reject").
+    Auth events that are missing or rejected are left out of the auth state
+    (Synapse 1.163 ``_iterative_auth_checks``), so the verdict changes as the
+    join rules event appears, then is rejected.
+    """
+    from app.core.stateres.v2 import iterative_auth_checks
+
+    v = room_version("10")
+    create = _make("10", ALICE, "m.room.create", "", {"creator": ALICE, "room_version": "10"})
+    alice = _make("10", ALICE, "m.room.member", ALICE, {"membership": "join"}, [create])
+    pl = _make("10", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100}}, [create, alice])
+    rules = _make(
+        "10", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, [create, alice, pl]
+    )
+    bob = _make("10", BOB, "m.room.member", BOB, {"membership": "join"}, [create, pl, rules])
+    source = _GrowingSource([create, alice, pl, bob])  # the join rules event: not yet
+    index = AuthChainIndex(source)
+    base = {
+        ("m.room.create", ""): create.event_id,
+        ("m.room.member", ALICE): alice.event_id,
+        ("m.room.power_levels", ""): pl.event_id,
+    }
+    bob_key = ("m.room.member", BOB)
+
+    def joined() -> bool:
+        changes = iterative_auth_checks(
+            v, [bob.event_id], base, source, phase="t", steps=None, index=index
+        )
+        return changes.get(bob_key) == bob.event_id
+
+    assert not joined()
+    assert not joined()  # from the memos
+    source.events[rules.event_id] = rules  # the join rules event arrives
+    index.forget_parts_using(rules.event_id)
+    assert joined()
+    assert joined()  # from the memos
+    source.rejected.add(rules.event_id)  # ... and is rejected
+    index.forget_parts_using(rules.event_id)
+    assert not joined()
+    # The trace (no verdict memo) agrees with the memoised checks at each point.
+    steps: list[Any] = []
+    iterative_auth_checks(v, [bob.event_id], base, source, phase="t", steps=steps, index=index)
+    assert steps[-1].outcome == "rejected"

@@ -134,6 +134,7 @@ class AuthChainIndex:
         "_auth_part_refs",
         "_auth_types",
         "_chain",
+        "_check_info",
         "_ids",
         "_index",
         "_mainlines",
@@ -141,6 +142,7 @@ class AuthChainIndex:
         "_pl_parent",
         "_power",
         "_power_event",
+        "_sort_key",
         "_source",
     )
 
@@ -165,10 +167,16 @@ class AuthChainIndex:
         #: by key), the part of its iterative auth check's auth state that does
         #: not depend on the partial state. Read-only once stored.
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
-        #: Verdicts of iterative auth checks without a trace: (version identifier,
-        #: event ID, then the partial state's event ID or None for each of the
+        #: Verdicts of iterative auth checks without a trace, per version identifier:
+        #: (event ID, then the partial state's event ID or None for each of the
         #: event's auth types in the order of its memoised types) -> allowed.
-        self._auth_fast: dict[tuple[Any, ...], bool] = {}
+        self._auth_fast: dict[str, dict[tuple[str | None, ...], bool]] = {}
+        #: Per version identifier, each event's (state key, auth types as a tuple)
+        #: for the iterative auth checks; None for an unknown or non-state event.
+        self._check_info: dict[str, dict[str, tuple[StateKey, tuple[StateKey, ...]] | None]] = {}
+        #: Each event's key in the reverse topological power ordering's heap:
+        #: (minus its sender's power level, origin_server_ts, event ID).
+        self._sort_key: dict[str, tuple[int, int, str]] = {}
         #: Every auth event ID read into a stored part (see :meth:`forget_parts_using`).
         self._auth_part_refs: set[str] = set()
         #: Each event's auth event IDs (v12: with the implicit create event).
@@ -204,9 +212,30 @@ class AuthChainIndex:
     def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
         return self._auth_part
 
+    def auth_fast_memo(self, version_id: str) -> dict[tuple[str | None, ...], bool]:
+        """The memo of verdicts without a trace for one room version (see __init__)."""
+        found = self._auth_fast.get(version_id)
+        if found is None:
+            found = self._auth_fast[version_id] = {}
+        return found
+
+    def check_info_memo(
+        self, version_id: str
+    ) -> dict[str, tuple[StateKey, tuple[StateKey, ...]] | None]:
+        """Each event's (state key, auth types) for one room version (see __init__)."""
+        found = self._check_info.get(version_id)
+        if found is None:
+            found = self._check_info[version_id] = {}
+        return found
+
     @property
-    def auth_fast_memo(self) -> dict[tuple[Any, ...], bool]:
-        return self._auth_fast
+    def sort_key_memo(self) -> dict[str, tuple[int, int, str]]:
+        return self._sort_key
+
+    @property
+    def auth_ids_memo(self) -> dict[str, tuple[str, ...]]:
+        """:meth:`auth_ids` as a dict: filled for every indexed event."""
+        return self._auth_ids
 
     @property
     def auth_part_refs(self) -> set[str]:
@@ -227,6 +256,10 @@ class AuthChainIndex:
     @property
     def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:
         return self._auth_types
+
+    def was_missing(self, event_id: str) -> bool:
+        """True when the index read ``event_id`` as missing (its chains lack it)."""
+        return event_id in self._missing
 
     def stale(self) -> bool:
         """True when an event that was missing has since appeared in the source."""
@@ -320,8 +353,16 @@ class AuthChainIndex:
                 out.append(ids[low.bit_length() - 1])
                 bits ^= low
             return out
-        text = bin(bits)[:1:-1]  # least significant bit first
-        return [ids[i] for i, c in enumerate(text) if c == "1"]
+        # Least significant bit first; str.find skips the zeros in C (a 100k-event
+        # room's bitsets are 100k digits with a few hundred ones).
+        text = bin(bits)[:1:-1]
+        out = []
+        find = text.find
+        i = find("1")
+        while i >= 0:
+            out.append(ids[i])
+            i = find("1", i + 1)
+        return out
 
     def auth_ids(self, event_id: str) -> tuple[str, ...]:
         """:func:`auth_event_ids` of the event (empty when unknown), memoised."""

@@ -296,6 +296,8 @@ def reverse_topological_power_ordering(
     event_ids: Sequence[str],
     full_set: frozenset[str],
     index: AuthChainIndex,
+    *,
+    with_keys: bool = True,
 ) -> tuple[list[str], dict[str, tuple[int, int, str]]]:
     """Sort power events and their auth chains (within the full conflicted set).
 
@@ -307,70 +309,74 @@ def reverse_topological_power_ordering(
     ``full_set`` (Synapse's ``_add_event_and_auth_chain_to_graph``).
 
     Returns (the order, each event's key as (power level, origin_server_ts,
-    event ID)). Events on an auth-event cycle never become free and are left
-    out, as Synapse's sort leaves them out.
+    event ID); empty unless ``with_keys``, which only a trace needs). Events on
+    an auth-event cycle never become free and are left out, as Synapse's sort
+    leaves them out. The keys are memoised per event in ``index``: a sender's
+    level is a function of the event's own auth events.
     """
     source = index.source
     get = source.get
-    auth_ids_of = index.auth_ids
-    graph: dict[str, set[str]] = {}
-    for start in event_ids:
-        if start in graph:
+    auth_ids_memo = index.auth_ids_memo
+    sort_keys = index.sort_key_memo
+    levels = index.power_memo
+    # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
+    # each node's auth events inside the full set not yet taken (an auth event
+    # listed twice counts twice and is released twice), ``dependents`` the reverse
+    # edges, ``ready`` the heap keys of the nodes with none.
+    dependents: dict[str, list[str]] = {}
+    dependents_get = dependents.get
+    remaining: dict[str, int] = {}
+    ready: list[tuple[int, int, str]] = []
+    stack = list(event_ids)
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        event_id = pop()
+        if event_id in remaining:
             continue
-        stack = [start]
-        while stack:
-            event_id = stack.pop()
-            edges = graph.get(event_id)
-            if edges is not None:
-                continue  # reached twice before it was expanded
-            edges = graph[event_id] = set()
-            for auth_id in auth_ids_of(event_id):
-                if auth_id in full_set:
-                    if auth_id not in graph:
-                        stack.append(auth_id)
-                    edges.add(auth_id)
-    memo = index.power_memo
-    keys: dict[str, tuple[int, int, str]] = {}
-    heap_keys: dict[str, tuple[int, int, str]] = {}
-    for event_id in graph:
-        event = get(event_id)
-        assert event is not None  # full_set holds known events only
-        level = memo.get(event_id)
-        if level is None:
-            level = sender_power_level(event, source, index=index)
-            memo[event_id] = level
-        ts = event.origin_server_ts
-        keys[event_id] = (level, ts, event_id)
-        heap_keys[event_id] = (-level, ts, event_id)
+        if event_id not in sort_keys:
+            event = get(event_id)
+            assert event is not None  # full_set holds known events only
+            level = levels.get(event_id)
+            if level is None:
+                level = levels[event_id] = sender_power_level(event, source, index=index)
+            sort_keys[event_id] = (-level, event.origin_server_ts, event_id)
+        auth_ids = auth_ids_memo.get(event_id)
+        if auth_ids is None:
+            auth_ids = index.auth_ids(event_id)
+        inside = [a for a in auth_ids if a in full_set]
+        if inside:
+            remaining[event_id] = len(inside)
+            for target in inside:
+                found = dependents_get(target)
+                if found is None:
+                    dependents[target] = [event_id]
+                else:
+                    found.append(event_id)
+            extend(inside)
+        else:
+            remaining[event_id] = 0
+            ready.append(sort_keys[event_id])
 
     # Kahn's algorithm as lexicographical_topological_sort, inlined: each heap key
     # ends with the event's own ID, so keys are unique and the heap holds the keys.
-    dependents: dict[str, list[str]] = {}
-    remaining: dict[str, int] = {}
-    ready: list[tuple[int, int, str]] = []
-    for node, edges in graph.items():
-        remaining[node] = len(edges)
-        if edges:
-            for target in edges:
-                found = dependents.get(target)
-                if found is None:
-                    dependents[target] = [node]
-                else:
-                    found.append(node)
-        else:
-            ready.append(heap_keys[node])
     heapq.heapify(ready)
     order: list[str] = []
+    append = order.append
     heappop, heappush = heapq.heappop, heapq.heappush
     no_dependents: list[str] = []
     while ready:
         node = heappop(ready)[2]
-        order.append(node)
-        for child in dependents.get(node, no_dependents):
+        append(node)
+        for child in dependents_get(node, no_dependents):
             left = remaining[child] - 1
             remaining[child] = left
             if left == 0:
-                heappush(ready, heap_keys[child])
+                heappush(ready, sort_keys[child])
+    keys: dict[str, tuple[int, int, str]] = {}
+    if with_keys:
+        for event_id in remaining:
+            level, ts, _ = sort_keys[event_id]
+            keys[event_id] = (-level, ts, event_id)
     return order, keys
 
 
@@ -479,25 +485,41 @@ def mainline_ordering(
     """
     memo = index.power_levels_parent_memo if index is not None else None
     position = {eid: len(mainline_newest_first) - i for i, eid in enumerate(mainline_newest_first)}
+    # The walk from an event goes through its power levels parents, one parent per
+    # event, so every event on a walk has the walk's answer: remember it for each,
+    # and a later walk that meets one stops there.
+    known: dict[str, tuple[int, str | None]] = {}
     keys: dict[str, tuple[int, int, str]] = {}
     closest: dict[str, str | None] = {}
+    unset = object()
     for event_id in event_ids:
         event = source.get(event_id)
         assert event is not None
-        seen: set[str] = set()
-        current: str | None = event_id
-        depth = 0
-        found: str | None = None
-        while current is not None and current not in seen:
-            at = position.get(current)
-            if at is not None:
-                depth = at
-                found = current
-                break
-            seen.add(current)
-            current = _power_levels_parent(current, source, memo, index)
-        keys[event_id] = (depth, event.origin_server_ts, event_id)
-        closest[event_id] = found
+        answer = known.get(event_id)
+        if answer is None:
+            path: list[str] = []
+            seen: set[str] = set()
+            current: str | None = event_id
+            answer = (0, None)
+            while current is not None and current not in seen:
+                at = position.get(current)
+                if at is not None:
+                    answer = (at, current)
+                    break
+                found_answer = known.get(current)
+                if found_answer is not None:
+                    answer = found_answer
+                    break
+                seen.add(current)
+                path.append(current)
+                parent = memo.get(current, unset) if memo is not None else unset
+                if parent is unset:
+                    parent = _power_levels_parent(current, source, memo, index)
+                current = parent  # type: ignore[assignment]
+            for step in path:
+                known[step] = answer
+        keys[event_id] = (answer[0], event.origin_server_ts, event_id)
+        closest[event_id] = answer[1]
     order = sorted(event_ids, key=keys.__getitem__)
     return order, keys, closest
 
@@ -540,12 +562,12 @@ def iterative_auth_checks(
     """
     if changes is None:
         changes = {}
+    if index is not None and steps is None:
+        return _memoised_checks(version, event_ids, base, source, changes, index)
     memo = index.auth_memo if index is not None else None
     types_memo = index.auth_types_memo if index is not None else None
     part_memo = index.auth_part_memo if index is not None else None
     part_refs = index.auth_part_refs if index is not None else None
-    fast = index.auth_fast_memo if index is not None and steps is None else None
-    fast_key: tuple[Any, ...] = ()
     auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
@@ -568,22 +590,6 @@ def iterative_auth_checks(
                 found_types = _auth_types(version, event)
                 types_memo[types_key] = found_types
             types = found_types
-            if fast is not None:
-                # Without a trace only the verdict matters, and it is a function of
-                # the event, its (memoised) part and the partial state's IDs for its
-                # auth types: skip building the auth state when that was seen.
-                if is_rejected(event_id):
-                    continue
-                currents: list[Any] = [types_key]
-                for type_key in types:
-                    current = changes_get(type_key)
-                    currents.append(base_get(type_key) if current is None else current)
-                fast_key = tuple(currents)
-                seen = fast.get(fast_key)
-                if seen is not None:
-                    if seen:
-                        changes[(event.type, state_key)] = event_id
-                    continue
         part = part_memo.get(event_id) if part_memo is not None else None
         if part is None:
             part = {}
@@ -635,9 +641,6 @@ def iterative_auth_checks(
                 found = check_auth(event, auth_state)
                 memo[memo_key] = found
             result = found
-        if fast is not None and part_refs is not None:
-            fast[fast_key] = result.allowed
-            part_refs.update(ref for ref in fast_key[1:] if ref is not None)
         if result.allowed:
             changes[key] = event_id
         if steps is not None:
@@ -654,6 +657,115 @@ def iterative_auth_checks(
                 )
             )
     return changes
+
+
+class _PartialState(dict[StateKey, "str | None"]):
+    """The partial state read by the checks: ``base`` overlaid with ``changes``.
+
+    A dict that fills itself from them on first read of a key (None for a key
+    neither has), so every later read is a plain dict lookup.
+    """
+
+    __slots__ = ("_base_get", "_changes_get")
+
+    def __init__(self, base: Mapping[StateKey, str], changes: Mapping[StateKey, str]) -> None:
+        super().__init__()
+        self._base_get = base.get
+        self._changes_get = changes.get
+
+    def __missing__(self, key: StateKey) -> str | None:
+        value = self._changes_get(key)
+        if value is None:
+            value = self._base_get(key)
+        self[key] = value
+        return value
+
+
+def _memoised_checks(
+    version: RoomVersion,
+    event_ids: Sequence[str],
+    base: Mapping[StateKey, str],
+    source: EventSource,
+    changes: dict[StateKey, str],
+    index: AuthChainIndex,
+) -> dict[StateKey, str]:
+    """:func:`iterative_auth_checks` without a trace, memoised in ``index``.
+
+    Without a trace only each verdict matters, and it is a function of the
+    event, its own auth events (its *part*, memoised) and the partial state's
+    event IDs at its auth types: a check seen before with the same IDs builds
+    no auth state. Events rejected on receipt are never admitted (skipped
+    before anything is read). :meth:`AuthChainIndex.forget_parts_using` drops
+    the verdicts when an event they read appears or is rejected.
+    """
+    infos = index.check_info_memo(version.identifier)
+    fast = index.auth_fast_memo(version.identifier)
+    memo = index.auth_memo
+    part_memo = index.auth_part_memo
+    part_refs = index.auth_part_refs
+    auth_ids = index.auth_ids
+    get = source.get
+    is_rejected = source.is_rejected
+    partial = _PartialState(base, changes)
+    lookup = partial.__getitem__
+    infos_get = infos.get
+    unset = _UNSET
+    for event_id in event_ids:
+        info = infos_get(event_id, unset)
+        if info is unset:
+            event = get(event_id)
+            if event is None:
+                continue  # missing: not remembered, it may appear later
+            info = infos[event_id] = _check_info(version, event)
+        if info is None or is_rejected(event_id):
+            continue
+        key, types = info
+        values = (event_id, *map(lookup, types))
+        seen = fast.get(values)
+        if seen is None:
+            event = get(event_id)
+            assert event is not None
+            part = part_memo.get(event_id)
+            if part is None:
+                part = {}
+                own_auth_ids = auth_ids(event_id)
+                for auth_id in own_auth_ids:
+                    auth_event = get(auth_id)
+                    if auth_event is None:
+                        continue
+                    auth_key = auth_event.state_key
+                    if auth_key is not None and not is_rejected(auth_id):
+                        part[(auth_event.type, auth_key)] = auth_event
+                part_memo[event_id] = part
+                part_refs.update(own_auth_ids)
+            auth_state = part.copy()
+            for type_key, current in zip(types, values[1:], strict=True):
+                if current is None:
+                    continue
+                current_event = get(current)
+                if current_event is not None and not is_rejected(current):
+                    auth_state[type_key] = current_event
+            memo_key = (event, *auth_state.values())
+            found: AuthResult | None = memo.get(memo_key)
+            if found is None:
+                found = check_auth(event, auth_state)
+                memo[memo_key] = found
+            seen = fast[values] = found.allowed
+            part_refs.update(ref for ref in values[1:] if ref is not None)
+        if seen:
+            partial[key] = event_id
+            changes[key] = event_id
+    return changes
+
+
+_UNSET: Any = object()
+
+
+def _check_info(version: RoomVersion, event: PDU) -> tuple[StateKey, tuple[StateKey, ...]] | None:
+    """An event's (state key, auth types) for :func:`_memoised_checks`; None if not state."""
+    if event.state_key is None:
+        return None
+    return (event.type, event.state_key), tuple(_auth_types(version, event))
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -719,7 +831,9 @@ def resolve_conflicted(
             flag = power_memo[event_id] = is_power_event(event)
         if flag:
             power_events.append(event_id)
-    power_order, power_keys = reverse_topological_power_ordering(power_events, full_set, index)
+    power_order, power_keys = reverse_topological_power_ordering(
+        power_events, full_set, index, with_keys=steps is not None
+    )
     if steps is not None:
         is_power = frozenset(power_events)
         steps.append(
