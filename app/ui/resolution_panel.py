@@ -32,7 +32,16 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QFont,
+    QFontDatabase,
+    QKeySequence,
+    QPalette,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -43,6 +52,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -153,14 +163,55 @@ class RowsModel(QAbstractTableModel):
         id_columns: Sequence[int] = (),
         marks: Sequence[QColor | None] | None = None,
         fg: Mapping[tuple[int, int], QColor] | None = None,
-    ) -> None:
-        self.beginResetModel()
-        self.headers = tuple(headers)
-        self.rows = list(rows)
-        self.id_columns = frozenset(id_columns)
-        self.marks = list(marks) if marks is not None else []
-        self.fg = dict(fg or {})
-        self.endResetModel()
+    ) -> bool:
+        """Show ``rows`` under ``headers``; True if the table was reset (other columns)."""
+        headers = tuple(headers)
+        new_rows = list(rows)
+        id_cols = frozenset(id_columns)
+        if headers != self.headers or id_cols != self.id_columns:
+            self.beginResetModel()
+            self.headers = headers
+            self.rows = new_rows
+            self.id_columns = id_cols
+            self.marks = list(marks) if marks is not None else []
+            self.fg = dict(fg or {})
+            self.endResetModel()
+            return True
+        # The same columns as before (the next step of the same kind): rows added or
+        # taken away at the end and the rest changed in place. Unlike a reset, this
+        # keeps the view's layout, so a step costs no relayout of the table and only
+        # the rows that changed are painted again.
+        old, new = len(self.rows), len(new_rows)
+        if new < old:
+            self.beginRemoveRows(QModelIndex(), new, old - 1)
+            del self.rows[new:]
+            self.endRemoveRows()
+        changed = [r for r in range(min(old, new)) if self.rows[r] != new_rows[r]]
+        new_marks = list(marks) if marks is not None else []
+        new_fg = dict(fg or {})
+        if new_marks != self.marks[: len(new_marks)] or len(new_marks) != len(self.marks):
+            changed += [
+                r
+                for r in range(min(old, new))
+                if (self.marks[r] if r < len(self.marks) else None)
+                != (new_marks[r] if r < len(new_marks) else None)
+            ]
+        if new_fg != self.fg:
+            changed += [r for r, _ in new_fg] + [r for r, _ in self.fg]
+        if new > old:
+            self.beginInsertRows(QModelIndex(), old, new - 1)
+            self.rows = new_rows
+            self.marks = new_marks
+            self.fg = new_fg
+            self.endInsertRows()
+        self.rows = new_rows
+        self.marks = new_marks
+        self.fg = new_fg
+        last = len(headers) - 1
+        in_range = [r for r in changed if r < min(old, new)]
+        if in_range and last >= 0:
+            self.dataChanged.emit(self.index(min(in_range), 0), self.index(max(in_range), last))
+        return False
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
@@ -272,6 +323,43 @@ class _WrappedLabel(QLabel):
         return height
 
 
+class _LongText(QPlainTextEdit):
+    """Read-only, selectable plain text that lays out only the lines in view.
+
+    The single why-card of a resolution with many conflicted keys lists every
+    candidate of the current key, which runs to a hundred lines on a big fork: a
+    selectable word-wrapped QLabel rebuilt and re-laid out that whole text on
+    every step (20-35 ms); a plain-text edit lays out the visible lines only and
+    scrolls the rest. ``text``/``setText`` as on a QLabel.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self.setReadOnly(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # The card's own background, not an edit field's.
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QPlainTextEdit { background: transparent; }")
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.setPlainText(text)  # plain text: room content is never rich text
+
+
 class WhyCard(QFrame):
     """Why one conflicted key resolved as it did: candidates, their fates, the decision.
 
@@ -280,7 +368,11 @@ class WhyCard(QFrame):
     the result) has been stepped through, so stepping does not give it away.
     """
 
-    def __init__(self, key: StateKey, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, key: StateKey, parent: QWidget | None = None, *, scrolling: bool = False
+    ) -> None:
+        """``scrolling``: the card fills its pane and its candidate list scrolls inside it
+        (the single card of many keys) instead of growing to its full height."""
         super().__init__(parent)
         self.key = key
         self.setObjectName("whyCard")
@@ -311,18 +403,22 @@ class WhyCard(QFrame):
         self.title.setFont(bold)
         self.title.setWordWrap(True)
         self.title.setMinimumWidth(40)
-        self.body = _WrappedLabel(self)
-        self.body.setTextFormat(Qt.TextFormat.PlainText)
-        self.body.setWordWrap(True)
-        self.body.setMinimumWidth(40)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body: _WrappedLabel | _LongText
+        if scrolling:
+            self.body = _LongText(self)
+        else:
+            self.body = _WrappedLabel(self)
+            self.body.setTextFormat(Qt.TextFormat.PlainText)
+            self.body.setWordWrap(True)
+            self.body.setMinimumWidth(40)
+            self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.decision = _WrappedLabel(self)
         self.decision.setTextFormat(Qt.TextFormat.PlainText)
         self.decision.setWordWrap(True)
         self.decision.setMinimumWidth(40)
         self.decision.setObjectName("whyDecision")
         layout.addWidget(self.title)
-        layout.addWidget(self.body)
+        layout.addWidget(self.body, 1 if scrolling else 0)
         layout.addWidget(self.decision)
         self._shown: int | None = None
         self._stepping: Stepping | None = None
@@ -354,6 +450,7 @@ class WhyCard(QFrame):
         """
         if self._thresholds is None or self._stepping is not stepping:
             self._stepping = stepping
+            self._shown = None
             candidates = stepping.why(self.key).candidates
             at = [stepping.checked_at(c.event_id, self.key) for c in candidates]
             self._candidate_at = tuple(-1 if a is None else a for a in at)
@@ -427,6 +524,7 @@ class ResolutionPanel(QWidget):
         self._chosen_key: StateKey | None = None
         self._final: dict[StateKey, str] = {}
         self._keys_sized = False
+        self._content_headers: tuple[str, ...] | None = None
         self._build()
         self._shortcuts()
         # A narrow window may clip the step bar rather than be forced wider by it.
@@ -534,9 +632,15 @@ class ResolutionPanel(QWidget):
         self.keys_table = _table(why_box, self.keys_model, "whyKeys")
         self.keys_table.clicked.connect(self._key_clicked)
         self.keys_table.hide()
+        # ...and that one card fills the pane below the table, its candidate list
+        # scrolling inside it: kept from step to step and from resolution to
+        # resolution, only its text changes.
+        self.single_card = WhyCard(("", ""), why_box, scrolling=True)
+        self.single_card.hide()
         why_layout.addWidget(why_title)
         why_layout.addWidget(self.keys_table, 2)
         why_layout.addWidget(self.cards_area, 1)
+        why_layout.addWidget(self.single_card, 1)
 
         self.splitter.addWidget(step_box)
         self.splitter.addWidget(partial_box)
@@ -602,7 +706,8 @@ class ResolutionPanel(QWidget):
         self.stepping = stepping
         self.index = 0
         for card in self._cards.values():
-            card.deleteLater()
+            if card is not self.single_card:
+                card.deleteLater()
         self._cards = {}
         if stepping is None or not stepping.steps:
             self.title.setText("No resolution yet")
@@ -616,6 +721,8 @@ class ResolutionPanel(QWidget):
             self.partial_model.fill((), [])
             self.keys_model.fill((), [])
             self.keys_table.hide()
+            self.single_card.hide()
+            self.cards_area.show()
             self._many_keys = False
             self.position_label.setText("")
             self.inputs_label.setText("")
@@ -643,9 +750,12 @@ class ResolutionPanel(QWidget):
         keys = stepping.conflicted_keys()
         self._final = stepping.trace.final_state
         self._keys_sized = False
+        self._content_headers = None
         self._many_keys = len(keys) > CARDS_AT_ONCE
         self._chosen_key = keys[0] if keys else None
         self.keys_table.setVisible(self._many_keys)
+        self.single_card.setVisible(self._many_keys)
+        self.cards_area.setVisible(not self._many_keys)
         self.keys_model.namer = self.name_event
         self.keys_model.label_only = True
         for key in keys if not self._many_keys else ():
@@ -751,8 +861,13 @@ class ResolutionPanel(QWidget):
             if record.outcome == "previously rejected":
                 colour = SKIP.name()
         if colour != self._title_colour:
+            # A palette of its own, not a style sheet: restyling re-polishes the label
+            # and lays the step's column out again (a few ms per pass/fail change).
             self._title_colour = colour
-            self.title.setStyleSheet(f"color: {colour};" if colour else "")
+            palette = QPalette()
+            if colour:
+                palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+            self.title.setPalette(palette)
         self.explanation.setText(_EVENT_ID.sub(lambda m: self._name(m.group(0)), step.explanation))
         self.position_label.setText(
             f"Step {step.index + 1} of {len(stepping)}  ·  {stepping.algorithm}"
@@ -799,9 +914,11 @@ class ResolutionPanel(QWidget):
         if applied:
             for r, (key, _) in enumerate(rows):
                 if key in applied:
-                    # After the table's own delayed layout (its 0 ms timer) has set
-                    # the scroll range for the new rows.
-                    QTimer.singleShot(5, lambda row=r: self._scroll_partial(row))
+                    # Now rather than after the table's own delayed layout (a 0 ms
+                    # timer) has set the scroll range for new rows: laid out here, the
+                    # table is painted once, already scrolled.
+                    self.partial.doItemsLayout()
+                    self._scroll_partial(r)
                     break
 
     def _scroll_keys(self, row: int) -> None:
@@ -870,7 +987,8 @@ class ResolutionPanel(QWidget):
             self.keys_table.setColumnWidth(0, min(self.keys_table.columnWidth(0) + 8, 300))
         if current_row >= 0:
             self._chosen_key = keys[current_row]
-            QTimer.singleShot(5, lambda row=current_row: self._scroll_keys(row))
+            self.keys_table.doItemsLayout()
+            self._scroll_keys(current_row)
         self._show_chosen_card(stepping, index, current)
 
     def _show_chosen_card(self, stepping: Stepping, index: int, current: set[StateKey]) -> None:
@@ -881,13 +999,9 @@ class ResolutionPanel(QWidget):
         if card is None:
             # One card, re-aimed at each key: making and deleting widgets per step
             # costs far more than changing their text.
-            previous = next(iter(self._cards.values()), None)
-            if previous is None:
-                card = self._add_card(key)
-            else:
-                previous.set_key(key)
-                self._cards = {key: previous}
-                card = previous
+            card = self.single_card
+            card.set_key(key)
+            self._cards = {key: card}
         card.show_at(stepping, index, self._set_names, self._name)
         card.set_current(key in current)
 
@@ -1050,11 +1164,35 @@ class ResolutionPanel(QWidget):
             model.fill(("Event", "What"), rows, id_columns=(0,))
         else:
             model.fill((), [])
-        self.content.resizeColumnsToContents()
+        self._fit_content_columns()
+
+    def _fit_content_columns(self) -> None:
+        """The step table's columns as wide as their first rows (at most 260 px).
+
+        While the columns stay those of the previous step (the next auth check), a
+        column only ever widens: a width that changes at every step makes the table
+        lay out and paint again once the step is shown.
+        """
+        model = self.content_model
         header = self.content.horizontalHeader()
-        for c in range(model.columnCount()):
-            if header.sectionSize(c) > 260:
-                header.resizeSection(c, 260)
+        same = model.headers == self._content_headers
+        self._content_headers = model.headers
+        resized = False
+        # The view would repaint each resized column on a timer of its own, after the
+        # step is shown; instead it is laid out once, here, and painted once.
+        header.blockSignals(True)
+        try:
+            for c in range(model.columnCount()):
+                want = min(260, max(self.content.sizeHintForColumn(c), header.sectionSizeHint(c)))
+                if same:
+                    want = max(want, header.sectionSize(c))
+                if want != header.sectionSize(c):
+                    header.resizeSection(c, want)
+                    resized = True
+        finally:
+            header.blockSignals(False)
+        if resized or not same:
+            self.content.doItemsLayout()
 
     # ---------------------------------------------------------------- helpers
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QPalette
 from pytestqt.qtbot import QtBot
 
 from app.core.stateres.trace import (
@@ -36,7 +37,7 @@ from app.core.stateres.trace import (
 )
 from app.core.stepping import key_text
 from app.ui.mainwindow import MainWindow
-from app.ui.resolution_panel import EVENT_ID_ROLE, ResolutionPanel
+from app.ui.resolution_panel import EVENT_ID_ROLE, FAIL, ResolutionPanel, _LongText
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -423,11 +424,90 @@ def test_many_conflicted_keys_use_a_key_table_and_one_card(
     row = [r[0] for r in panel.keys_model.rows].index("m.room.power_levels")
     assert panel.keys_model.marks[row] is not None
     assert panel.keys_model.rows[row][1] == n["PA"]
+    # That one card fills the pane (no scroll area of cards) and its candidate list
+    # scrolls inside it: the same widget for every key, plain text.
+    card = panel._cards[PL]
+    assert card is panel.single_card and card.isVisible() and not panel.cards_area.isVisible()
+    assert isinstance(card.body, _LongText) and "failed auth: rule" in card.body.text()
+    assert card.body.toPlainText() == card.body.text()
+    # The failed check's title is in the failure colour (its own palette, no style sheet).
+    assert panel.title.palette().color(QPalette.ColorRole.WindowText) == FAIL
     # Clicking another key shows its card.
     panel._key_clicked(panel.keys_model.index(0, 0))
     assert list(panel._cards) == [stepping.conflicted_keys()[0]]
+    assert panel._cards[stepping.conflicted_keys()[0]] is card
+    assert card.title.text() == key_text(stepping.conflicted_keys()[0])
     panel.go_to(len(stepping) - 1)
     assert "undecided" not in {r[1] for r in panel.keys_model.rows}
+    assert panel.title.palette().color(QPalette.ColorRole.WindowText) != FAIL
+    # A new resolution re-aims the same card (kept, not deleted) from its first step.
+    panel.set_stepping(stepping)
+    assert panel._cards[stepping.conflicted_keys()[0]] is card and not card.isHidden()
+    assert card.decision.text() == "Undecided so far."
+    assert "not checked yet" in card.body.text()
+    monkeypatch.setattr(module, "CARDS_AT_ONCE", 24)
+    panel.set_stepping(stepping)
+    assert card.isHidden() and not panel.cards_area.isHidden()
+    assert panel._cards[PL] is not card and "not checked yet" in panel._cards[PL].body.text()
+
+
+def test_rows_model_refills_in_place(qtbot: QtBot) -> None:
+    """The next step of the same kind changes rows in place: no reset, only what changed."""
+    from PySide6.QtWidgets import QTableView
+
+    from app.ui.resolution_panel import MARK, RowsModel
+
+    model = RowsModel()
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    seen: list[tuple[Any, ...]] = []
+    model.modelReset.connect(lambda: seen.append(("reset",)))
+    model.rowsInserted.connect(lambda _p, a, b: seen.append(("inserted", a, b)))
+    model.rowsRemoved.connect(lambda _p, a, b: seen.append(("removed", a, b)))
+    model.dataChanged.connect(lambda a, b, _r: seen.append(("changed", a.row(), b.row())))
+
+    def shown() -> list[list[object]]:
+        return [
+            [model.index(r, c).data() for c in range(model.columnCount())]
+            for r in range(model.rowCount())
+        ]
+
+    assert model.fill(("Key", "Value"), [("a", "1"), ("b", "2")]) is True
+    assert seen == [("reset",)]
+    seen.clear()
+    assert model.fill(("Key", "Value"), [("a", "1"), ("b", "2"), ("c", "3")]) is False
+    assert seen == [("inserted", 2, 2)]
+    assert shown() == [["a", "1"], ["b", "2"], ["c", "3"]]
+    seen.clear()
+    model.fill(("Key", "Value"), [("a", "1"), ("b", "9"), ("c", "3")])
+    assert seen == [("changed", 1, 1)]
+    assert shown()[1] == ["b", "9"]
+    seen.clear()
+    model.fill(("Key", "Value"), [("a", "1"), ("b", "9"), ("c", "3")], marks=[None, None, MARK])
+    assert seen == [("changed", 2, 2)]
+    assert model.index(2, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    seen.clear()
+    model.fill(("Key", "Value"), [("z", "0")])
+    assert seen[0] == ("removed", 1, 2) and ("changed", 0, 0) in seen
+    assert (
+        shown() == [["z", "0"]] and model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    )
+    seen.clear()
+    assert model.fill(("Other",), [("x",)]) is True
+    assert seen == [("reset",)] and shown() == [["x"]]
+    view.viewport().repaint()  # the view follows every kind of change without complaint
+
+
+def test_long_text_is_plain_and_keeps_its_text(qtbot: QtBot) -> None:
+    """The scrolling why-card body shows text as given, never as rich text."""
+    body = _LongText()
+    qtbot.addWidget(body)
+    text = "<b>not bold</b> & $event:server\n• second line"
+    body.setText(text)
+    assert body.text() == text and body.toPlainText() == text
+    assert body.isReadOnly()
 
 
 def test_wrapped_label_heights_follow_text_and_width(qtbot: QtBot) -> None:
