@@ -46,6 +46,7 @@ from app.core.auth_result import (
     REDACTION,
     THIRD_PARTY_INVITE,
     AuthResult,
+    RuleNumbers,
     domain_of,
     rule_numbers,
     show_value,
@@ -145,9 +146,11 @@ class _RuleText:
     __slots__ = (
         "ban_rules",
         "invite_like",
+        "kick_level_at",
         "kick_rules",
         "knockable",
         "leave_from",
+        "member_levels_at",
         "n",
         "r",
         "restricted_like",
@@ -198,6 +201,9 @@ class _RuleText:
         #: The join rules that admit invited (and joined) users: v7+ adds knock.
         #: Kick and ban: the allow and the reject rule (4.5.4/4.5.5, 4.6.2/4.6.3).
         self.kick_rules = (f"{lv}.4", f"{lv}.5")
+        #: Where the membership rules read the levels (an unreadable one rejects there).
+        self.member_levels_at = (f"{m}", "m.room.member: power levels")
+        self.kick_level_at = (f"{lv}.3", "unban: ban level")
         self.ban_rules = (f"{b}.2", f"{b}.3")
         self.invite_like = frozenset({"invite", "knock"} if version.knock_join_rule else {"invite"})
         #: The restricted join rules: v8+ restricted, v10+ knock_restricted.
@@ -233,17 +239,15 @@ class _Checker:
     """One run of the state-dependent rules over one event. ``at`` tracks the rule being
     applied where a power level is read (an unreadable one rejects under that rule)."""
 
-    __slots__ = ("at", "create", "event", "n", "pl", "state", "text", "users", "version")
+    __slots__ = ("at", "create", "event", "pl", "state", "text", "users")
 
     def __init__(
         self, event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleText
     ) -> None:
         self.event = event
-        self.version = event.room_version
         self.state = state
         self.create = create
         self.text = text
-        self.n = text.n
         self.at: tuple[str, str] = ("", "")
         pl = self.pl = state.get(POWER_LEVELS_KEY)
         #: The power levels' ``users`` when a level can be read from it without a
@@ -254,6 +258,14 @@ class _Checker:
             users = pl.content.get("users", _NO_USERS)
             if type(users) is dict:
                 self.users = users
+
+    @property
+    def version(self) -> RoomVersion:
+        return self.text.version
+
+    @property
+    def n(self) -> RuleNumbers:
+        return self.text.n
 
     # -- helpers -------------------------------------------------------------
 
@@ -296,6 +308,49 @@ class _Checker:
         if type(value) is int:
             return value
         return read_level(value)
+
+    def member_levels(self, sender: str, target: str) -> tuple[int, int, int, int]:
+        """The sender's and the target's power, the invite and the ban level, in
+        that order (Synapse's); one call for what every membership change reads."""
+        users = self.users
+        if users is not None:
+            assert self.pl is not None
+            content = self.pl.content
+            create = self.create
+            privileged = create.room_version.privileged_creators
+            if privileged and is_creator(create, sender):
+                sender_power: object = CREATOR_POWER_LEVEL
+            else:
+                sender_power = users.get(sender)
+                if sender_power is None:
+                    sender_power = content.get("users_default", 0)
+            if privileged and is_creator(create, target):
+                target_power: object = CREATOR_POWER_LEVEL
+            else:
+                target_power = users.get(target)
+                if target_power is None:
+                    target_power = content.get("users_default", 0)
+            invite = content.get("invite")
+            if invite is None:
+                invite = _INVITE_DEFAULT
+            ban = content.get("ban")
+            if ban is None:
+                ban = _BAN_DEFAULT
+            if (
+                type(sender_power) is int
+                and type(target_power) is int
+                and type(invite) is int
+                and type(ban) is int
+            ):
+                return sender_power, target_power, invite, ban
+        # Anything else (no power levels, a null or non-integer value): one at a
+        # time, so that the first unreadable value is the one reported.
+        return (
+            self.power(sender),
+            self.power(target),
+            self.level("invite", _INVITE_DEFAULT),
+            self.level("ban", _BAN_DEFAULT),
+        )
 
     def membership_of(self, user_id: object) -> str | None:
         if not isinstance(user_id, str):
@@ -439,7 +494,8 @@ class _Checker:
     # -- m.room.member --------------------------------------------------------
 
     def member(self) -> AuthResult:
-        event, create, version, text = self.event, self.create, self.version, self.text
+        event, create, text = self.event, self.create, self.text
+        version = text.version
         r = text.r
         content: Mapping[str, Any] = event.content
         membership = content.get(_MEMBERSHIP)
@@ -518,11 +574,8 @@ class _Checker:
         join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
         # Synapse reads all four levels before looking at the membership, so an
         # unreadable one rejects every membership change (but the creator's join).
-        self.at = (r["member"], "m.room.member: power levels")
-        sender_power = self.power(sender)
-        target_power = self.power(target)
-        invite_level = self.level("invite", _INVITE_DEFAULT)
-        ban_level = self.level("ban", _BAN_DEFAULT)
+        self.at = text.member_levels_at
+        sender_power, target_power, invite_level, ban_level = self.member_levels(sender, target)
 
         if membership == "join":
             return self.join(target, sender_membership, join_rule, invite_level)
@@ -809,7 +862,7 @@ class _Checker:
         # 4.5.4. If the sender's power level is greater than or equal to the kick
         # level, and the target user's power level is less than the sender's
         # power level, allow. 4.5.5. Otherwise, reject.
-        self.at = (r["leave.3"], "unban: ban level")
+        self.at = self.text.kick_level_at
         kick_level = self.level("kick", _KICK_DEFAULT)
         return self.level_and_more_power(
             "kick", "kicking", kick_level, self.text.kick_rules, target, sender_power, target_power
