@@ -463,6 +463,11 @@ class GraphCanvas(QWidget):
         self._view.setRange(
             xRange=(left, left + span_x), yRange=(top, top + span_y), padding=0, update=True
         )
+        # pyqtgraph applies the new range to the scene's transform only when it is about
+        # to paint, which marks the scene dirty again and costs a second paint of the
+        # whole graph right after the first (each stepper step centres the view): applied
+        # now, the change and the highlight that came with it are painted once.
+        self._view.updateMatrix()
 
     def _zoom(self, factor: float, centre: QPointF | None) -> None:
         room = self._room
