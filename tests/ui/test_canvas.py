@@ -530,3 +530,28 @@ def test_fetched_history_goes_above_and_the_view_follows(qtbot) -> None:  # type
     # what was in the middle of the screen still is
     assert abs(c._view.viewRect().center().y() - (centre_before + shift)) < 1.0
     assert c.selected() == (eid("e150"),)
+
+
+def test_centring_on_an_event_paints_the_graph_once(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The stepper lights events and centres the view at every step: one paint, not two."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    canvas._set_view(-1, 3, None)
+    qtbot.wait(50)
+    paints = Paints()
+    canvas._graphics.viewport().installEventFilter(paints)
+    canvas.highlight({eid("m4")}, owner="stepper")
+    canvas.centre_on(eid("m4"))
+    qtbot.wait(100)
+    canvas._graphics.viewport().removeEventFilter(paints)
+    row = canvas.graph_layout().index[eid("m4")]
+    assert canvas._view.viewRect().top() <= row <= canvas._view.viewRect().bottom()
+    assert paints.count == 1
