@@ -270,8 +270,23 @@ _ROLES = frozenset(
 )
 
 
+class _Table(QTableView):
+    """A table whose size hints do not follow its contents.
+
+    A scroll bar that appears or goes (the partial state filling up at the split)
+    changes a plain table's size hints, and the splitter then shares its space out
+    again: every column is resized and painted twice for one step.
+    """
+
+    def sizeHint(self) -> QSize:
+        return QSize(256, 192)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(72, 72)
+
+
 def _table(parent: QWidget, model: RowsModel, name: str) -> QTableView:
-    view = QTableView(parent)
+    view = _Table(parent)
     view.setObjectName(name)
     view.setModel(model)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -590,6 +605,7 @@ class ResolutionPanel(QWidget):
         step_layout.addWidget(self.title)
         step_layout.addWidget(self.explanation)
         step_layout.addWidget(self.content, 1)
+        self._step_layout = step_layout
 
         # The partial state so far.
         partial_box = QWidget(self.splitter)
@@ -876,6 +892,9 @@ class ResolutionPanel(QWidget):
         if button is not None:
             button.setChecked(True)
         self._fill_content(stepping, step)
+        # The explanation's height changes with its text: the step's column is laid
+        # out now, so the table moves before it is painted, not just after.
+        self._step_layout.activate()
         self._fill_partial(stepping, step)
         self._fill_cards(stepping, step)
         self._set_buttons()
@@ -1192,6 +1211,8 @@ class ResolutionPanel(QWidget):
         finally:
             header.blockSignals(False)
         if resized or not same:
+            header.doItemsLayout()
+            self.content.verticalHeader().doItemsLayout()
             self.content.doItemsLayout()
 
     # ---------------------------------------------------------------- helpers
