@@ -362,9 +362,18 @@ class _LongText(QPlainTextEdit):
         self.setMinimumWidth(40)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        # The card's own background, not an edit field's.
-        self.viewport().setAutoFillBackground(False)
-        self.setStyleSheet("QPlainTextEdit { background: transparent; }")
+        # The card's own background, not an edit field's (a palette: a style sheet of
+        # its own would restyle the scroll bar too).
+        palette = QPalette()
+        palette.setColor(QPalette.ColorRole.Base, QColor(0, 0, 0, 0))
+        self.setPalette(palette)
+
+    def sizeHint(self) -> QSize:
+        # Small: the pane's stretch factors share out the height, not the text's length.
+        return QSize(200, 80)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, 36)
 
     def text(self) -> str:
         return self._text
@@ -654,7 +663,9 @@ class ResolutionPanel(QWidget):
         self.single_card = WhyCard(("", ""), why_box, scrolling=True)
         self.single_card.hide()
         why_layout.addWidget(why_title)
-        why_layout.addWidget(self.keys_table, 2)
+        # The table and the card share the height evenly (the card's candidate list
+        # scrolls; the table lists hundreds of keys and scrolls too).
+        why_layout.addWidget(self.keys_table, 1)
         why_layout.addWidget(self.cards_area, 1)
         why_layout.addWidget(self.single_card, 1)
 
