@@ -72,8 +72,17 @@ def _sha1(event_id: str) -> str:
 
 
 def v1_order(events: Sequence[PDU]) -> list[PDU]:
-    """Greatest depth first, then the hex SHA-1 of the event ID (Synapse's ``_ordered_events``)."""
+    """Greatest depth first, then the hex SHA-1 of the event ID (Synapse's ``_ordered_events``).
+
+    The hashes only break ties of depth: when every depth differs they are not computed.
+    """
+    if len({e.depth for e in events}) == len(events):
+        return sorted(events, key=_minus_depth)
     return sorted(events, key=lambda e: (-e.depth, _sha1(e.event_id)))
+
+
+def _minus_depth(event: PDU) -> int:
+    return -event.depth
 
 
 def resolve_v1(
@@ -103,7 +112,6 @@ def resolve_v1(
     # Each conflicted event's auth types, worked out once (they are read twice).
     types_of: dict[str, frozenset[StateKey]] = {}
     conflicted: dict[StateKey, list[PDU]] = {}
-    auth_ids: dict[StateKey, str] = {}
     result = dict(unconflicted)
     for key, ids in conflicted_ids.items():
         events: list[PDU] = []
@@ -112,19 +120,22 @@ def resolve_v1(
             if event is None:
                 continue
             events.append(event)
-            types = types_of[event_id] = auth_types_for_event(version, event)
-            for auth_key in types:
-                if auth_key not in auth_ids and auth_key in unconflicted:
-                    auth_ids[auth_key] = unconflicted[auth_key]
+            types_of[event_id] = auth_types_for_event(version, event)
         if len(events) > 1:
             conflicted[key] = events
         elif len(events) == 1:
             result[key] = events[0].event_id
+    # The auth state: the unconflicted state's (accepted, known) events at the keys
+    # any conflicted event's auth rules read.
     auth_state: dict[StateKey, PDU] = {}
-    for key, event_id in auth_ids.items():
-        event = None if is_rejected(event_id) else get(event_id)
+    unconflicted_get = unconflicted.get
+    for auth_key in frozenset().union(*types_of.values()):
+        auth_id = unconflicted_get(auth_key)
+        if auth_id is None or is_rejected(auth_id):
+            continue
+        event = get(auth_id)
         if event is not None:
-            auth_state[key] = event
+            auth_state[auth_key] = event
 
     resolved: dict[StateKey, PDU] = {}
 
@@ -156,18 +167,19 @@ def resolve_v1(
             previous = event
         return previous
 
+    in_order = sorted(conflicted.items())
     if POWER_KEY in conflicted:
         resolved[POWER_KEY] = resolve_auth_key(POWER_KEY, conflicted[POWER_KEY], "power levels")
     auth_state.update(resolved)
-    for key, events in sorted(conflicted.items()):
+    for key, events in in_order:
         if key[0] == JOIN_RULES:
             resolved[key] = resolve_auth_key(key, events, "join rules")
     auth_state.update(resolved)
-    for key, events in sorted(conflicted.items()):
+    for key, events in in_order:
         if key[0] == MEMBER:
             resolved[key] = resolve_auth_key(key, events, "memberships")
     auth_state.update(resolved)
-    for key, events in sorted(conflicted.items()):
+    for key, events in in_order:
         if key in resolved:
             continue
         ordered = v1_order(events)
