@@ -150,6 +150,7 @@ class RowsModel(QAbstractTableModel):
         self.marks: list[QColor | None] = []
         self.fg: dict[tuple[int, int], QColor] = {}
         self._mono = _mono()
+        self._brushes: dict[int, QBrush] = {}
         #: Event ID -> a readable name (a sample room's label), shown before the short ID.
         self.namer: Callable[[str], str | None] | None = None
         #: Show only the label of a labelled event (narrow tables); the ID stays the tooltip.
@@ -231,43 +232,48 @@ class RowsModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        # Called for every role of every visible cell at each paint: roles compared as
+        # plain ints, brushes made once per colour.
         if role not in _ROLES or not index.isValid():
             return None  # most roles a view asks for while painting: answered at once
         r, c = index.row(), index.column()
         value = self.rows[r][c]
-        is_id = c in self.id_columns
-        if role == Qt.ItemDataRole.DisplayRole:
-            if is_id and value.startswith("$"):
+        if role == _DISPLAY:
+            if value.startswith("$") and c in self.id_columns:
                 label = self.namer(value) if self.namer is not None else None
                 if label:
                     return label if self.label_only else f"{label}  {short_id(value, 8)}"
                 return short_id(value, 12)
             return value
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _BACKGROUND:
+            mark = self.marks[r] if r < len(self.marks) else None
+            return None if mark is None else self._brush(mark)
+        if role == _FONT:
+            return self._mono if c in self.id_columns else None
+        if role == _FOREGROUND:
+            colour = self.fg.get((r, c)) if self.fg else None
+            return None if colour is None else self._brush(colour)
+        if role == _TOOLTIP:
             return plain_tooltip(value)  # room content: never let Qt guess rich text
-        if role == EVENT_ID_ROLE:
-            return value if is_id else None
-        if role == Qt.ItemDataRole.FontRole and is_id:
-            return self._mono
-        if role == Qt.ItemDataRole.BackgroundRole and r < len(self.marks):
-            mark = self.marks[r]
-            return QBrush(mark) if mark is not None else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            colour = self.fg.get((r, c))
-            return QBrush(colour) if colour is not None else None
+        if role == _ID_ROLE:
+            return value if c in self.id_columns else None
         return None
 
+    def _brush(self, colour: QColor) -> QBrush:
+        key = colour.rgba()
+        brush = self._brushes.get(key)
+        if brush is None:
+            brush = self._brushes[key] = QBrush(colour)
+        return brush
 
-_ROLES = frozenset(
-    {
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.ToolTipRole,
-        EVENT_ID_ROLE,
-        Qt.ItemDataRole.FontRole,
-        Qt.ItemDataRole.BackgroundRole,
-        Qt.ItemDataRole.ForegroundRole,
-    }
-)
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ID_ROLE = int(EVENT_ID_ROLE)
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FONT, _BACKGROUND, _FOREGROUND, _ID_ROLE})
 
 
 class _Table(QTableView):
@@ -624,6 +630,11 @@ class ResolutionPanel(QWidget):
         self.partial_label = QLabel("Partial state", partial_box)
         self.partial_label.setTextFormat(Qt.TextFormat.PlainText)
         self.partial_label.setFont(self.title.font())
+        # Headings whose text changes per step do not set their column's least width:
+        # a longer one made the splitter share its space out again (every table moved
+        # and was painted twice). A heading too long for its column is cut off.
+        for heading in (self.title, self.partial_label):
+            heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.partial_model = RowsModel(self)
         self.partial = _table(partial_box, self.partial_model, "partialState")
         self.partial.doubleClicked.connect(self._activated)
