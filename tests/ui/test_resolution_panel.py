@@ -536,3 +536,19 @@ def test_wrapped_label_heights_follow_text_and_width(qtbot: QtBot) -> None:
     cached.setFont(font)
     plain.setFont(font)
     assert cached.heightForWidth(300) == plain.heightForWidth(300)
+
+
+def test_stepping_keeps_the_columns_where_they_are(qtbot: QtBot, tmp_path: Path) -> None:
+    """A step's longer title or partial-state heading does not re-share the panel's width
+    (which moved and repainted every table once the step was shown)."""
+    window = open_window(qtbot, tmp_path, "ban-vs-power-levels.json")
+    window.resize(1000, 900)
+    panel = resolve_here(qtbot, window, labels(window)["END"])
+    stepping = panel.stepping
+    assert stepping is not None
+    qtbot.wait(50)
+    sizes = panel.splitter.sizes()
+    for i in range(len(stepping)):
+        panel.go_to(i)
+        qtbot.wait(1)
+        assert panel.splitter.sizes() == sizes, stepping.steps[i].title
