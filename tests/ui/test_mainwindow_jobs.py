@@ -193,3 +193,41 @@ def test_the_canvas_model_is_built_off_the_ui_thread(qtbot: QtBot, tmp_path: Pat
     assert shown.server_hex[: len(shown.servers)] == tuple(
         window.canvas.theme.palette[: len(shown.servers)]
     )
+
+
+def test_the_analysis_starts_after_the_first_paint(qtbot: QtBot, tmp_path: Path) -> None:
+    """The paint and the analysis share the interpreter: a shown window paints the new
+    room first, then analyses it; a hidden one (nothing to paint) analyses at once."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QGraphicsView
+
+    room = write_fork_room(tmp_path)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, samples_dir=tmp_path / "none")
+    qtbot.addWidget(window)
+    window.show()
+    happened: list[str] = []
+
+    class Watch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and window.document is not None:
+                happened.append("paint")
+            return False
+
+    view = window.canvas.findChild(QGraphicsView)
+    assert view is not None
+    watch = Watch()
+    view.viewport().installEventFilter(watch)
+    window.jobs.busy.connect(lambda name, _pct, _text: happened.append(name))
+    with qtbot.waitSignal(window.analysisReady, timeout=20_000):
+        window.open_file(room.path)
+    analysing = happened.index("Analysing")
+    assert "paint" in happened[:analysing]
+
+    hidden = MainWindow(settings, samples_dir=tmp_path / "none")
+    qtbot.addWidget(hidden)
+    with qtbot.waitSignal(hidden.roomOpened, timeout=20_000):
+        hidden.open_file(room.path)
+    assert "analyse" in hidden.jobs.running
+    hidden.wait_idle()
+    assert hidden.analysis is not None and not hidden.analysis.partial
