@@ -27,13 +27,14 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QGraphicsView
 
 from app.ui.app import create_application
@@ -41,16 +42,16 @@ from app.ui.mainwindow import MainWindow
 
 
 class _PaintWatcher(QObject):
-    """Notes when ``widget`` (the canvas's viewport) receives a paint event."""
+    """Calls ``then`` whenever ``widget`` (the canvas's viewport) receives a paint event."""
 
-    def __init__(self, widget: QObject) -> None:
+    def __init__(self, widget: QObject, then: Callable[[], None]) -> None:
         super().__init__(widget)
-        self.seen = False
+        self._then = then
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
-            self.seen = True
+            self._then()
         return False
 
 
@@ -111,22 +112,27 @@ def run(app: Any, path: Path, tmp: Path, *, paint_only: bool) -> None:
         if not stages or not stages[-1][1].endswith(text)
         else None
     )
-    painted = _PaintWatcher(window.canvas.findChild(QGraphicsView).viewport())
+    # The window's own event loop, as in the app (a polling loop would add its own
+    # CPU time and fight the loading thread for the interpreter lock).
+    loop = QEventLoop()
+    give_up = QTimer()
+    give_up.setSingleShot(True)
+    give_up.timeout.connect(loop.quit)
+    give_up.start(900_000)
+
+    def painted() -> None:
+        if "room shown" in marks and "first paint" not in marks:
+            # Queued: runs once this paint is done.
+            QTimer.singleShot(0, lambda: (mark("first paint"), paint_only and loop.quit()))
+
+    watcher = _PaintWatcher(window.canvas.findChild(QGraphicsView).viewport(), painted)
+    window.analysisReady.connect(lambda _a: loop.quit())
     window.open_file(path)
-    while "room shown" not in marks:
-        app.processEvents()
-        time.sleep(0.001)
-    painted.seen = False
-    while not painted.seen and time.perf_counter() - t0 < 900:
-        app.processEvents()  # returns once the paint it delivered is done
-        time.sleep(0.001)
-    mark("first paint")
+    loop.exec()
     if paint_only:
         window.cancel_jobs()
         window.jobs.wait_for_done()
-    while not paint_only and "analysis complete" not in marks and time.perf_counter() - t0 < 900:
-        app.processEvents()
-        time.sleep(0.002)
+    del watcher
     timer.stop()
 
     doc = window.document
