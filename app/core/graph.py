@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from types import MappingProxyType
 
 from app.core.events import PDU, as_sent, domain_of
@@ -216,9 +217,13 @@ class EventGraph:
             children_lists, merges = _children_and_merges(order, by_id)
         else:
             order, position, missing, children_lists, merges = ordered
-        children = {eid: tuple(kids) for eid, kids in children_lists.items()}
-        extremities = tuple(eid for eid in order if eid not in children)
-        forks = tuple(eid for eid in order if len(children.get(eid, ())) > 1)
+        children = dict(zip(children_lists, map(tuple, children_lists.values()), strict=True))
+        extremities = tuple(filterfalse(children.__contains__, order))
+        forks = tuple(
+            sorted(
+                [eid for eid, kids in children.items() if len(kids) > 1], key=position.__getitem__
+            )
+        )
 
         create_event, room_id, room_findings = _check_room(order, by_id, room_version)
         findings.extend(room_findings)
@@ -410,8 +415,11 @@ def _check_room(
     """
     findings: list[Finding] = []
     creates = [
-        eid for eid in order if by_id[eid].type == "m.room.create" and by_id[eid].state_key == ""
+        eid for eid, pdu in by_id.items() if pdu.type == "m.room.create" and pdu.state_key == ""
     ]
+    if len(creates) > 1:
+        rank = {eid: i for i, eid in enumerate(order)}
+        creates.sort(key=rank.__getitem__)
     create = by_id[creates[0]] if creates else None
     if create is None:
         if by_id:
@@ -452,7 +460,8 @@ def _check_room(
         ids = Counter(pdu.room_id for pdu in by_id.values() if pdu.room_id is not None)
         room_id = min(ids, key=lambda r: (-ids[r], r)) if ids else None
 
-    if room_id is not None:
+    others = {pdu.room_id for pdu in by_id.values()} - {room_id, None}
+    if room_id is not None and others:
         for eid in order:
             rid = by_id[eid].room_id
             if rid is not None and rid != room_id:
