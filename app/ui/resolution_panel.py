@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
@@ -289,6 +290,17 @@ class _Table(QTableView):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(72, 72)
+
+
+def _lay_out_now(view: QTableView) -> None:
+    """Lay ``view`` out for its new rows and columns now, scroll bars included.
+
+    Left to the event loop, a table lays itself out after it was painted and then
+    shows or hides its scroll bars (a queued call), resizing its viewport: each
+    is another paint of the whole table once the step is shown.
+    """
+    view.doItemsLayout()
+    QCoreApplication.sendPostedEvents(view, QEvent.Type.MetaCall)
 
 
 def _table(parent: QWidget, model: RowsModel, name: str) -> QTableView:
@@ -952,13 +964,14 @@ class ResolutionPanel(QWidget):
             self.partial.resizeColumnToContents(0)
             if self.partial.columnWidth(0) > 260:
                 self.partial.setColumnWidth(0, 260)
+            _lay_out_now(self.partial)
         if applied:
             for r, (key, _) in enumerate(rows):
                 if key in applied:
                     # Now rather than after the table's own delayed layout (a 0 ms
                     # timer) has set the scroll range for new rows: laid out here, the
                     # table is painted once, already scrolled.
-                    self.partial.doItemsLayout()
+                    _lay_out_now(self.partial)
                     self._scroll_partial(r)
                     break
 
@@ -1028,7 +1041,7 @@ class ResolutionPanel(QWidget):
             self.keys_table.setColumnWidth(0, min(self.keys_table.columnWidth(0) + 8, 300))
         if current_row >= 0:
             self._chosen_key = keys[current_row]
-            self.keys_table.doItemsLayout()
+            _lay_out_now(self.keys_table)
             self._scroll_keys(current_row)
         self._show_chosen_card(stepping, index, current)
 
@@ -1235,7 +1248,7 @@ class ResolutionPanel(QWidget):
         if resized or not same:
             header.doItemsLayout()
             self.content.verticalHeader().doItemsLayout()
-            self.content.doItemsLayout()
+            _lay_out_now(self.content)
 
     # ---------------------------------------------------------------- helpers
 
