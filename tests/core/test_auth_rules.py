@@ -923,3 +923,127 @@ def test_power_levels_without_a_power_levels_event(version: str) -> None:
 def test_power_levels_users_default() -> None:
     room = Room("10", power_levels={"users": {ALICE: 100}, "users_default": 7})
     assert get_power_level(BOB, room.state) == 7
+
+
+# --- the rules' shortcuts agree with the general readers ------------------------------------------
+# check_auth reads integer levels, creators and server names without the general
+# functions of app.core.auth_power / app.core.events; these tests hold the shortcuts
+# to those functions (which the rest of this file and the Synapse fuzz hold to Synapse).
+
+
+def test_membership_levels_shortcut_agrees_with_the_power_readers() -> None:
+    from app.core.auth_power import UnreadablePowerLevels
+    from app.core.auth_rules import _TEXTS, _Checker
+    from tests.generators.auth_events import generate_cases
+
+    compared = unreadable = 0
+    for case in generate_cases(29, 2500):
+        event, state, create = case.event, case.state, case.create
+        create = create or state.get(("m.room.create", ""))
+        if event.type != "m.room.member" or event.state_key is None or create is None:
+            continue
+        target = event.state_key
+        expected: tuple[int, ...] | None
+        try:
+            expected = (
+                get_power_level(event.sender, state, create),
+                get_power_level(target, state, create),
+                get_named_level("invite", state),
+                get_named_level("ban", state),
+            )
+        except UnreadablePowerLevels:
+            expected = None
+            unreadable += 1
+        checker = _Checker(event, state, create, _TEXTS[case.version.identifier])
+        try:
+            got: tuple[int, ...] | None = checker.member_levels(event.sender, target)
+        except UnreadablePowerLevels:
+            got = None
+        assert got == expected, case.label
+        compared += 1
+    assert compared > 500
+
+
+@pytest.mark.parametrize("version", ["10", "12"])
+def test_membership_levels_shortcut_falls_back_for_odd_values(version: str) -> None:
+    # users_default null means 0 (Synapse), a string level is read with int() before
+    # v10 only; v12 creators have infinite power whatever users says.
+    room = Room(
+        version,
+        members={BOB: "join", CAROL: "join"},
+        power_levels={"users": {BOB: 60}, "users_default": None, "ban": 50},
+    )
+    kick = room.check(room.member(BOB, "leave", CAROL))  # Carol: users_default null -> 0
+    assert allowed(kick), kick
+    assert kick.reason == "sender has power 60 (kick needs 50), target has 0"
+    by_carol = room.check(room.member(CAROL, "ban", BOB))
+    assert not by_carol.allowed
+    assert by_carol.reason == "sender @carol:c has power 0, banning needs 50"
+    creator_ban = room.check(room.member(ALICE, "ban", BOB))
+    if room.v.privileged_creators:
+        assert allowed(creator_ban)
+        assert creator_ban.reason == "sender has power infinite (ban needs 50), target has 60"
+    else:  # Alice is not in users: users_default null -> 0
+        assert not creator_ban.allowed
+
+
+def test_is_creator_agrees_with_room_creators() -> None:
+    from app.core.auth_power import is_creator, room_creators
+    from tests.generators.auth_events import USERS, generate_cases
+
+    creates = {}
+    for case in generate_cases(31, 1500):
+        for pdu in (case.create, case.state.get(("m.room.create", "")), case.event):
+            if pdu is not None and pdu.type == "m.room.create":
+                creates[pdu.event_id] = pdu
+    assert len(creates) > 20
+    for create in creates.values():
+        creators = room_creators(create)
+        candidates = {*USERS, create.sender, *creators, "@nobody:z", ""}
+        for user in candidates:
+            assert is_creator(create, user) == (user in creators), (create.content, user)
+
+
+def test_pdu_server_names_are_those_of_domain_of() -> None:
+    import dataclasses
+
+    from app.core.events import domain_of
+
+    room = Room("10", members={BOB: "join"})
+    for pdu in [*room.state.values(), room.event("m.room.message", BOB, {"body": "x"})]:
+        assert pdu.sender_domain == domain_of(pdu.sender)
+        expected = domain_of(pdu.state_key) if pdu.state_key is not None else None
+        assert pdu.state_key_domain == expected
+    member = room.state[("m.room.member", BOB)]
+    assert (member.sender_domain, member.state_key_domain) == ("b", "b")
+    moved = dataclasses.replace(member, sender="@x:elsewhere.org", state_key="no-colon")
+    assert (moved.sender_domain, moved.state_key_domain) == ("elsewhere.org", None)
+
+
+def test_power_levels_unchanged_entries_shortcut() -> None:
+    from app.core.auth_rules import _changed_keys, _plain_users
+
+    # Only entries that are the same integer before and after are left out:
+    # a bool or a string equal to the integer is still compared by the rules.
+    old = {"a": 1, "b": True, "c": "5", "d": 2, "f": None}
+    new = {"a": 1, "b": 1, "c": "5", "e": 3, "f": None}
+    assert sorted(_changed_keys(old, new)) == ["b", "c", "d", "e", "f"]
+    assert _plain_users({"@a:b": 1, "@c:d": 0})
+    assert _plain_users({})
+    assert not _plain_users({"@a:b": "1"})
+    assert not _plain_users({"@a:b": True})
+    assert not _plain_users({"nobody": 1})
+    assert not _plain_users({"@nobody": 1})
+    assert not _plain_users([])
+
+
+@pytest.mark.parametrize("version", ["1", "9"])
+def test_9_unchanged_unreadable_level_still_rejects(version: str) -> None:
+    # Before v10 a level is read with int(); Synapse fails on "abc" even when it is
+    # unchanged, so the event is not accepted, and an unchanged "50" is fine.
+    n = rule_numbers(KNOWN_ROOM_VERSIONS[version])
+    room = _pl_room(version, kick="abc")
+    result = room.check(_new_pl(room, ALICE, user_dave=10))
+    assert rejected_by(result, f"{n.power_levels}.{n.pl_named}"), result
+    room = _pl_room(version, kick="50")
+    assert allowed(room.check(_new_pl(room, ALICE, user_dave=10)))
