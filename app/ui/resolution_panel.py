@@ -1078,6 +1078,11 @@ class ResolutionPanel(QWidget):
         record = step.record
         model = self.content_model
         get_event = self._describe
+        # The table's rows are refilled in place (no reset), so a row picked at the
+        # last step is let go: it would mark another row of this one.
+        selection = self.content.selectionModel()
+        if selection is not None and selection.hasSelection():
+            selection.clear()
         if isinstance(record, InputStep):
             sets = [dict(s) for s in record.state_sets]
             keys = sorted({k for s in sets for k in s})

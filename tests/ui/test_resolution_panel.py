@@ -437,6 +437,12 @@ def test_many_conflicted_keys_use_a_key_table_and_one_card(
     assert list(panel._cards) == [stepping.conflicted_keys()[0]]
     assert panel._cards[stepping.conflicted_keys()[0]] is card
     assert card.title.text() == key_text(stepping.conflicted_keys()[0])
+    # A row picked in the step's table is let go at the next step (the table is refilled
+    # in place, not reset).
+    panel.content.selectRow(0)
+    assert panel.content.selectionModel().hasSelection()
+    panel.go_to(pb.index + 1)
+    assert not panel.content.selectionModel().hasSelection()
     panel.go_to(len(stepping) - 1)
     assert "undecided" not in {r[1] for r in panel.keys_model.rows}
     assert panel.title.palette().color(QPalette.ColorRole.WindowText) != FAIL
