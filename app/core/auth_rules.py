@@ -269,9 +269,6 @@ class _Checker:
 
     # -- helpers -------------------------------------------------------------
 
-    def step(self, rule: str, name: str) -> None:
-        self.at = (rule, name)
-
     def reject(self, reason: str) -> _Reject:
         rule, name = self.at
         return _Reject(AuthResult(False, rule, name, reason))
@@ -1072,10 +1069,11 @@ class _Checker:
         event, n = self.event, self.n
         r = f"{n.redaction}"
         # 11.1. If the sender's power level is greater than or equal to the
-        # redact level, allow.
+        # redact level, allow. (An unreadable redact level rejects under this rule:
+        # Synapse fails reading it here.)
+        self.at = (f"{r}.1", "redaction: redact level")
         redact_level = self.level("redact", NAMED_LEVEL_DEFAULTS["redact"])
         if sender_power >= redact_level:
-            self.at = (f"{r}.1", "redaction: redact level")
             return self.allow(
                 f"sender has power {format_level(sender_power)}, redacting needs {redact_level}"
             )

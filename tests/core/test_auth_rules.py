@@ -1047,3 +1047,15 @@ def test_9_unchanged_unreadable_level_still_rejects(version: str) -> None:
     assert rejected_by(result, f"{n.power_levels}.{n.pl_named}"), result
     room = _pl_room(version, kick="50")
     assert allowed(room.check(_new_pl(room, ALICE, user_dave=10)))
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_11_unreadable_redact_level_rejects_under_the_redaction_rule(version: str) -> None:
+    # Synapse's check_redaction reads the redact level with int() and fails on
+    # "fifty": the redaction is not accepted, and the rule that read it is 11.1.
+    room = Room(version, members={BOB: "join"}, power_levels={"users": {ALICE: 100}})
+    pl = room.state[("m.room.power_levels", "")]
+    room.set("m.room.power_levels", ALICE, {**pl.content, "redact": "fifty"}, "")
+    result = room.check(room.event("m.room.redaction", BOB, {}, redacts="$x:a"))
+    assert rejected_by(result, "11.1"), result
+    assert result.rule_name == "redaction: redact level"
