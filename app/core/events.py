@@ -166,22 +166,44 @@ def _parse_plain(obj: dict[str, Any], version: RoomVersion, event_id: str | None
     origin_server_ts = get("origin_server_ts")
     if type(depth) is not int or type(origin_server_ts) is not int:
         return None
-    return PDU(
-        event_id=event_id,
-        room_version=version,
-        raw=obj,
-        room_id=room_id,
-        sender=sender,
-        type=etype,
-        state_key=state_key,
-        content=content,
-        prev_events=tuple(prev_events),
-        auth_events=tuple(auth_events),
-        depth=depth,
-        origin_server_ts=origin_server_ts,
-        redacts=redacts,
-        event_id_computed=computed,
-    )
+    pdu = _new_pdu(PDU)
+    _set_event_id(pdu, event_id)
+    _set_room_version(pdu, version)
+    _set_raw(pdu, obj)
+    _set_room_id(pdu, room_id)
+    _set_sender(pdu, sender)
+    _set_type(pdu, etype)
+    _set_state_key(pdu, state_key)
+    _set_content(pdu, content)
+    _set_prev_events(pdu, tuple(prev_events))
+    _set_auth_events(pdu, tuple(auth_events))
+    _set_depth(pdu, depth)
+    _set_origin_server_ts(pdu, origin_server_ts)
+    _set_redacts(pdu, redacts)
+    _set_event_id_computed(pdu, computed)
+    pdu.__post_init__()
+    return pdu
+
+
+# _parse_plain sets the fields of a PDU through their slots: the generated __init__ of
+# a frozen dataclass sets each by name through object.__setattr__, about half of what
+# it costs to read a PDU (tests/core/test_events.py checks that every field is set, and
+# as PDU(...) would set it).
+_new_pdu = object.__new__
+_set_event_id = vars(PDU)["event_id"].__set__
+_set_room_version = vars(PDU)["room_version"].__set__
+_set_raw = vars(PDU)["raw"].__set__
+_set_room_id = vars(PDU)["room_id"].__set__
+_set_sender = vars(PDU)["sender"].__set__
+_set_type = vars(PDU)["type"].__set__
+_set_state_key = vars(PDU)["state_key"].__set__
+_set_content = vars(PDU)["content"].__set__
+_set_prev_events = vars(PDU)["prev_events"].__set__
+_set_auth_events = vars(PDU)["auth_events"].__set__
+_set_depth = vars(PDU)["depth"].__set__
+_set_origin_server_ts = vars(PDU)["origin_server_ts"].__set__
+_set_redacts = vars(PDU)["redacts"].__set__
+_set_event_id_computed = vars(PDU)["event_id_computed"].__set__
 
 
 def parse_pdu(
