@@ -61,6 +61,13 @@ def split_v1(
             if value != merged[key]:
                 conflicted_keys[key] = None
     conflicted: dict[StateKey, frozenset[str]] = {}
+    if len(state_sets) == 2:
+        # Two sets: a conflicted key is in both (the merge took the second's value).
+        first, second = state_sets
+        for key in conflicted_keys:
+            conflicted[key] = frozenset((first[key], second[key]))
+            del merged[key]
+        return merged, conflicted
     for key in conflicted_keys:
         conflicted[key] = frozenset(s[key] for s in state_sets if key in s)
         del merged[key]
@@ -76,7 +83,11 @@ def v1_order(events: Sequence[PDU]) -> list[PDU]:
 
     The hashes only break ties of depth: when every depth differs they are not computed.
     """
-    if len({e.depth for e in events}) == len(events):
+    if len(events) == 2:  # the common case: two candidates
+        first, second = events
+        if first.depth != second.depth:
+            return [first, second] if first.depth > second.depth else [second, first]
+    elif len({e.depth for e in events}) == len(events):
         return sorted(events, key=_minus_depth)
     return sorted(events, key=lambda e: (-e.depth, _sha1(e.event_id)))
 
