@@ -41,6 +41,7 @@ from PySide6.QtGui import (
     QFontDatabase,
     QKeySequence,
     QPalette,
+    QResizeEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -562,6 +563,7 @@ class ResolutionPanel(QWidget):
         self._title_colour = ""
         self._partial_rows = -1
         self._splitter_fitted = False
+        self._split_by_user = False
         self._many_keys = False
         self._chosen_key: StateKey | None = None
         self._final: dict[StateKey, str] = {}
@@ -647,6 +649,18 @@ class ResolutionPanel(QWidget):
         # and was painted twice). A heading too long for its column is cut off.
         for heading in (self.title, self.partial_label):
             heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # The partial-state heading keeps room for its longest wording, whatever the step.
+        metrics = self.partial_label.fontMetrics()
+        self.partial_label.setMinimumWidth(
+            max(
+                metrics.horizontalAdvance(text)
+                for text in (
+                    "Partial state so far (0000 keys, unconflicted start)",
+                    "Partial state so far (0000 keys, empty start, v2.1)",
+                )
+            )
+            + 4
+        )
         self.partial_model = RowsModel(self)
         self.partial = _table(partial_box, self.partial_model, "partialState")
         self.partial.doubleClicked.connect(self._activated)
@@ -698,6 +712,7 @@ class ResolutionPanel(QWidget):
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 3)
+        self.splitter.splitterMoved.connect(self._user_split)
         outer.addWidget(self.splitter, 1)
 
         buttons = QHBoxLayout()
@@ -821,6 +836,16 @@ class ResolutionPanel(QWidget):
     def _fit_splitter(self) -> None:
         width = max(self.splitter.width(), 600)
         self.splitter.setSizes([int(width * 0.45), int(width * 0.25), int(width * 0.30)])
+
+    def _user_split(self) -> None:
+        self._split_by_user = True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._splitter_fitted and not self._split_by_user:
+            # The dock may take its final width after the first resolution was shown:
+            # the columns keep their shares until the user moves a handle.
+            self._fit_splitter()
 
     @property
     def step(self) -> ResolutionStep | None:
@@ -1241,7 +1266,8 @@ class ResolutionPanel(QWidget):
         # step is shown; instead it is laid out once, here, and painted once.
         header.blockSignals(True)
         try:
-            for c in range(model.columnCount()):
+            # The last column stretches over the rest of the width.
+            for c in range(model.columnCount() - 1):
                 want = min(260, max(self.content.sizeHintForColumn(c), header.sectionSizeHint(c)))
                 if same:
                     want = max(want, header.sectionSize(c))

@@ -558,3 +558,22 @@ def test_stepping_keeps_the_columns_where_they_are(qtbot: QtBot, tmp_path: Path)
         panel.go_to(i)
         qtbot.wait(1)
         assert panel.splitter.sizes() == sizes, stepping.steps[i].title
+
+
+def test_columns_keep_their_shares_until_the_user_moves_them(qtbot: QtBot, tmp_path: Path) -> None:
+    """The dock may get its width after the first resolution: the columns follow it
+    (45/25/30 %) until the user drags a splitter handle; then theirs stay."""
+    window = open_window(qtbot, tmp_path, "ban-vs-power-levels.json")
+    panel = resolve_here(qtbot, window, labels(window)["END"])
+    qtbot.wait(20)
+    window.resize(1500, 900)
+    qtbot.wait(50)
+    sizes = panel.splitter.sizes()
+    panel._fit_splitter()  # what sharing the new width out afresh gives
+    assert panel.splitter.sizes() == sizes
+    panel.splitter.setSizes([sum(sizes) - 400, 200, 200])
+    panel.splitter.splitterMoved.emit(sum(sizes) - 400, 1)
+    chosen = panel.splitter.sizes()
+    window.resize(1400, 900)
+    qtbot.wait(50)
+    assert panel.splitter.sizes()[1:] == chosen[1:]
