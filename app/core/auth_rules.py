@@ -436,7 +436,7 @@ class _Checker:
         # 7. (v6-v11; v1-v5, v12: 8.) If the event type's required power level is
         # greater than the sender's power level, reject.
         self.at = (r["required_power"], "required power level")
-        need = get_send_level(etype, event.state_key, self.state.get(POWER_LEVELS_KEY))
+        need = get_send_level(etype, event.state_key, self.pl)
         have = self.power(sender)
         if have < need:
             shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
@@ -872,15 +872,12 @@ class _Checker:
         target_membership: str | None,
         join_rule: object,
     ) -> AuthResult:
-        event, n, version = self.event, self.n, self.version
+        event, n = self.event, self.n
         k = f"{n.member}.{n.member_knock}"
         # 4.7.1. (v7+) If the join_rule is anything other than knock (v10+: or
         # knock_restricted), reject.
         self.at = (f"{k}.1", "knock: join rule")
-        knockable = {"knock"} | (
-            {"knock_restricted"} if version.knock_restricted_join_rule else set()
-        )
-        if not isinstance(join_rule, str) or join_rule not in knockable:
+        if not isinstance(join_rule, str) or join_rule not in self.text.knockable:
             raise self.reject(f"the join rule {show_value(join_rule)} does not allow knocking")
         # 4.7.2. If sender does not match state_key, reject.
         self.at = (f"{k}.2", "knock: sender is the target")
