@@ -1108,6 +1108,7 @@ class ResolutionPanel(QWidget):
         selection = self.content.selectionModel()
         if selection is not None and selection.hasSelection():
             selection.clear()
+        rows_before = model.rowCount()
         if isinstance(record, InputStep):
             sets = [dict(s) for s in record.state_sets]
             keys = sorted({k for s in sets for k in s})
@@ -1248,9 +1249,9 @@ class ResolutionPanel(QWidget):
             model.fill(("Event", "What"), rows, id_columns=(0,))
         else:
             model.fill((), [])
-        self._fit_content_columns()
+        self._fit_content_columns(rows_changed=model.rowCount() != rows_before)
 
-    def _fit_content_columns(self) -> None:
+    def _fit_content_columns(self, *, rows_changed: bool = False) -> None:
         """The step table's columns as wide as their first rows (at most 260 px).
 
         While the columns stay those of the previous step (the next auth check), a
@@ -1276,7 +1277,7 @@ class ResolutionPanel(QWidget):
                     resized = True
         finally:
             header.blockSignals(False)
-        if resized or not same:
+        if resized or not same or rows_changed:
             header.doItemsLayout()
             self.content.verticalHeader().doItemsLayout()
             _lay_out_now(self.content)
