@@ -136,7 +136,11 @@ _TYPES_KEEPING_CONTENT = frozenset(
 
 
 def _kept_content_keys(event_type: str, version: RoomVersion) -> frozenset[str] | None:
-    """The content keys redaction keeps for ``event_type``; None means "all of them"."""
+    """The content keys redaction keeps for ``event_type``; None means "all of them".
+
+    Only called for the types in :data:`_TYPES_KEEPING_CONTENT`: a type added here
+    must be added there too.
+    """
     if event_type == "m.room.member":
         keys = {"membership"}
         if version.restricted_join_rule_fix:  # v9+
