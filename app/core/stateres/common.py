@@ -127,7 +127,6 @@ class AuthChainIndex:
     """
 
     __slots__ = (
-        "_auth_fast",
         "_auth_ids",
         "_auth_memo",
         "_auth_part",
@@ -142,8 +141,9 @@ class AuthChainIndex:
         "_pl_parent",
         "_power",
         "_power_event",
-        "_sort_key",
+        "_sort_node",
         "_source",
+        "_state_key_names",
     )
 
     def __init__(self, source: EventSource) -> None:
@@ -167,18 +167,17 @@ class AuthChainIndex:
         #: by key), the part of its iterative auth check's auth state that does
         #: not depend on the partial state. Read-only once stored.
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
-        #: Verdicts of iterative auth checks without a trace, per version identifier:
-        #: (event ID, then the partial state's event ID or None for each of the
-        #: event's auth types in the order of its memoised types) -> allowed.
-        self._auth_fast: dict[str, dict[tuple[str | None, ...], bool]] = {}
-        #: Per version identifier, each event's (state key, auth types as a tuple)
-        #: for the iterative auth checks; None for an unknown or non-state event.
-        self._check_info: dict[str, dict[str, tuple[StateKey, tuple[StateKey, ...]] | None]] = {}
-        #: Each event's key in the reverse topological power ordering's heap:
-        #: (minus its sender's power level, origin_server_ts, event ID).
-        self._sort_key: dict[str, tuple[int, int, str]] = {}
-        #: Every auth event ID read into a stored part (see :meth:`forget_parts_using`).
-        self._auth_part_refs: set[str] = set()
+        #: Per version identifier, each state event's check info for v2's memoised
+        #: iterative auth checks (key, its name, auth types, their names, verdicts).
+        self._check_info: dict[str, dict[str, Any]] = {}
+        #: State keys by the names v2's memoised checks give them.
+        self._state_key_names: dict[str, StateKey] = {}
+        #: Each event's auth event IDs and its key in the reverse topological power
+        #: ordering's heap: (minus its sender's power level, origin_server_ts, ID).
+        self._sort_node: dict[str, tuple[tuple[str, ...], tuple[int, int, str]]] = {}
+        #: Every event ID a stored part or verdict read (see :meth:`forget_parts_using`;
+        #: None, from a verdict's key, is never looked up).
+        self._auth_part_refs: set[str | None] = set()
         #: Each event's auth event IDs (v12: with the implicit create event).
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
@@ -212,33 +211,23 @@ class AuthChainIndex:
     def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
         return self._auth_part
 
-    def auth_fast_memo(self, version_id: str) -> dict[tuple[str | None, ...], bool]:
-        """The memo of verdicts without a trace for one room version (see __init__)."""
-        found = self._auth_fast.get(version_id)
-        if found is None:
-            found = self._auth_fast[version_id] = {}
-        return found
-
-    def check_info_memo(
-        self, version_id: str
-    ) -> dict[str, tuple[StateKey, tuple[StateKey, ...]] | None]:
-        """Each event's (state key, auth types) for one room version (see __init__)."""
+    def check_info_memo(self, version_id: str) -> dict[str, Any]:
+        """Each state event's check info for one version (see v2's _check_info)."""
         found = self._check_info.get(version_id)
         if found is None:
             found = self._check_info[version_id] = {}
         return found
 
     @property
-    def sort_key_memo(self) -> dict[str, tuple[int, int, str]]:
-        return self._sort_key
+    def state_key_names(self) -> dict[str, StateKey]:
+        return self._state_key_names
 
     @property
-    def auth_ids_memo(self) -> dict[str, tuple[str, ...]]:
-        """:meth:`auth_ids` as a dict: filled for every indexed event."""
-        return self._auth_ids
+    def sort_node_memo(self) -> dict[str, tuple[tuple[str, ...], tuple[int, int, str]]]:
+        return self._sort_node
 
     @property
-    def auth_part_refs(self) -> set[str]:
+    def auth_part_refs(self) -> set[str | None]:
         return self._auth_part_refs
 
     def forget_parts_using(self, event_id: str) -> None:
@@ -249,7 +238,7 @@ class AuthChainIndex:
         so that no part keeps what it said about the event before.
         """
         if event_id in self._auth_part_refs:
-            self._auth_fast.clear()
+            self._check_info.clear()
             self._auth_part.clear()
             self._auth_part_refs.clear()
 

@@ -28,6 +28,7 @@ Where the spec leaves room, this module does what Synapse 1.163
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -219,6 +220,27 @@ def _full_conflicted_from_difference(
     return full, subgraph_bits
 
 
+def _full_conflicted_ids(
+    index: AuthChainIndex,
+    conflicted: Mapping[StateKey, frozenset[str]],
+    diff_bits: int,
+    with_subgraph: bool,
+) -> frozenset[str]:
+    """The full conflicted set as :func:`full_conflicted_set` has it, unordered.
+
+    The conflicted events join the auth difference as IDs, not bits: ORing a
+    bit into a 100k-event room's bitset copies the whole integer each time.
+    """
+    ids = set(index.ids_of(diff_bits))
+    for values in conflicted.values():
+        ids.update(values)
+    if with_subgraph:
+        conflicted_ids = sorted({eid for values in conflicted.values() for eid in values})
+        ids.update(index.ids_of(conflicted_state_subgraph(index, conflicted_ids)))
+    get = index.source.get
+    return frozenset(eid for eid in ids if get(eid) is not None)
+
+
 def is_power_event(event: PDU) -> bool:
     """A power event: power levels, join rules, a kick or a ban (or the create event).
 
@@ -314,15 +336,11 @@ def reverse_topological_power_ordering(
     leaves them out. The keys are memoised per event in ``index``: a sender's
     level is a function of the event's own auth events.
     """
-    source = index.source
-    get = source.get
-    auth_ids_memo = index.auth_ids_memo
-    sort_keys = index.sort_key_memo
-    levels = index.power_memo
+    nodes = index.sort_node_memo
+    nodes_get = nodes.get
     # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
-    # each node's auth events inside the full set not yet taken (an auth event
-    # listed twice counts twice and is released twice), ``dependents`` the reverse
-    # edges, ``ready`` the heap keys of the nodes with none.
+    # each node's number of auth events inside the full set not yet taken,
+    # ``dependents`` the reverse edges, ``ready`` the heap keys of the free nodes.
     dependents: dict[str, list[str]] = {}
     dependents_get = dependents.get
     remaining: dict[str, int] = {}
@@ -333,17 +351,10 @@ def reverse_topological_power_ordering(
         event_id = pop()
         if event_id in remaining:
             continue
-        if event_id not in sort_keys:
-            event = get(event_id)
-            assert event is not None  # full_set holds known events only
-            level = levels.get(event_id)
-            if level is None:
-                level = levels[event_id] = sender_power_level(event, source, index=index)
-            sort_keys[event_id] = (-level, event.origin_server_ts, event_id)
-        auth_ids = auth_ids_memo.get(event_id)
-        if auth_ids is None:
-            auth_ids = index.auth_ids(event_id)
-        inside = [a for a in auth_ids if a in full_set]
+        node = nodes_get(event_id)
+        if node is None:
+            node = nodes[event_id] = _sort_node(event_id, index)
+        inside = full_set.intersection(node[0])
         if inside:
             remaining[event_id] = len(inside)
             for target in inside:
@@ -355,7 +366,7 @@ def reverse_topological_power_ordering(
             extend(inside)
         else:
             remaining[event_id] = 0
-            ready.append(sort_keys[event_id])
+            ready.append(node[1])
 
     # Kahn's algorithm as lexicographical_topological_sort, inlined: each heap key
     # ends with the event's own ID, so keys are unique and the heap holds the keys.
@@ -365,19 +376,34 @@ def reverse_topological_power_ordering(
     heappop, heappush = heapq.heappop, heapq.heappush
     no_dependents: list[str] = []
     while ready:
-        node = heappop(ready)[2]
-        append(node)
-        for child in dependents_get(node, no_dependents):
+        event_id = heappop(ready)[2]
+        append(event_id)
+        for child in dependents_get(event_id, no_dependents):
             left = remaining[child] - 1
             remaining[child] = left
             if left == 0:
-                heappush(ready, sort_keys[child])
+                heappush(ready, nodes[child][1])
     keys: dict[str, tuple[int, int, str]] = {}
     if with_keys:
         for event_id in remaining:
-            level, ts, _ = sort_keys[event_id]
+            level, ts, _ = nodes[event_id][1]
             keys[event_id] = (-level, ts, event_id)
     return order, keys
+
+
+def _sort_node(
+    event_id: str, index: AuthChainIndex
+) -> tuple[tuple[str, ...], tuple[int, int, str]]:
+    """An event's auth event IDs and its heap key in the reverse topological power
+    ordering: (minus its sender's power level, origin_server_ts, event ID)."""
+    source = index.source
+    event = source.get(event_id)
+    assert event is not None  # the full conflicted set holds known events only
+    levels = index.power_memo
+    level = levels.get(event_id)
+    if level is None:
+        level = levels[event_id] = sender_power_level(event, source, index=index)
+    return index.auth_ids(event_id), (-level, event.origin_server_ts, event_id)
 
 
 def lexicographical_topological_sort(
@@ -659,25 +685,43 @@ def iterative_auth_checks(
     return changes
 
 
-class _PartialState(dict[StateKey, "str | None"]):
-    """The partial state read by the checks: ``base`` overlaid with ``changes``.
+def _key_name(key: StateKey) -> str:
+    """A state key as one string (injective: the type's length comes first).
+
+    The checks' hot loop looks keys up by these: a string caches its hash, a
+    (type, state_key) tuple is rehashed from its parts on every lookup
+    (measured: half the cost of a memoised check on the 100k room).
+    """
+    return sys.intern(f"{len(key[0])}:{key[0]}{key[1]}")
+
+
+class _PartialState(dict[str, "str | None"]):
+    """The partial state read by the checks, by :func:`_key_name`: ``base`` overlaid
+    with ``changes``.
 
     A dict that fills itself from them on first read of a key (None for a key
     neither has), so every later read is a plain dict lookup.
     """
 
-    __slots__ = ("_base_get", "_changes_get")
+    __slots__ = ("_base_get", "_changes_get", "_keys")
 
-    def __init__(self, base: Mapping[StateKey, str], changes: Mapping[StateKey, str]) -> None:
+    def __init__(
+        self,
+        base: Mapping[StateKey, str],
+        changes: Mapping[StateKey, str],
+        keys: Mapping[str, StateKey],
+    ) -> None:
         super().__init__()
         self._base_get = base.get
         self._changes_get = changes.get
+        self._keys = keys
 
-    def __missing__(self, key: StateKey) -> str | None:
+    def __missing__(self, name: str) -> str | None:
+        key = self._keys[name]
         value = self._changes_get(key)
         if value is None:
             value = self._base_get(key)
-        self[key] = value
+        self[name] = value
         return value
 
 
@@ -688,6 +732,7 @@ def _memoised_checks(
     source: EventSource,
     changes: dict[StateKey, str],
     index: AuthChainIndex,
+    partial: _PartialState | None = None,
 ) -> dict[StateKey, str]:
     """:func:`iterative_auth_checks` without a trace, memoised in ``index``.
 
@@ -696,33 +741,34 @@ def _memoised_checks(
     event IDs at its auth types: a check seen before with the same IDs builds
     no auth state. Events rejected on receipt are never admitted (skipped
     before anything is read). :meth:`AuthChainIndex.forget_parts_using` drops
-    the verdicts when an event they read appears or is rejected.
+    the verdicts when an event they read appears or is rejected. ``partial``
+    (``base`` overlaid with ``changes``, kept up to date) may be passed on from
+    an earlier call over the same base and changes.
     """
     infos = index.check_info_memo(version.identifier)
-    fast = index.auth_fast_memo(version.identifier)
-    memo = index.auth_memo
+    key_names = index.state_key_names
     part_memo = index.auth_part_memo
     part_refs = index.auth_part_refs
     auth_ids = index.auth_ids
     get = source.get
     is_rejected = source.is_rejected
-    partial = _PartialState(base, changes)
+    if partial is None:
+        partial = _PartialState(base, changes, key_names)
     lookup = partial.__getitem__
     infos_get = infos.get
-    unset = _UNSET
     for event_id in event_ids:
-        info = infos_get(event_id, unset)
-        if info is unset:
+        info = infos_get(event_id)
+        if info is None:
             event = get(event_id)
-            if event is None:
-                continue  # missing: not remembered, it may appear later
-            info = infos[event_id] = _check_info(version, event)
-        if info is None or is_rejected(event_id):
+            if event is None or event.state_key is None:
+                continue  # a missing event is not remembered: it may appear later
+            info = infos[event_id] = _check_info(version, event, key_names)
+        if is_rejected(event_id):
             continue
-        key, types = info
-        values = (event_id, *map(lookup, types))
-        seen = fast.get(values)
-        if seen is None:
+        key, name, types, names, verdicts = info
+        values = tuple(map(lookup, names))
+        allowed = verdicts.get(values)
+        if allowed is None:
             event = get(event_id)
             assert event is not None
             part = part_memo.get(event_id)
@@ -739,21 +785,16 @@ def _memoised_checks(
                 part_memo[event_id] = part
                 part_refs.update(own_auth_ids)
             auth_state = part.copy()
-            for type_key, current in zip(types, values[1:], strict=True):
+            for type_key, current in zip(types, values, strict=True):
                 if current is None:
                     continue
                 current_event = get(current)
                 if current_event is not None and not is_rejected(current):
                     auth_state[type_key] = current_event
-            memo_key = (event, *auth_state.values())
-            found: AuthResult | None = memo.get(memo_key)
-            if found is None:
-                found = check_auth(event, auth_state)
-                memo[memo_key] = found
-            seen = fast[values] = found.allowed
-            part_refs.update(ref for ref in values[1:] if ref is not None)
-        if seen:
-            partial[key] = event_id
+            allowed = verdicts[values] = check_auth(event, auth_state).allowed
+            part_refs.update(values)
+        if allowed:
+            partial[name] = event_id
             changes[key] = event_id
     return changes
 
@@ -761,11 +802,27 @@ def _memoised_checks(
 _UNSET: Any = object()
 
 
-def _check_info(version: RoomVersion, event: PDU) -> tuple[StateKey, tuple[StateKey, ...]] | None:
-    """An event's (state key, auth types) for :func:`_memoised_checks`; None if not state."""
-    if event.state_key is None:
-        return None
-    return (event.type, event.state_key), tuple(_auth_types(version, event))
+def _check_info(
+    version: RoomVersion, event: PDU, key_names: dict[str, StateKey]
+) -> tuple[
+    StateKey, str, tuple[StateKey, ...], tuple[str, ...], dict[tuple[str | None, ...], bool]
+]:
+    """A state event's check info for :func:`_memoised_checks`: its key, the key's
+    :func:`_key_name`, its auth types, their names, and its verdicts.
+
+    The verdicts map the partial state's event IDs (None: no entry) at the auth
+    types, in this order, to whether the event passed against them. Each name
+    made is recorded in ``key_names`` (name -> key).
+    """
+    assert event.state_key is not None
+    key = (event.type, event.state_key)
+    types = tuple(_auth_types(version, event))
+    names = []
+    for type_key in (key, *types):
+        name = _key_name(type_key)
+        key_names[name] = type_key
+        names.append(name)
+    return key, names[0], types, tuple(names[1:]), {}
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -806,17 +863,23 @@ def resolve_conflicted(
                 common | index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets
             ]
         diff_bits = auth_difference(set_chains)
-    full, subgraph_bits = _full_conflicted_from_difference(
-        index, conflicted, diff_bits, with_subgraph=version.state_res_conflicted_subgraph
-    )
-    if steps is not None:
+    full: Collection[str]
+    with_subgraph = version.state_res_conflicted_subgraph
+    if steps is None:
+        # Nothing below depends on the order of the full conflicted set (both sorts
+        # have unique keys), so it is left a set; only the trace lists it.
+        full_set = full = _full_conflicted_ids(index, conflicted, diff_bits, with_subgraph)
+    else:
+        full, subgraph_bits = _full_conflicted_from_difference(
+            index, conflicted, diff_bits, with_subgraph=with_subgraph
+        )
         steps.append(EventSetStep("auth difference", tuple(index.ids_of(diff_bits))))
         if subgraph_bits is not None:
             steps.append(
                 EventSetStep("conflicted state subgraph", tuple(index.ids_of(subgraph_bits)))
             )
         steps.append(EventSetStep("full conflicted set", tuple(full)))
-    full_set = frozenset(full)
+        full_set = frozenset(full)
 
     # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
     get = source.get
@@ -826,8 +889,7 @@ def resolve_conflicted(
         flag = power_memo.get(event_id)
         if flag is None:
             event = get(event_id)
-            if event is None:
-                continue
+            assert event is not None  # the full conflicted set holds known events
             flag = power_memo[event_id] = is_power_event(event)
         if flag:
             power_events.append(event_id)
@@ -850,15 +912,21 @@ def resolve_conflicted(
     # v2 starts from the unconflicted state map; v2.1 (MSC4297) from an empty map.
     # Synapse restricts the base to the keys the checks read, which changes nothing.
     base: Mapping[StateKey, str] = {} if version.state_res_begin_empty else unconflicted
-    changes = iterative_auth_checks(
-        version,
-        power_order,
-        base,
-        source,
-        phase="power events",
-        steps=steps,
-        index=index,
-    )
+    changes: dict[StateKey, str] = {}
+    partial = _PartialState(base, changes, index.state_key_names) if steps is None else None
+    if partial is not None:
+        _memoised_checks(version, power_order, base, source, changes, index, partial)
+    else:
+        iterative_auth_checks(
+            version,
+            power_order,
+            base,
+            source,
+            phase="power events",
+            steps=steps,
+            changes=changes,
+            index=index,
+        )
     if steps is not None:
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
 
@@ -879,16 +947,19 @@ def resolve_conflicted(
                 ),
             )
         )
-    changes = iterative_auth_checks(
-        version,
-        other_order,
-        base,
-        source,
-        phase="other events",
-        steps=steps,
-        changes=changes,
-        index=index,
-    )
+    if partial is not None:
+        _memoised_checks(version, other_order, base, source, changes, index, partial)
+    else:
+        iterative_auth_checks(
+            version,
+            other_order,
+            base,
+            source,
+            phase="other events",
+            steps=steps,
+            changes=changes,
+            index=index,
+        )
     if steps is not None:
         steps.append(PartialStateStep("the other events", state_tuple({**base, **changes})))
     return changes
