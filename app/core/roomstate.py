@@ -38,7 +38,6 @@ state their own auth events form (nothing better is known).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -364,7 +363,7 @@ class RoomStates:
             event_id = before.get(key)
             if event_id is not None and event_id in events:
                 calculated[key] = events[event_id]
-        if Counter(auth_event_ids(event)) == Counter(e.event_id for e in calculated.values()):
+        if sorted(auth_event_ids(event)) == sorted(e.event_id for e in calculated.values()):
             return None
         result = check_auth(event, calculated, create_event=create)
         if not result.allowed:
