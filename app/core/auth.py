@@ -85,26 +85,39 @@ def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey
     Synapse would raise.
     """
     etype = event.type
-    if etype == CREATE:
-        return _NO_TYPES
+    with_create = not version.room_id_from_create_event
+    if etype != MEMBER:
+        if etype == CREATE:
+            return _NO_TYPES
+        # The common case, in one call.
+        if with_create:
+            return frozenset((_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender)))
+        return frozenset((_POWER_LEVELS_KEY, (MEMBER, event.sender)))
+    content: Mapping[str, object] = event.content
+    membership = content.get("membership")
+    state_key = event.state_key
+    if state_key is not None and (membership == "leave" or membership == "ban"):
+        # The most common membership changes, in one call.
+        if with_create:
+            return frozenset(
+                (_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+            )
+        return frozenset((_POWER_LEVELS_KEY, (MEMBER, event.sender), (MEMBER, state_key)))
     types: list[StateKey] = [_POWER_LEVELS_KEY, (MEMBER, event.sender)]
-    if not version.room_id_from_create_event:
+    if with_create:
         types.append(_CREATE_KEY)
-    if etype == MEMBER:
-        content: Mapping[str, object] = event.content
-        membership = content.get("membership")
-        if membership == "join" or membership == "invite" or membership == "knock":
-            types.append(_JOIN_RULES_KEY)
-        if event.state_key is not None:
-            types.append((MEMBER, event.state_key))
-        if membership == "invite":
-            token = _third_party_invite_token(content)
-            if token is not None:
-                types.append((THIRD_PARTY_INVITE, token))
-        if version.restricted_join_rule and membership == "join":
-            authoriser = content.get(AUTHORISING_USER)
-            if isinstance(authoriser, str):
-                types.append((MEMBER, authoriser))
+    if membership == "join" or membership == "invite" or membership == "knock":
+        types.append(_JOIN_RULES_KEY)
+    if state_key is not None:
+        types.append((MEMBER, state_key))
+    if membership == "invite":
+        token = _third_party_invite_token(content)
+        if token is not None:
+            types.append((THIRD_PARTY_INVITE, token))
+    if version.restricted_join_rule and membership == "join":
+        authoriser = content.get(AUTHORISING_USER)
+        if isinstance(authoriser, str):
+            types.append((MEMBER, authoriser))
     return frozenset(types)
 
 

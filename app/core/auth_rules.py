@@ -16,7 +16,7 @@ each version page).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from signedjson.key import decode_verify_key_bytes
@@ -101,7 +101,8 @@ def check_auth(
     event is rejected, because Synapse does not accept it either. Each such
     place says so in a comment.
     """
-    if event.type == CREATE:
+    etype = event.type
+    if etype == CREATE:
         return _CREATE_ALLOWED
     version = event.room_version
     text = _TEXTS.get(version.identifier)
@@ -123,16 +124,62 @@ def check_auth(
             "auth events: create event",
             "there is no m.room.create event in the auth state",
         )
-    checker = _Checker(event, auth_state, create, text)
+    # 3. (v12: 4.) If the content of the m.room.create event in the room state has
+    # the property m.federate set to false, and the sender domain of the event
+    # does not match the sender domain of the create event, reject. Synapse
+    # treats any m.federate other than true as false.
+    create_domain = create.sender_domain
+    if create_domain is None:
+        return _not_a_user(text, create.sender, "the create event's sender")
+    sender_domain = event.sender_domain
+    if sender_domain is None:
+        return _not_a_user(text, event.sender, "sender")
+    if create_domain != sender_domain and create.content.get("m.federate", True) is not True:
+        return AuthResult(
+            False,
+            text.r["federate"],
+            "m.federate",
+            f"the room is not federated (m.federate is "
+            f"{show_value(create.content.get('m.federate'))}) and the sender is on "
+            f"{sender_domain}, not {create_domain}",
+        )
+    # 4. (v6-v11; v1-v5, v12: 5.) If type is m.room.member: the rules state
+    # resolution checks most, decided by plain functions (see _member).
+    if etype == MEMBER:
+        return _member(event, auth_state, create, text)
+    return _other(event, auth_state, create, text)
+
+
+def _checked(checker: _Checker, rules: Callable[[], AuthResult]) -> AuthResult:
+    """``rules()``'s verdict; a rejection raised by the rarer rules, or an unreadable
+    power level (rejected under the rule that read it, ``checker.at``), as a verdict."""
     try:
-        return checker.run()
+        return rules()
     except _Reject as exc:
         return exc.result
     except UnreadablePowerLevels as exc:
-        rule, name = checker.at
-        return AuthResult.reject(
-            rule, name, f"{exc}; Synapse cannot evaluate this rule either, so the event is rejected"
-        )
+        return _unreadable(checker.at, exc)
+
+
+def _unreadable(at: tuple[str, str], exc: UnreadablePowerLevels) -> AuthResult:
+    rule, name = at
+    return AuthResult(
+        False,
+        rule,
+        name,
+        f"{exc}; Synapse cannot evaluate this rule either, so the event is rejected",
+    )
+
+
+def _not_a_user(text: _RuleText, user_id: str, what: str) -> AuthResult:
+    # Synapse's get_domain_from_id fails on an ID without ":"; the event is
+    # not accepted.
+    return AuthResult(
+        False,
+        text.r["federate"],
+        "m.federate",
+        f"{what} {show_value(user_id)} is not a user ID (it has no server name)",
+    )
 
 
 #: Create events have no state-dependent rules (one shared, immutable verdict).
@@ -233,6 +280,9 @@ _NO_USERS: dict[str, Any] = {}
 _INVITE_DEFAULT = NAMED_LEVEL_DEFAULTS["invite"]
 _BAN_DEFAULT = NAMED_LEVEL_DEFAULTS["ban"]
 _KICK_DEFAULT = NAMED_LEVEL_DEFAULTS["kick"]
+_BANNED_INVITED_OR_JOINED = frozenset({"ban", "invite", "join"})
+_STATE_DEFAULT = NAMED_LEVEL_DEFAULTS["state_default"]
+_EVENTS_DEFAULT = NAMED_LEVEL_DEFAULTS["events_default"]
 
 
 class _Checker:
@@ -309,39 +359,8 @@ class _Checker:
     def member_levels(self, sender: str, target: str) -> tuple[int, int, int, int]:
         """The sender's and the target's power, the invite and the ban level, in
         that order (Synapse's); one call for what every membership change reads."""
-        users = self.users
-        if users is not None:
-            assert self.pl is not None
-            content = self.pl.content
-            create = self.create
-            privileged = create.room_version.privileged_creators
-            if privileged and is_creator(create, sender):
-                sender_power: object = CREATOR_POWER_LEVEL
-            else:
-                sender_power = users.get(sender)
-                if sender_power is None:
-                    sender_power = content.get("users_default", 0)
-            if privileged and is_creator(create, target):
-                target_power: object = CREATOR_POWER_LEVEL
-            else:
-                target_power = users.get(target)
-                if target_power is None:
-                    target_power = content.get("users_default", 0)
-            invite = content.get("invite")
-            if invite is None:
-                invite = _INVITE_DEFAULT
-            ban = content.get("ban")
-            if ban is None:
-                ban = _BAN_DEFAULT
-            if (
-                type(sender_power) is int
-                and type(target_power) is int
-                and type(invite) is int
-                and type(ban) is int
-            ):
-                return sender_power, target_power, invite, ban
-        # Anything else (no power levels, a null or non-integer value): one at a
-        # time, so that the first unreadable value is the one reported.
+        # The general readers, one at a time, so that the first unreadable value is
+        # the one reported (_member reads plain integers itself, inline).
         return (
             self.power(sender),
             self.power(target),
@@ -358,16 +377,6 @@ class _Checker:
         value = member.content.get(_MEMBERSHIP)
         return value if isinstance(value, str) else None
 
-    def not_a_user(self, user_id: str, what: str) -> AuthResult:
-        # Synapse's get_domain_from_id fails on an ID without ":"; the event is
-        # not accepted.
-        return AuthResult(
-            False,
-            self.text.r["federate"],
-            "m.federate",
-            f"{what} {show_value(user_id)} is not a user ID (it has no server name)",
-        )
-
     def domain_or_reject(self, user_id: str, what: str) -> str:
         server = domain_of(user_id)
         if server is None:
@@ -378,97 +387,18 @@ class _Checker:
 
     # -- the rules -----------------------------------------------------------
 
-    def run(self) -> AuthResult:
-        event, create, r = self.event, self.create, self.text.r
-        sender = event.sender
-        etype = event.type
-        # 3. (v12: 4.) If the content of the m.room.create event in the room
-        # state has the property m.federate set to false, and the sender domain
-        # of the event does not match the sender domain of the create event,
-        # reject. Synapse treats any m.federate other than true as false.
-        create_domain = create.sender_domain
-        if create_domain is None:
-            return self.not_a_user(create.sender, "the create event's sender")
-        sender_domain = event.sender_domain
-        if sender_domain is None:
-            return self.not_a_user(sender, "sender")
-        if create_domain != sender_domain and create.content.get("m.federate", True) is not True:
-            return AuthResult(
-                False,
-                r["federate"],
-                "m.federate",
-                f"the room is not federated (m.federate is "
-                f"{show_value(create.content.get('m.federate'))}) and the sender is on "
-                f"{sender_domain}, not {create_domain}",
-            )
-
-        # 4. (v6-v11; v1-v5, v12: 5.) If type is m.room.member:
-        if etype == MEMBER:
-            return self.member()
-
-        # 4. (v1-v5) If type is m.room.aliases:
-        if etype == ALIASES and self.n.aliases is not None:
-            return self.aliases()
-
-        # 5. (v6-v11; v1-v5, v12: 6.) If the sender's current membership state is not join, reject.
-        sender_membership = self.membership_of(sender)
-        if sender_membership != "join":
-            return AuthResult(
-                False,
-                r["joined"],
-                "sender must be joined",
-                f"sender {sender} is not joined (membership "
-                f"{show_value(sender_membership) if sender_membership else 'none'})",
-            )
-
-        # 6. (v6-v11; v1-v5, v12: 7.) If type is m.room.third_party_invite: allow if and
-        # only if sender's current power level is greater than or equal to the
-        # invite level.
-        if etype == THIRD_PARTY_INVITE:
-            self.at = (r["tpi.1"], "m.room.third_party_invite: invite level")
-            have, need = self.power(sender), self.level("invite", _INVITE_DEFAULT)
-            if have < need:
-                raise self.reject(
-                    f"sender {sender} has power {format_level(have)}, inviting needs {need}"
-                )
-            return self.allow(f"sender has power {format_level(have)}, inviting needs {need}")
-
-        # 7. (v6-v11; v1-v5, v12: 8.) If the event type's required power level is
-        # greater than the sender's power level, reject.
-        self.at = (r["required_power"], "required power level")
-        need = get_send_level(etype, event.state_key, self.pl)
-        have = self.power(sender)
+    def third_party_invite_event(self) -> AuthResult:
+        """6. (v6-v11; v1-v5, v12: 7.) An m.room.third_party_invite event."""
+        sender, r = self.event.sender, self.text.r
+        # Allow if and only if sender's current power level is greater than or
+        # equal to the invite level.
+        self.at = (r["tpi.1"], "m.room.third_party_invite: invite level")
+        have, need = self.power(sender), self.level("invite", _INVITE_DEFAULT)
         if have < need:
-            shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
-            raise self.reject(f"sender {sender} has power {shown}, {etype} needs {need}")
-
-        # 8. (v6-v11; v1-v5, v12: 9.) If the event has a state_key that starts with an @
-        # and does not match the sender, reject.
-        state_key = event.state_key
-        if state_key is not None and state_key.startswith("@") and state_key != sender:
-            return AuthResult(
-                False,
-                r["user_state_key"],
-                "state_key naming a user",
-                f"state_key {show_value(state_key)} starts with @ but is not the sender {sender}",
+            raise self.reject(
+                f"sender {sender} has power {format_level(have)}, inviting needs {need}"
             )
-
-        # 9. (v6-v11; v1-v5, v12: 10.) If type is m.room.power_levels:
-        if etype == POWER_LEVELS:
-            return self.power_levels(have)
-
-        # 11. (v1-v2) If type is m.room.redaction:
-        if etype == REDACTION and self.n.redaction is not None:
-            return self.redaction(have)
-
-        # 10. (v6-v11; v1-v2: 12.; v3-v5, v12: 11.) Otherwise, allow.
-        self.at = (r["otherwise"], "otherwise allow")
-        if etype == REDACTION:
-            # v3+: the redact level plays no part in the rules, but Synapse reads
-            # it anyway and fails on an unreadable one; roomscope agrees.
-            self.level("redact", NAMED_LEVEL_DEFAULTS["redact"])
-        shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
-        return self.allow(f"sender has power {shown}, {etype} needs {need}")
+        return self.allow(f"sender has power {format_level(have)}, inviting needs {need}")
 
     def aliases(self) -> AuthResult:
         event, n = self.event, self.n
@@ -488,283 +418,38 @@ class _Checker:
         self.at = (f"{n.aliases}.3", "m.room.aliases")
         return self.allow("the sender's server publishes its own aliases")
 
-    # -- m.room.member --------------------------------------------------------
+    # -- the rarer membership rules (the common ones are _member's) -----------
 
-    def member(self) -> AuthResult:
-        event, create, text = self.event, self.create, self.text
-        version = text.version
-        r = text.r
-        content: Mapping[str, Any] = event.content
-        membership = content.get(_MEMBERSHIP)
-        target = event.state_key
-        sender = event.sender
-
-        # 4.1. If there is no state_key property, or no membership property in
-        # content, reject. (Synapse fails on a missing membership: not accepted.)
-        if target is None:
-            return AuthResult(
-                False,
-                r["member.1"],
-                "m.room.member: state_key and membership",
-                "an m.room.member event must have a state_key",
+    def authorised_join(self, target: str, join_rule: str, invite_level: int) -> AuthResult:
+        """4.3.5.2, 4.3.5.3: a restricted join by someone neither invited nor joined."""
+        event, r = self.event, self.text.r
+        # 4.3.5.2. If the join_authorised_via_users_server key in content is
+        # not a user with sufficient permission to invite other users (v10+:
+        # or is not a joined member of the room), reject. Synapse requires the
+        # authorising user to be joined in v8 and v9 as well.
+        self.at = (r["join.r2"], f"join: {join_rule} room, authorising user")
+        authoriser = event.content.get(AUTHORISING_USER)
+        if authoriser is None:
+            raise self.reject(
+                f"the join rule is {join_rule}, {target} is not invited and the join has "
+                f"no {AUTHORISING_USER}"
             )
-        if membership is None and _MEMBERSHIP not in content:
-            return AuthResult(
-                False,
-                r["member.1"],
-                "m.room.member: state_key and membership",
-                "the m.room.member event has no membership in its content",
+        if self.membership_of(authoriser) != "join":
+            raise self.reject(f"authorising user {show_value(authoriser)} is not joined")
+        assert isinstance(authoriser, str)
+        power = self.power(authoriser)
+        if power < invite_level:
+            raise self.reject(
+                f"authorising user {authoriser} has power {format_level(power)}, "
+                f"inviting needs {invite_level}"
             )
-
-        # 4.3.1. If the only previous event is an m.room.create and the
-        # state_key is the creator, allow. (v11+: the sender of the m.room.create.)
-        prev_events = event.prev_events
-        if membership == "join" and len(prev_events) == 1 and prev_events[0] == create.event_id:
-            creator: object = create.sender
-            if not version.implicit_room_creator:
-                if "creator" not in create.content:
-                    # Synapse reads content["creator"] and fails when absent.
-                    return AuthResult(
-                        False,
-                        r["join.1"],
-                        "join: the creator's first join",
-                        "the create event has no creator",
-                    )
-                creator = create.content["creator"]
-            if creator == target:
-                return AuthResult(
-                    True,
-                    r["join.1"],
-                    "join: the creator's first join",
-                    f"{target} created the room and joins right after it",
-                )
-
-        # Synapse applies m.federate to the target's server too (the spec only
-        # to the sender's); roomscope agrees with Synapse.
-        target_domain = event.state_key_domain
-        if target_domain is None:
-            return self.not_a_user(target, "state_key")
-        create_domain = create.sender_domain
-        if create_domain is None:
-            return self.not_a_user(create.sender, "the create event's sender")
-        if target_domain != create_domain and create.content.get("m.federate", True) is not True:
-            return AuthResult(
-                False,
-                r["federate"],
-                "m.federate",
-                f"the room is not federated and the target {target} is on {target_domain}, "
-                f"not {create_domain}",
-            )
-
-        # The sender's and the target's membership (membership_of, inline: the
-        # membership rules are the ones state resolution checks most).
-        state_get = self.state.get
-        found = state_get((MEMBER, sender))
-        value = found.content.get(_MEMBERSHIP) if found is not None else None
-        sender_membership = value if isinstance(value, str) else None
-        found = state_get((MEMBER, target))
-        value = found.content.get(_MEMBERSHIP) if found is not None else None
-        target_membership = value if isinstance(value, str) else None
-        if sender_membership == "knock" and not version.knock_join_rule:
-            sender_membership = None  # knock means nothing before v7
-        join_rules = state_get(JOIN_RULES_KEY)
-        join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
-        # Synapse reads all four levels before looking at the membership, so an
-        # unreadable one rejects every membership change (but the creator's join).
-        self.at = text.member_levels_at
-        sender_power, target_power, invite_level, ban_level = self.member_levels(sender, target)
-
-        if membership == "join":
-            return self.join(target, sender_membership, join_rule, invite_level)
-        if membership == "invite":
-            if "third_party_invite" in content:
-                return self.third_party_invite_member(target, target_membership)
-            # 4.4.2. If the sender's current membership state is not join, reject.
-            if sender_membership != "join":
-                return self.not_joined(
-                    r["invite.2"], "invite: sender must be joined", sender_membership
-                )
-            # 4.4.3. If target user's current membership state is join or ban, reject.
-            if target_membership == "join" or target_membership == "ban":
-                return AuthResult(
-                    False,
-                    r["invite.3"],
-                    "invite: target not joined or banned",
-                    f"{target} is already {_state_word(target_membership)}",
-                )
-            # 4.4.4. If the sender's power level is greater than or equal to the
-            # invite level, allow. 4.4.5. Otherwise, reject.
-            shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
-            if sender_power < invite_level:
-                return AuthResult(
-                    False,
-                    r["invite.5"],
-                    "invite: invite level",
-                    f"sender {sender} has power {shown}, inviting needs {invite_level}",
-                )
-            return AuthResult(
-                True,
-                r["invite.4"],
-                "invite: invite level",
-                f"sender has power {shown}, inviting needs {invite_level}",
-            )
-        if membership == "leave":
-            return self.leave(
-                target, sender_membership, target_membership, sender_power, target_power, ban_level
-            )
-        if membership == "ban":
-            # 4.6.1. If the sender's current membership state is not join, reject.
-            if sender_membership != "join":
-                return self.not_joined(r["ban.1"], "ban: sender must be joined", sender_membership)
-            # 4.6.2. If the sender's power level is greater than or equal to the
-            # ban level, and the target user's power level is less than the
-            # sender's power level, allow. 4.6.3. Otherwise, reject.
-            return self.level_and_more_power(
-                "ban", "banning", ban_level, text.ban_rules, target, sender_power, target_power
-            )
-        if membership == "knock" and self.n.member_knock is not None:
-            return self.knock(target, sender_membership, target_membership, join_rule)
-        # 4.8. Otherwise, the membership is unknown. Reject.
-        self.at = (r["member.unknown"], "unknown membership")
-        if not version.knock_join_rule and membership == "knock":
-            raise self.reject(f"room version {version.identifier} has no knock membership")
-        raise self.reject(f"membership {show_value(membership)} is unknown")
-
-    def level_and_more_power(
-        self,
-        action: str,
-        doing: str,
-        level: int,
-        rules: tuple[str, str],
-        target: str,
-        sender_power: int,
-        target_power: int,
-    ) -> AuthResult:
-        """Kick (4.5.4/4.5.5) and ban (4.6.2/4.6.3): "if the sender's power level is
-        greater than or equal to the <action> level, and the target user's power level
-        is less than the sender's power level, allow. Otherwise, reject." ``rules`` are
-        the allow and the reject rule numbers."""
-        allow_rule, reject_rule = rules
-        name = _LEVEL_AND_MORE_POWER[action]
-        # format_level, inline: a v12 creator's power reads "infinite".
-        sender_shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
-        if sender_power < level:
-            return AuthResult(
-                False,
-                reject_rule,
-                name,
-                f"sender {self.event.sender} has power {sender_shown}, {doing} needs {level}",
-            )
-        target_shown = target_power if target_power < CREATOR_POWER_LEVEL else "infinite"
-        if target_power >= sender_power:
-            return AuthResult(
-                False,
-                reject_rule,
-                name,
-                f"target {target} has power {target_shown}, not less than the "
-                f"sender's {sender_shown}",
-            )
+        # 4.3.5.3. Otherwise, allow.
         return AuthResult(
             True,
-            allow_rule,
-            name,
-            f"sender has power {sender_shown} ({action} needs {level}), target has {target_shown}",
-        )
-
-    def not_joined(self, rule: str, name: str, sender_membership: str | None) -> AuthResult:
-        """The rejection of a sender whose membership is not join."""
-        return AuthResult(
-            False,
-            rule,
-            name,
-            f"sender {self.event.sender} is not joined (membership "
-            f"{show_value(sender_membership) if sender_membership else 'none'})",
-        )
-
-    def join(
-        self, target: str, sender_membership: str | None, join_rule: object, invite_level: int
-    ) -> AuthResult:
-        event, text = self.event, self.text
-        r = text.r
-        # 4.3.2. If the sender does not match state_key, reject.
-        if event.sender != target:
-            return AuthResult(
-                False,
-                r["join.2"],
-                "join: sender is the target",
-                f"sender {event.sender} cannot join {target} to the room",
-            )
-        # 4.3.3. If the sender is banned, reject.
-        if sender_membership == "ban":
-            return AuthResult(False, r["join.3"], "join: sender not banned", f"{target} is banned")
-        # 4.3.4. If the join_rule is invite (v7+: or knock) then allow if
-        # membership state is invite or join.
-        # The join rule may be any JSON value; Synapse compares it with ==, so a value
-        # that is not a string matches no rule (and is not hashable for a set lookup).
-        rule_word = join_rule if isinstance(join_rule, str) else None
-        if rule_word in text.invite_like:
-            if sender_membership == "invite" or sender_membership == "join":
-                return AuthResult(
-                    True,
-                    r["join.4"],
-                    f"join: {join_rule} room",
-                    f"{target} is {_state_word(sender_membership)} and the room is {join_rule}",
-                )
-            return AuthResult(
-                False,
-                r["join.4"],
-                f"join: {join_rule} room",
-                f"the join rule is {join_rule} and {target} is not invited "
-                f"(membership {show_value(sender_membership) if sender_membership else 'none'})",
-            )
-        # 4.3.5. (v8+) If the join_rule is restricted (v10+: or knock_restricted):
-        if rule_word in text.restricted_like:
-            # 4.3.5.1. If membership state is join or invite, allow.
-            if sender_membership == "invite" or sender_membership == "join":
-                return AuthResult(
-                    True,
-                    r["join.r1"],
-                    f"join: {join_rule} room, invited or joined",
-                    f"{target} is {_state_word(sender_membership)}",
-                )
-            # 4.3.5.2. If the join_authorised_via_users_server key in content is
-            # not a user with sufficient permission to invite other users (v10+:
-            # or is not a joined member of the room), reject. Synapse requires the
-            # authorising user to be joined in v8 and v9 as well.
-            self.at = (r["join.r2"], f"join: {join_rule} room, authorising user")
-            authoriser = event.content.get(AUTHORISING_USER)
-            if authoriser is None:
-                raise self.reject(
-                    f"the join rule is {join_rule}, {target} is not invited and the join has "
-                    f"no {AUTHORISING_USER}"
-                )
-            if self.membership_of(authoriser) != "join":
-                raise self.reject(f"authorising user {show_value(authoriser)} is not joined")
-            assert isinstance(authoriser, str)
-            power = self.power(authoriser)
-            if power < invite_level:
-                raise self.reject(
-                    f"authorising user {authoriser} has power {format_level(power)}, "
-                    f"inviting needs {invite_level}"
-                )
-            # 4.3.5.3. Otherwise, allow.
-            return AuthResult(
-                True,
-                r["join.r3"],
-                f"join: {join_rule} room, authorised",
-                f"{authoriser} (power {format_level(power)}, inviting needs {invite_level}) "
-                f"authorised the join",
-            )
-        # 4.3.6. If the join_rule is public, allow.
-        if join_rule == "public":
-            return AuthResult(True, r["join.public"], "join: public room", "the room is public")
-        # 4.3.7. Otherwise, reject.
-        return AuthResult(
-            False,
-            r["join.otherwise"],
-            "join: otherwise reject",
-            f"the join rule {show_value(join_rule)} does not let anyone join in room version "
-            f"{self.version.identifier}",
+            r["join.r3"],
+            f"join: {join_rule} room, authorised",
+            f"{authoriser} (power {format_level(power)}, inviting needs {invite_level}) "
+            f"authorised the join",
         )
 
     def third_party_invite_member(self, target: str, target_membership: str | None) -> AuthResult:
@@ -815,55 +500,6 @@ class _Checker:
             return self.allow(f"signed is signed with a public key of {invite.event_id}")
         self.at = (f"{t}.8", "third-party invite: signature")
         raise self.reject(f"no signature in signed matches a public key of {invite.event_id}")
-
-    def leave(
-        self,
-        target: str,
-        sender_membership: str | None,
-        target_membership: str | None,
-        sender_power: int,
-        target_power: int,
-        ban_level: int,
-    ) -> AuthResult:
-        event, r = self.event, self.text.r
-        # 4.5.1. If the sender matches state_key, allow if and only if that
-        # user's current membership state is invite, join (v7+: or knock).
-        if event.sender == target:
-            if sender_membership in self.text.leave_from:
-                return AuthResult(
-                    True,
-                    r["leave.1"],
-                    "leave: leaving oneself",
-                    f"{target} leaves, having been {_state_word(sender_membership)}",
-                )
-            return AuthResult(
-                False,
-                r["leave.1"],
-                "leave: leaving oneself",
-                f"{target} cannot leave with membership "
-                f"{show_value(sender_membership) if sender_membership else 'none'}",
-            )
-        # 4.5.2. If the sender's current membership state is not join, reject.
-        if sender_membership != "join":
-            return self.not_joined(r["leave.2"], "leave: sender must be joined", sender_membership)
-        # 4.5.3. If the target user's current membership state is ban, and the
-        # sender's power level is less than the ban level, reject.
-        if target_membership == "ban" and sender_power < ban_level:
-            return AuthResult(
-                False,
-                r["leave.3"],
-                "unban: ban level",
-                f"sender {event.sender} has power {format_level(sender_power)}, "
-                f"unbanning needs {ban_level}",
-            )
-        # 4.5.4. If the sender's power level is greater than or equal to the kick
-        # level, and the target user's power level is less than the sender's
-        # power level, allow. 4.5.5. Otherwise, reject.
-        self.at = self.text.kick_level_at
-        kick_level = self.level("kick", _KICK_DEFAULT)
-        return self.level_and_more_power(
-            "kick", "kicking", kick_level, self.text.kick_rules, target, sender_power, target_power
-        )
 
     def knock(
         self,
@@ -1091,6 +727,514 @@ class _Checker:
             f"sender {event.sender} has power {format_level(sender_power)}, redacting needs "
             f"{redact_level}, and {event.redacts} is from another server"
         )
+
+
+# -- every other type -----------------------------------------------------------
+
+
+def _other(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleText) -> AuthResult:
+    """The rules for every type but m.room.member (m.federate has passed): a plain
+    function too, with a _Checker for the rarer rules (aliases, third-party
+    invites, power levels, v1-v2 redactions, levels that are not plain integers)."""
+    etype = event.type
+    r = text.r
+    sender = event.sender
+
+    # 4. (v1-v5) If type is m.room.aliases:
+    if etype == ALIASES and text.n.aliases is not None:
+        checker = _Checker(event, state, create, text)
+        return _checked(checker, checker.aliases)
+
+    # 5. (v6-v11; v1-v5, v12: 6.) If the sender's current membership state is not join, reject.
+    found = state.get((MEMBER, sender))
+    value = found.content.get(_MEMBERSHIP) if found is not None else None
+    sender_membership = value if isinstance(value, str) else None
+    if sender_membership != "join":
+        return AuthResult(
+            False,
+            r["joined"],
+            "sender must be joined",
+            f"sender {sender} is not joined (membership "
+            f"{show_value(sender_membership) if sender_membership else 'none'})",
+        )
+
+    # 6. (v6-v11; v1-v5, v12: 7.) If type is m.room.third_party_invite: ...
+    if etype == THIRD_PARTY_INVITE:
+        checker = _Checker(event, state, create, text)
+        return _checked(checker, checker.third_party_invite_event)
+
+    # 7. (v6-v11; v1-v5, v12: 8.) If the event type's required power level is
+    # greater than the sender's power level, reject. Plain integers (or absent, for
+    # the defaults) are read here, inline (get_send_level's and get_power_level's
+    # steps); anything else by the general readers, in their order.
+    state_key = event.state_key
+    pl = state.get(POWER_LEVELS_KEY)
+    need = have = -1
+    read = False
+    if pl is not None:
+        pl_content = pl.content
+        levels = pl_content.get("events", _NO_USERS)
+        users = pl_content.get("users", _NO_USERS)
+        if type(levels) is dict and type(users) is dict:
+            need_value = levels.get(etype)
+            if need_value is None:
+                if state_key is not None:
+                    need_value = pl_content.get("state_default", _STATE_DEFAULT)
+                else:
+                    need_value = pl_content.get("events_default", _EVENTS_DEFAULT)
+            if create.room_version.privileged_creators and is_creator(create, sender):
+                have_value: object = CREATOR_POWER_LEVEL
+            else:
+                have_value = users.get(sender)
+                if have_value is None:
+                    have_value = pl_content.get("users_default", 0)
+            if type(need_value) is int and type(have_value) is int:
+                need = need_value
+                have = have_value
+                read = True
+    if not read:
+        at = (r["required_power"], "required power level")
+        try:
+            need = get_send_level(etype, state_key, pl)
+            have = _Checker(event, state, create, text).power(sender)
+        except UnreadablePowerLevels as exc:
+            return _unreadable(at, exc)
+    shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
+    if have < need:
+        return AuthResult(
+            False,
+            r["required_power"],
+            "required power level",
+            f"sender {sender} has power {shown}, {etype} needs {need}",
+        )
+
+    # 8. (v6-v11; v1-v5, v12: 9.) If the event has a state_key that starts with an @
+    # and does not match the sender, reject.
+    if state_key is not None and state_key.startswith("@") and state_key != sender:
+        return AuthResult(
+            False,
+            r["user_state_key"],
+            "state_key naming a user",
+            f"state_key {show_value(state_key)} starts with @ but is not the sender {sender}",
+        )
+
+    # 9. (v6-v11; v1-v5, v12: 10.) If type is m.room.power_levels:
+    if etype == POWER_LEVELS:
+        checker = _Checker(event, state, create, text)
+        return _checked(checker, lambda: checker.power_levels(have))
+
+    if etype == REDACTION:
+        # 11. (v1-v2) If type is m.room.redaction:
+        if text.n.redaction is not None:
+            checker = _Checker(event, state, create, text)
+            return _checked(checker, lambda: checker.redaction(have))
+        # v3+: the redact level plays no part in the rules, but Synapse reads
+        # it anyway and fails on an unreadable one; roomscope agrees.
+        redact = pl.content.get("redact") if pl is not None else None
+        if redact is not None and type(redact) is not int:
+            try:
+                read_level(redact)
+            except UnreadablePowerLevels as exc:
+                return _unreadable((r["otherwise"], "otherwise allow"), exc)
+
+    # 10. (v6-v11; v1-v2: 12.; v3-v5, v12: 11.) Otherwise, allow.
+    return AuthResult(
+        True, r["otherwise"], "otherwise allow", f"sender has power {shown}, {etype} needs {need}"
+    )
+
+
+# -- m.room.member ------------------------------------------------------------
+# The membership rules are the ones state resolution checks most (every conflicted
+# membership, at every step of v1's and v2's walks), so they are plain functions
+# of what they read: the common memberships are decided without a _Checker, whose
+# rule tracking (``at``) only the rarer branches need (third-party invites, knocks,
+# restricted joins, levels that are not plain integers).
+
+
+def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleText) -> AuthResult:
+    """4. (v6-v11; v1-v5, v12: 5.) An m.room.member event (m.federate has passed)."""
+    version = text.version
+    r = text.r
+    content: Mapping[str, Any] = event.content
+    membership = content.get(_MEMBERSHIP)
+    target = event.state_key
+    sender = event.sender
+
+    # 4.1. If there is no state_key property, or no membership property in
+    # content, reject. (Synapse fails on a missing membership: not accepted.)
+    if target is None:
+        return AuthResult(
+            False,
+            r["member.1"],
+            "m.room.member: state_key and membership",
+            "an m.room.member event must have a state_key",
+        )
+    if membership is None and _MEMBERSHIP not in content:
+        return AuthResult(
+            False,
+            r["member.1"],
+            "m.room.member: state_key and membership",
+            "the m.room.member event has no membership in its content",
+        )
+
+    # 4.3.1. If the only previous event is an m.room.create and the
+    # state_key is the creator, allow. (v11+: the sender of the m.room.create.)
+    prev_events = event.prev_events
+    if membership == "join" and len(prev_events) == 1 and prev_events[0] == create.event_id:
+        creator: object = create.sender
+        if not version.implicit_room_creator:
+            if "creator" not in create.content:
+                # Synapse reads content["creator"] and fails when absent.
+                return AuthResult(
+                    False,
+                    r["join.1"],
+                    "join: the creator's first join",
+                    "the create event has no creator",
+                )
+            creator = create.content["creator"]
+        if creator == target:
+            return AuthResult(
+                True,
+                r["join.1"],
+                "join: the creator's first join",
+                f"{target} created the room and joins right after it",
+            )
+
+    # Synapse applies m.federate to the target's server too (the spec only
+    # to the sender's); roomscope agrees with Synapse. (The create event's
+    # sender has a server name: check_auth has checked it.)
+    target_domain = event.state_key_domain
+    if target_domain is None:
+        return _not_a_user(text, target, "state_key")
+    create_domain = create.sender_domain
+    if target_domain != create_domain and create.content.get("m.federate", True) is not True:
+        return AuthResult(
+            False,
+            r["federate"],
+            "m.federate",
+            f"the room is not federated and the target {target} is on {target_domain}, "
+            f"not {create_domain}",
+        )
+
+    # The sender's and the target's membership.
+    state_get = state.get
+    found = state_get((MEMBER, sender))
+    value = found.content.get(_MEMBERSHIP) if found is not None else None
+    sender_membership = value if isinstance(value, str) else None
+    found = state_get((MEMBER, target))
+    value = found.content.get(_MEMBERSHIP) if found is not None else None
+    target_membership = value if isinstance(value, str) else None
+    if sender_membership == "knock" and not version.knock_join_rule:
+        sender_membership = None  # knock means nothing before v7
+    # Synapse reads all four levels before looking at the membership, so an
+    # unreadable one rejects every membership change (but the creator's join).
+    # Plain integers (or absent, for the defaults) are read here, inline; anything
+    # else (no power levels, a null or non-integer value) by the general readers.
+    pl = state_get(POWER_LEVELS_KEY)
+    read = False
+    if pl is not None:
+        pl_content = pl.content
+        users = pl_content.get("users", _NO_USERS)
+        if type(users) is dict:
+            privileged = create.room_version.privileged_creators
+            if privileged and is_creator(create, sender):
+                sender_value: object = CREATOR_POWER_LEVEL
+            else:
+                sender_value = users.get(sender)
+                if sender_value is None:
+                    sender_value = pl_content.get("users_default", 0)
+            if privileged and is_creator(create, target):
+                target_value: object = CREATOR_POWER_LEVEL
+            else:
+                target_value = users.get(target)
+                if target_value is None:
+                    target_value = pl_content.get("users_default", 0)
+            invite_value = pl_content.get("invite")
+            if invite_value is None:
+                invite_value = _INVITE_DEFAULT
+            ban_value = pl_content.get("ban")
+            if ban_value is None:
+                ban_value = _BAN_DEFAULT
+            if (
+                type(sender_value) is int
+                and type(target_value) is int
+                and type(invite_value) is int
+                and type(ban_value) is int
+            ):
+                sender_power = sender_value
+                target_power = target_value
+                invite_level = invite_value
+                ban_level = ban_value
+                read = True
+    if not read:
+        try:
+            sender_power, target_power, invite_level, ban_level = _Checker(
+                event, state, create, text
+            ).member_levels(sender, target)
+        except UnreadablePowerLevels as exc:
+            return _unreadable(text.member_levels_at, exc)
+
+    if membership == "join":
+        join_rules = state_get(JOIN_RULES_KEY)
+        join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
+        if (
+            isinstance(join_rule, str)
+            and join_rule in text.restricted_like
+            and sender == target
+            and sender_membership not in _BANNED_INVITED_OR_JOINED
+        ):
+            # 4.3.5.2, 4.3.5.3: the authorising user decides (with rule tracking).
+            checker = _Checker(event, state, create, text)
+            return _checked(
+                checker, lambda: checker.authorised_join(target, join_rule, invite_level)
+            )
+        return _join(text, event, target, sender_membership, join_rule)
+    if membership == "invite":
+        if "third_party_invite" in content:
+            checker = _Checker(event, state, create, text)
+            return _checked(
+                checker, lambda: checker.third_party_invite_member(target, target_membership)
+            )
+        # 4.4.2. If the sender's current membership state is not join, reject.
+        if sender_membership != "join":
+            return _not_joined(
+                r["invite.2"], "invite: sender must be joined", sender, sender_membership
+            )
+        # 4.4.3. If target user's current membership state is join or ban, reject.
+        if target_membership == "join" or target_membership == "ban":
+            return AuthResult(
+                False,
+                r["invite.3"],
+                "invite: target not joined or banned",
+                f"{target} is already {_state_word(target_membership)}",
+            )
+        # 4.4.4. If the sender's power level is greater than or equal to the
+        # invite level, allow. 4.4.5. Otherwise, reject.
+        shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
+        if sender_power < invite_level:
+            return AuthResult(
+                False,
+                r["invite.5"],
+                "invite: invite level",
+                f"sender {sender} has power {shown}, inviting needs {invite_level}",
+            )
+        return AuthResult(
+            True,
+            r["invite.4"],
+            "invite: invite level",
+            f"sender has power {shown}, inviting needs {invite_level}",
+        )
+    if membership == "leave":
+        return _leave(
+            text,
+            pl,
+            sender,
+            target,
+            sender_membership,
+            target_membership,
+            sender_power,
+            target_power,
+            ban_level,
+        )
+    if membership == "ban":
+        # 4.6.1. If the sender's current membership state is not join, reject.
+        if sender_membership != "join":
+            return _not_joined(r["ban.1"], "ban: sender must be joined", sender, sender_membership)
+        # 4.6.2. If the sender's power level is greater than or equal to the
+        # ban level, and the target user's power level is less than the
+        # sender's power level, allow. 4.6.3. Otherwise, reject.
+        return _level_and_more_power(
+            "ban", "banning", ban_level, text.ban_rules, sender, target, sender_power, target_power
+        )
+    if membership == "knock" and text.n.member_knock is not None:
+        join_rules = state_get(JOIN_RULES_KEY)
+        join_rule = join_rules.content.get("join_rule", "invite") if join_rules else "invite"
+        checker = _Checker(event, state, create, text)
+        return _checked(
+            checker,
+            lambda: checker.knock(target, sender_membership, target_membership, join_rule),
+        )
+    # 4.8. Otherwise, the membership is unknown. Reject.
+    if not version.knock_join_rule and membership == "knock":
+        reason = f"room version {version.identifier} has no knock membership"
+    else:
+        reason = f"membership {show_value(membership)} is unknown"
+    return AuthResult(False, r["member.unknown"], "unknown membership", reason)
+
+
+def _not_joined(rule: str, name: str, sender: str, sender_membership: str | None) -> AuthResult:
+    """The rejection of a sender whose membership is not join."""
+    return AuthResult(
+        False,
+        rule,
+        name,
+        f"sender {sender} is not joined (membership "
+        f"{show_value(sender_membership) if sender_membership else 'none'})",
+    )
+
+
+def _join(
+    text: _RuleText,
+    event: PDU,
+    target: str,
+    sender_membership: str | None,
+    join_rule: object,
+) -> AuthResult:
+    """4.3.2-4.3.7: a join (but 4.3.5.2-4.3.5.3, :meth:`_Checker.authorised_join`)."""
+    r = text.r
+    # 4.3.2. If the sender does not match state_key, reject.
+    if event.sender != target:
+        return AuthResult(
+            False,
+            r["join.2"],
+            "join: sender is the target",
+            f"sender {event.sender} cannot join {target} to the room",
+        )
+    # 4.3.3. If the sender is banned, reject.
+    if sender_membership == "ban":
+        return AuthResult(False, r["join.3"], "join: sender not banned", f"{target} is banned")
+    # 4.3.4. If the join_rule is invite (v7+: or knock) then allow if
+    # membership state is invite or join.
+    # The join rule may be any JSON value; Synapse compares it with ==, so a value
+    # that is not a string matches no rule (and is not hashable for a set lookup).
+    rule_word = join_rule if isinstance(join_rule, str) else None
+    if rule_word in text.invite_like:
+        if sender_membership == "invite" or sender_membership == "join":
+            return AuthResult(
+                True,
+                r["join.4"],
+                f"join: {join_rule} room",
+                f"{target} is {_state_word(sender_membership)} and the room is {join_rule}",
+            )
+        return AuthResult(
+            False,
+            r["join.4"],
+            f"join: {join_rule} room",
+            f"the join rule is {join_rule} and {target} is not invited "
+            f"(membership {show_value(sender_membership) if sender_membership else 'none'})",
+        )
+    # 4.3.5. (v8+) If the join_rule is restricted (v10+: or knock_restricted):
+    # 4.3.5.1. If membership state is join or invite, allow. (4.3.5.2 and 4.3.5.3,
+    # for everyone else, are _Checker.authorised_join's.)
+    if rule_word in text.restricted_like:
+        return AuthResult(
+            True,
+            r["join.r1"],
+            f"join: {join_rule} room, invited or joined",
+            f"{target} is {_state_word(sender_membership)}",
+        )
+    # 4.3.6. If the join_rule is public, allow.
+    if join_rule == "public":
+        return AuthResult(True, r["join.public"], "join: public room", "the room is public")
+    # 4.3.7. Otherwise, reject.
+    return AuthResult(
+        False,
+        r["join.otherwise"],
+        "join: otherwise reject",
+        f"the join rule {show_value(join_rule)} does not let anyone join in room version "
+        f"{text.version.identifier}",
+    )
+
+
+def _leave(
+    text: _RuleText,
+    pl: PDU | None,
+    sender: str,
+    target: str,
+    sender_membership: str | None,
+    target_membership: str | None,
+    sender_power: int,
+    target_power: int,
+    ban_level: int,
+) -> AuthResult:
+    """4.5: a leave (or a kick, or an unban)."""
+    r = text.r
+    # 4.5.1. If the sender matches state_key, allow if and only if that
+    # user's current membership state is invite, join (v7+: or knock).
+    if sender == target:
+        if sender_membership in text.leave_from:
+            return AuthResult(
+                True,
+                r["leave.1"],
+                "leave: leaving oneself",
+                f"{target} leaves, having been {_state_word(sender_membership)}",
+            )
+        return AuthResult(
+            False,
+            r["leave.1"],
+            "leave: leaving oneself",
+            f"{target} cannot leave with membership "
+            f"{show_value(sender_membership) if sender_membership else 'none'}",
+        )
+    # 4.5.2. If the sender's current membership state is not join, reject.
+    if sender_membership != "join":
+        return _not_joined(r["leave.2"], "leave: sender must be joined", sender, sender_membership)
+    # 4.5.3. If the target user's current membership state is ban, and the
+    # sender's power level is less than the ban level, reject.
+    if target_membership == "ban" and sender_power < ban_level:
+        return AuthResult(
+            False,
+            r["leave.3"],
+            "unban: ban level",
+            f"sender {sender} has power {format_level(sender_power)}, unbanning needs {ban_level}",
+        )
+    # 4.5.4. If the sender's power level is greater than or equal to the kick
+    # level, and the target user's power level is less than the sender's
+    # power level, allow. 4.5.5. Otherwise, reject.
+    kick_level = _KICK_DEFAULT
+    value = pl.content.get("kick") if pl is not None else None
+    if value is not None:
+        if type(value) is int:
+            kick_level = value
+        else:
+            try:
+                kick_level = read_level(value)
+            except UnreadablePowerLevels as exc:
+                return _unreadable(text.kick_level_at, exc)
+    return _level_and_more_power(
+        "kick", "kicking", kick_level, text.kick_rules, sender, target, sender_power, target_power
+    )
+
+
+def _level_and_more_power(
+    action: str,
+    doing: str,
+    level: int,
+    rules: tuple[str, str],
+    sender: str,
+    target: str,
+    sender_power: int,
+    target_power: int,
+) -> AuthResult:
+    """Kick (4.5.4/4.5.5) and ban (4.6.2/4.6.3): "if the sender's power level is
+    greater than or equal to the <action> level, and the target user's power level
+    is less than the sender's power level, allow. Otherwise, reject." ``rules`` are
+    the allow and the reject rule numbers."""
+    allow_rule, reject_rule = rules
+    name = _LEVEL_AND_MORE_POWER[action]
+    # format_level, inline: a v12 creator's power reads "infinite".
+    sender_shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
+    if sender_power < level:
+        return AuthResult(
+            False,
+            reject_rule,
+            name,
+            f"sender {sender} has power {sender_shown}, {doing} needs {level}",
+        )
+    target_shown = target_power if target_power < CREATOR_POWER_LEVEL else "infinite"
+    if target_power >= sender_power:
+        return AuthResult(
+            False,
+            reject_rule,
+            name,
+            f"target {target} has power {target_shown}, not less than the sender's {sender_shown}",
+        )
+    return AuthResult(
+        True,
+        allow_rule,
+        name,
+        f"sender has power {sender_shown} ({action} needs {level}), target has {target_shown}",
+    )
 
 
 _NAMED_LEVELS = (

@@ -932,6 +932,14 @@ def test_power_levels_users_default() -> None:
 
 
 def test_membership_levels_shortcut_agrees_with_the_power_readers() -> None:
+    # check_auth reads the four levels of a membership change inline when the power
+    # levels' users is a plain dict; any other mapping goes through the general
+    # readers (get_power_level and friends). Both must give the same verdict, word
+    # for word, and the general readers must agree with get_power_level /
+    # get_named_level (an unreadable value: both fail).
+    import dataclasses
+    from types import MappingProxyType
+
     from app.core.auth_power import UnreadablePowerLevels
     from app.core.auth_rules import _TEXTS, _Checker
     from tests.generators.auth_events import generate_cases
@@ -941,6 +949,9 @@ def test_membership_levels_shortcut_agrees_with_the_power_readers() -> None:
         event, state, create = case.event, case.state, case.create
         create = create or state.get(("m.room.create", ""))
         if event.type != "m.room.member" or event.state_key is None or create is None:
+            continue
+        pl = state.get(("m.room.power_levels", ""))
+        if pl is None or type(pl.content.get("users", {})) is not dict:
             continue
         target = event.state_key
         expected: tuple[int, ...] | None
@@ -960,8 +971,15 @@ def test_membership_levels_shortcut_agrees_with_the_power_readers() -> None:
         except UnreadablePowerLevels:
             got = None
         assert got == expected, case.label
+        content = dict(pl.content)
+        content["users"] = MappingProxyType(dict(content.get("users", {})))
+        general = dict(state)
+        general[("m.room.power_levels", "")] = dataclasses.replace(pl, content=content)
+        inline = check_auth(event, state, create_event=create)
+        assert check_auth(event, general, create_event=create) == inline, case.label
         compared += 1
     assert compared > 500
+    assert unreadable > 0
 
 
 @pytest.mark.parametrize("version", ["10", "12"])

@@ -29,7 +29,14 @@ from collections.abc import Mapping, Sequence
 
 from app.core.auth import auth_types_for_event, check_auth
 from app.core.events import PDU, StateKey
-from app.core.stateres.common import JOIN_RULES, MEMBER, POWER_KEY, EventSource, sources_of
+from app.core.stateres.common import (
+    CREATE_KEY,
+    JOIN_RULES,
+    MEMBER,
+    POWER_KEY,
+    EventSource,
+    sources_of,
+)
 from app.core.stateres.trace import (
     AuthCheckStep,
     OrderingStep,
@@ -52,7 +59,21 @@ def split_v1(
     when some set's value differs from the merged one, i.e. when two sets differ.
     Every entry of the last set agrees with the merge, so it is not compared.
     """
-    merged: dict[StateKey, str] = {}
+    if len(state_sets) == 2:
+        # The common case (two branches): a key is conflicted when both sets hold
+        # it with different values.
+        first, second = state_sets
+        merged = dict(first)
+        merged.update(second)
+        second_get = second.get
+        two: dict[StateKey, frozenset[str]] = {}
+        for key, value in first.items():
+            other = second_get(key, value)
+            if other != value:
+                two[key] = frozenset((value, other))
+                del merged[key]
+        return merged, two
+    merged = {}
     for state_set in state_sets:
         merged.update(state_set)
     conflicted_keys: dict[StateKey, None] = {}
@@ -61,13 +82,6 @@ def split_v1(
             if value != merged[key]:
                 conflicted_keys[key] = None
     conflicted: dict[StateKey, frozenset[str]] = {}
-    if len(state_sets) == 2:
-        # Two sets: a conflicted key is in both (the merge took the second's value).
-        first, second = state_sets
-        for key in conflicted_keys:
-            conflicted[key] = frozenset((first[key], second[key]))
-            del merged[key]
-        return merged, conflicted
     for key in conflicted_keys:
         conflicted[key] = frozenset(s[key] for s in state_sets if key in s)
         del merged[key]
@@ -120,35 +134,49 @@ def resolve_v1(
 
     is_rejected = source.is_rejected
     get = source.get
-    # Each conflicted event's auth types, worked out once (they are read twice).
-    types_of: dict[str, frozenset[StateKey]] = {}
-    conflicted: dict[StateKey, list[PDU]] = {}
-    result = dict(unconflicted)
+    result = unconflicted.copy()
+    # Keys left with two or more candidates (unknown and rejected events dropped).
+    conflicted: list[tuple[StateKey, list[PDU]]] = []
+    candidates: list[PDU] | None = [] if steps is not None else None
     for key, ids in conflicted_ids.items():
         events: list[PDU] = []
         for event_id in ids:
             event = None if is_rejected(event_id) else get(event_id)
-            if event is None:
-                continue
-            events.append(event)
-            types_of[event_id] = auth_types_for_event(version, event)
+            if event is not None:
+                events.append(event)
+        if candidates is not None:
+            candidates.extend(events)
         if len(events) > 1:
-            conflicted[key] = events
-        elif len(events) == 1:
+            conflicted.append((key, events))
+        elif events:
             result[key] = events[0].event_id
-    # The auth state: the unconflicted state's (accepted, known) events at the keys
-    # any conflicted event's auth rules read.
+    # The auth state: the unconflicted state's accepted, known events.
     auth_state: dict[StateKey, PDU] = {}
-    unconflicted_get = unconflicted.get
-    for auth_key in frozenset().union(*types_of.values()):
-        auth_id = unconflicted_get(auth_key)
-        if auth_id is None or is_rejected(auth_id):
-            continue
-        event = get(auth_id)
-        if event is not None:
-            auth_state[auth_key] = event
-
-    resolved: dict[StateKey, PDU] = {}
+    if candidates is None:
+        # Synapse keeps only the keys the candidates' auth rules read (the union
+        # of their auth types, _create_auth_events_from_maps). check_auth reads
+        # only keys in the checked event's own auth types, so the other entries
+        # change no verdict, and taking them all costs less than working out
+        # every candidate's auth types. The one key the auth types never hold is
+        # v12's create event (the room ID names it): it stays out, as there.
+        for key, auth_id in unconflicted.items():
+            if not is_rejected(auth_id):
+                event = get(auth_id)
+                if event is not None:
+                    auth_state[key] = event
+        if version.room_id_from_create_event:
+            auth_state.pop(CREATE_KEY, None)
+    else:
+        # Tracing: the auth state Synapse builds, as the trace shows it.
+        unconflicted_get = unconflicted.get
+        wanted = {k for e in candidates for k in auth_types_for_event(version, e)}
+        for auth_key in wanted:
+            found = unconflicted_get(auth_key)
+            if found is None or is_rejected(found):
+                continue
+            event = get(found)
+            if event is not None:
+                auth_state[auth_key] = event
 
     def order_step(key: StateKey, ordered: Sequence[PDU]) -> None:
         if steps is not None:
@@ -161,47 +189,77 @@ def resolve_v1(
             )
 
     def resolve_auth_key(key: StateKey, events: list[PDU], phase: str) -> PDU:
-        ordered = v1_order(events)
+        """Synapse's _resolve_auth_events: walk the candidates from the lowest depth
+        up, each checked with the one before it in place; the first that fails
+        leaves the one before it."""
+        walk = v1_order(events)
         if steps is not None:
-            order_step(key, ordered)
-        walk = ordered[::-1]
-        auth_keys = {k for e in events for k in types_of[e.event_id]}
-        local = {k: auth_state[k] for k in auth_keys if k in auth_state}
+            order_step(key, walk)
+        walk.reverse()
+        kind, state_key = key
+        shared = steps is None
+        for event in events:
+            if event.type != kind or event.state_key != state_key:
+                shared = False
+        if shared:
+            # Synapse checks against the auth state restricted to the candidates'
+            # auth types. check_auth reads only keys in the checked event's own auth
+            # types (a subset of those), so the whole auth state gives the same
+            # verdicts without a copy. The key being resolved is in no phase's auth
+            # state yet (it was conflicted): it is set for the walk and taken out after.
+            local = auth_state
+        else:
+            # Tracing (the restricted auth state is what the trace shows), or a
+            # state set that files an event under another event's key.
+            wanted = {k for e in events for k in auth_types_for_event(version, e)}
+            local = {k: auth_state[k] for k in wanted if k in auth_state}
         previous = walk[0]
-        for event in walk[1:]:
-            local[(previous.type, previous.state_key or "")] = previous
-            result_ = check_auth(event, local)
-            if steps is not None:
-                _record(steps, phase, event, key, result_, local)
-            if not result_.allowed:
-                return previous
-            previous = event
-        return previous
+        try:
+            for event in walk[1:]:
+                local[(previous.type, previous.state_key or "")] = previous
+                verdict = check_auth(event, local)
+                if steps is not None:
+                    _record(steps, phase, event, key, verdict, local)
+                if not verdict.allowed:
+                    return previous
+                previous = event
+            return previous
+        finally:
+            if shared:
+                del auth_state[key]
 
-    in_order = sorted(conflicted.items())
-    if POWER_KEY in conflicted:
-        resolved[POWER_KEY] = resolve_auth_key(POWER_KEY, conflicted[POWER_KEY], "power levels")
-    auth_state.update(resolved)
-    for key, events in in_order:
-        if key[0] == JOIN_RULES:
-            resolved[key] = resolve_auth_key(key, events, "join rules")
-    auth_state.update(resolved)
-    for key, events in in_order:
-        if key[0] == MEMBER:
-            resolved[key] = resolve_auth_key(key, events, "memberships")
-    auth_state.update(resolved)
-    for key, events in in_order:
-        if key in resolved:
-            continue
+    # Power levels, then join rules, then memberships, then the rest (each phase's
+    # winners join the auth state of the next), keys in order within each phase.
+    conflicted.sort()
+    resolved: dict[StateKey, PDU] = {}
+    join_rules: list[tuple[StateKey, list[PDU]]] = []
+    members: list[tuple[StateKey, list[PDU]]] = []
+    others: list[tuple[StateKey, list[PDU]]] = []
+    for item in conflicted:
+        kind = item[0][0]
+        if kind == MEMBER:
+            members.append(item)
+        elif kind == JOIN_RULES:
+            join_rules.append(item)
+        elif item[0] != POWER_KEY:
+            others.append(item)
+        else:
+            resolved[POWER_KEY] = resolve_auth_key(POWER_KEY, item[1], "power levels")
+            auth_state[POWER_KEY] = resolved[POWER_KEY]
+    for phase, items in (("join rules", join_rules), ("memberships", members)):
+        chosen_in_phase = [(key, resolve_auth_key(key, events, phase)) for key, events in items]
+        for key, event in chosen_in_phase:
+            resolved[key] = auth_state[key] = event
+    for key, events in others:
         ordered = v1_order(events)
         if steps is not None:
             order_step(key, ordered)
         chosen = ordered[-1]
         for event in ordered:
-            result_ = check_auth(event, auth_state)
+            verdict = check_auth(event, auth_state)
             if steps is not None:
-                _record(steps, "other state", event, key, result_, auth_state)
-            if result_.allowed:
+                _record(steps, "other state", event, key, verdict, auth_state)
+            if verdict.allowed:
                 chosen = event
                 break
         resolved[key] = chosen
