@@ -17,6 +17,7 @@ each version page).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
 from signedjson.key import decode_verify_key_bytes
@@ -199,6 +200,8 @@ class _RuleText:
         "leave_from",
         "member_levels_at",
         "n",
+        "pl_at",
+        "public_join",
         "r",
         "restricted_like",
         "version",
@@ -266,6 +269,34 @@ class _RuleText:
         self.knockable = frozenset(
             {"knock", "knock_restricted"} if version.knock_restricted_join_rule else {"knock"}
         )
+        #: The power levels rule's (rule, name) pairs by a short name: 10.5 is
+        #: "power levels: changed levels" in v10 (v12: 11.6).
+        p = f"{n.power_levels}"
+        #: 4.3.6's verdict says the same every time: one shared (immutable) value.
+        self.public_join = AuthResult(
+            True, self.r["join.public"], "join: public room", "the room is public"
+        )
+        self.pl_at: dict[str, tuple[str, str]] = {
+            "integers": (f"{p}.{n.pl_integers}", "power levels: integer levels"),
+            "objects": (f"{p}.{n.pl_objects}", "power levels: integer maps"),
+            "users": (f"{p}.{n.pl_users}", "power levels: users"),
+            "creators": (f"{p}.{n.pl_creators}", "power levels: creators not in users"),
+            "no_previous": (f"{p}.{n.pl_no_previous}", "power levels: the first"),
+            "named": (f"{p}.{n.pl_named}", "power levels: changed levels"),
+            "events_old": (f"{p}.{n.pl_events_old}", "power levels: changing events"),
+            "events_new": (f"{p}.{n.pl_events_new}", "power levels: changing events"),
+            "notifications_old": (
+                f"{p}.{n.pl_events_old}",
+                "power levels: changing notifications",
+            ),
+            "notifications_new": (
+                f"{p}.{n.pl_events_new}",
+                "power levels: changing notifications",
+            ),
+            "users_old": (f"{p}.{n.pl_users_old}", "power levels: changing users"),
+            "users_new": (f"{p}.{n.pl_users_new}", "power levels: changing users"),
+            "allow": (f"{p}.{n.pl_allow}", "power levels"),
+        }
 
 
 #: The rule text of each room version by identifier (built for the known versions at
@@ -531,20 +562,20 @@ class _Checker:
 
     def power_levels(self, sender_power: int) -> AuthResult:
         event, n, version = self.event, self.n, self.version
-        p = f"{n.power_levels}"
+        at = self.text.pl_at
         content: Mapping[str, Any] = event.content
 
         if n.pl_integers is not None:
             # 9.1. (v10+) If any of the properties users_default, events_default,
             # state_default, ban, redact, kick, or invite in content are present
             # and not an integer, reject.
-            self.at = (f"{p}.{n.pl_integers}", "power levels: integer levels")
+            self.at = at["integers"]
             for name in _NAMED_LEVELS:
                 if name in content and type(content[name]) is not int:
                     raise self.reject(f"{name} is {show_value(content[name])}, not an integer")
             # 9.2. (v10+) If either of the properties events or notifications in
             # content are present and not an object with values that are integers, reject.
-            self.at = (f"{p}.{n.pl_objects}", "power levels: integer maps")
+            self.at = at["objects"]
             for name in ("events", "notifications"):
                 if name in content:
                     _require_int_map(content[name], name, self)
@@ -552,20 +583,20 @@ class _Checker:
         # 9.3. (v1-v9: 9.1) If the users property in content is not an object
         # with keys that are valid user IDs with values that are integers (v1-v9:
         # or a string that is an integer), reject.
-        self.at = (f"{p}.{n.pl_users}", "power levels: users")
-        users = content.get("users", {})
+        self.at = at["users"]
+        users = content.get("users", _NO_USERS)
         if not _plain_users(users):
             self.check_users(users)
 
         if n.pl_creators is not None:
             # 10.4. (v12) If the users property in content contains the sender of
             # the m.room.create event or any of the additional_creators, reject.
-            self.at = (f"{p}.{n.pl_creators}", "power levels: creators not in users")
-            for creator in sorted(room_creators(self.create)):
-                if creator in users:
-                    raise self.reject(
-                        f"room creator {creator} has infinite power and may not be in users"
-                    )
+            listed = [creator for creator in room_creators(self.create) if creator in users]
+            if listed:
+                self.at = at["creators"]
+                raise self.reject(
+                    f"room creator {min(listed)} has infinite power and may not be in users"
+                )
 
         # 9.4. (v1-v9: 9.2) If there is no previous m.room.power_levels event in
         # the room, allow. (Synapse looks for the previous event under this
@@ -574,7 +605,7 @@ class _Checker:
             self.state.get((POWER_LEVELS, event.state_key)) if event.state_key is not None else None
         )
         if previous is None:
-            self.at = (f"{p}.{n.pl_no_previous}", "power levels: the first")
+            self.at = at["no_previous"]
             return self.allow("there is no previous m.room.power_levels event")
         old: Mapping[str, Any] = previous.content
         sender = event.sender
@@ -585,10 +616,18 @@ class _Checker:
         # changed or removed. For each found alteration: if the current value is
         # greater than the sender's current power level, reject; if the new value
         # is greater than the sender's current power level, reject.
-        self.at = (f"{p}.{n.pl_named}", "power levels: changed levels")
+        self.at = at["named"]
+        old_get, new_get = old.get, content.get
         for name in _NAMED_LEVELS:
-            if _same_int(old.get(name), content.get(name)):
-                continue
+            before_value, after_value = old_get(name, _ABSENT), new_get(name, _ABSENT)
+            if before_value is _ABSENT and after_value is _ABSENT:
+                continue  # in neither: no alteration
+            if (
+                type(before_value) is int
+                and type(after_value) is int
+                and before_value == after_value
+            ):
+                continue  # the same integer: no alteration
             before, after = self.pair(old, content, name)
             if before is not None and after is not None and before == after:
                 continue
@@ -598,22 +637,24 @@ class _Checker:
         # from (added to, or changed in) the events (v6+: or notifications)
         # properties: if the current (new) value is greater than the sender's
         # current power level, reject.
-        maps = ["events"] + (["notifications"] if version.limit_notifications_power_levels else [])
+        maps = _EVENT_MAPS_V6 if version.limit_notifications_power_levels else _EVENT_MAPS
         for name in maps:
             old_map = self.submap(old, name)
             new_map = self.submap(content, name)
+            if old_map == new_map and _int_values(new_map):
+                continue  # the same integers: no entry changes
             for key in sorted(_changed_keys(old_map, new_map), key=str):
                 before, after = self.pair(old_map, new_map, key)
                 if before is not None and after is not None and before == after:
                     continue
                 label = f"{name}[{key}]"
                 if before is not None and before > sender_power:
-                    self.at = (f"{p}.{n.pl_events_old}", f"power levels: changing {name}")
+                    self.at = at[f"{name}_old"]
                     raise self.reject(
                         f"{label} is {before}, above the sender's power {shown_power}"
                     )
                 if after is not None and after > sender_power:
-                    self.at = (f"{p}.{n.pl_events_new}", f"power levels: changing {name}")
+                    self.at = at[f"{name}_new"]
                     raise self.reject(
                         f"{label} would be {after}, above the sender's power {shown_power}"
                     )
@@ -625,32 +666,34 @@ class _Checker:
         # users property: if the new value is greater than the sender's current
         # power level, reject.
         old_users = self.submap(old, "users")
-        # Entries that are the same integer before and after cannot reject or fail:
-        # leave them out before sorting (the first entry that rejects is unchanged).
-        changed = _changed_keys(old_users, users)
+        # Equal maps change nothing: every new value passed 9.3 (readable), so every
+        # old one equals a readable value. Otherwise, entries that are the same
+        # integer before and after cannot reject or fail: they are left out before
+        # sorting (the first entry that rejects is unchanged).
+        changed = [] if old_users == users else _changed_keys(old_users, users)
         for user_id in sorted(changed):
             before, after = self.pair(old_users, users, user_id)
             if before is not None and after is not None and before == after:
                 continue
             if before is not None and user_id != sender and before >= sender_power:
-                self.at = (f"{p}.{n.pl_users_old}", "power levels: changing users")
+                self.at = at["users_old"]
                 raise self.reject(
                     f"users[{user_id}] is {before}, not below the sender's power {shown_power}"
                 )
             if before is not None and before > sender_power:
                 # Only the sender's own entry can get here: Synapse rejects a
                 # current value above the sender's power for it too.
-                self.at = (f"{p}.{n.pl_users_old}", "power levels: changing users")
+                self.at = at["users_old"]
                 raise self.reject(
                     f"users[{user_id}] is {before}, above the sender's power {shown_power}"
                 )
             if after is not None and after > sender_power:
-                self.at = (f"{p}.{n.pl_users_new}", "power levels: changing users")
+                self.at = at["users_new"]
                 raise self.reject(
                     f"users[{user_id}] would be {after}, above the sender's power {shown_power}"
                 )
         # 9.10. Otherwise, allow.
-        self.at = (f"{p}.{n.pl_allow}", "power levels")
+        self.at = at["allow"]
         return self.allow(f"every change is within the sender's power {shown_power}")
 
     def check_users(self, users: object) -> None:
@@ -672,7 +715,9 @@ class _Checker:
                 ) from None
 
     def submap(self, content: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-        value = content.get(name, {})
+        value = content.get(name, _NO_USERS)
+        if type(value) is dict:
+            return value
         if value == [] or value == "":
             # Synapse reads an empty array or string here as an empty object (and
             # fails on a non-empty one); roomscope agrees.
@@ -1125,7 +1170,7 @@ def _join(
         )
     # 4.3.6. If the join_rule is public, allow.
     if join_rule == "public":
-        return AuthResult(True, r["join.public"], "join: public room", "the room is public")
+        return text.public_join
     # 4.3.7. Otherwise, reject.
     return AuthResult(
         False,
@@ -1267,17 +1312,37 @@ def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 def _plain_users(users: object) -> bool:
     """``users`` is a dict of integers under keys that pass the user ID check: the
-    common case, for which 9.3 (v1-v9: 9.1) has nothing to say."""
+    common case, for which 9.3 (v1-v9: 9.1) has nothing to say. (Loops in C: power
+    levels can name hundreds of users, and every m.room.power_levels check reads them.)"""
     if type(users) is not dict:
         return False
-    for user_id, value in users.items():
-        if type(value) is not int or not user_id.startswith("@") or ":" not in user_id:
-            return False
-    return True
+    keys = users.keys()
+    return (
+        _int_values(users)
+        and all(map(_starts_with, keys, repeat("@")))
+        and all(map(_contains, keys, repeat(":")))
+    )
+
+
+def _int_values(mapping: Mapping[str, Any]) -> bool:
+    """Every value of ``mapping`` is a JSON integer (``type() is int``: not a bool)."""
+    return set(map(type, mapping.values())) <= _JUST_INT
+
+
+_JUST_INT = frozenset({int})
+
+
+_starts_with = str.startswith
+_contains = str.__contains__
+_ABSENT = object()
+_EVENT_MAPS = ("events",)
+_EVENT_MAPS_V6 = ("events", "notifications")
 
 
 def _require_int_map(value: object, name: str, checker: _Checker) -> None:
     """(v10+) ``value`` must be an object whose values are all JSON integers."""
+    if type(value) is dict and _int_values(value):
+        return  # the common case, checked in C
     if not isinstance(value, Mapping):
         raise checker.reject(f"{name} is {show_value(value)}, not an object")
     for key, item in value.items():
