@@ -22,6 +22,7 @@ __all__ = [
     "domain_of",
     "rule_numbers",
     "show_value",
+    "verdict",
 ]
 
 #: The event types the rules name.
@@ -90,6 +91,34 @@ setattr(AuthResult, "__init__", _init_auth_result)  # noqa: B010 (mypy: no assig
 
 #: An allowing verdict that names no particular rule.
 ALLOWED = AuthResult.ok()
+
+
+class _Fields:
+    """AuthResult's slots without the frozen guard: :func:`verdict` fills one, then
+    makes it an AuthResult (the same layout, so Python allows the class change)."""
+
+    __slots__ = AuthResult.__slots__
+    allowed: bool
+    rule: str
+    rule_name: str
+    reason: str
+
+
+def verdict(allowed: bool, rule: str, rule_name: str, reason: str) -> AuthResult:
+    """``AuthResult(allowed, rule, rule_name, reason)``, built in about half the time.
+
+    The rules build one verdict per check and state resolution runs thousands of
+    checks; even the slot setters of ``AuthResult.__init__`` cost ~0.3 us, where
+    four plain attribute stores and a class change cost ~0.15 us. The result is an
+    ordinary, frozen AuthResult.
+    """
+    result = _Fields()
+    result.allowed = allowed
+    result.rule = rule
+    result.rule_name = rule_name
+    result.reason = reason
+    result.__class__ = AuthResult  # type: ignore[assignment]
+    return result  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from app.core.auth_result import (
     domain_of,
     rule_numbers,
     show_value,
+    verdict,
 )
 from app.core.events import PDU, StateKey
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -136,7 +137,7 @@ def check_auth(
     if sender_domain is None:
         return _not_a_user(text, event.sender, "sender")
     if create_domain != sender_domain and create.content.get("m.federate", True) is not True:
-        return AuthResult(
+        return verdict(
             False,
             text.r["federate"],
             "m.federate",
@@ -164,7 +165,7 @@ def _checked(checker: _Checker, rules: Callable[[], AuthResult]) -> AuthResult:
 
 def _unreadable(at: tuple[str, str], exc: UnreadablePowerLevels) -> AuthResult:
     rule, name = at
-    return AuthResult(
+    return verdict(
         False,
         rule,
         name,
@@ -175,7 +176,7 @@ def _unreadable(at: tuple[str, str], exc: UnreadablePowerLevels) -> AuthResult:
 def _not_a_user(text: _RuleText, user_id: str, what: str) -> AuthResult:
     # Synapse's get_domain_from_id fails on an ID without ":"; the event is
     # not accepted.
-    return AuthResult(
+    return verdict(
         False,
         text.r["federate"],
         "m.federate",
@@ -273,7 +274,7 @@ class _RuleText:
         #: "power levels: changed levels" in v10 (v12: 11.6).
         p = f"{n.power_levels}"
         #: 4.3.6's verdict says the same every time: one shared (immutable) value.
-        self.public_join = AuthResult(
+        self.public_join = verdict(
             True, self.r["join.public"], "join: public room", "the room is public"
         )
         self.pl_at: dict[str, tuple[str, str]] = {
@@ -352,11 +353,11 @@ class _Checker:
 
     def reject(self, reason: str) -> _Reject:
         rule, name = self.at
-        return _Reject(AuthResult(False, rule, name, reason))
+        return _Reject(verdict(False, rule, name, reason))
 
     def allow(self, reason: str) -> AuthResult:
         rule, name = self.at
-        return AuthResult(True, rule, name, reason)
+        return verdict(True, rule, name, reason)
 
     def power(self, user_id: str) -> int:
         users = self.users
@@ -475,7 +476,7 @@ class _Checker:
                 f"inviting needs {invite_level}"
             )
         # 4.3.5.3. Otherwise, allow.
-        return AuthResult(
+        return verdict(
             True,
             r["join.r3"],
             f"join: {join_rule} room, authorised",
@@ -795,7 +796,7 @@ def _other(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleTe
     value = found.content.get(_MEMBERSHIP) if found is not None else None
     sender_membership = value if isinstance(value, str) else None
     if sender_membership != "join":
-        return AuthResult(
+        return verdict(
             False,
             r["joined"],
             "sender must be joined",
@@ -846,7 +847,7 @@ def _other(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleTe
             return _unreadable(at, exc)
     shown = have if have < CREATOR_POWER_LEVEL else "infinite"  # format_level, inline
     if have < need:
-        return AuthResult(
+        return verdict(
             False,
             r["required_power"],
             "required power level",
@@ -856,7 +857,7 @@ def _other(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleTe
     # 8. (v6-v11; v1-v5, v12: 9.) If the event has a state_key that starts with an @
     # and does not match the sender, reject.
     if state_key is not None and state_key.startswith("@") and state_key != sender:
-        return AuthResult(
+        return verdict(
             False,
             r["user_state_key"],
             "state_key naming a user",
@@ -883,7 +884,7 @@ def _other(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleTe
                 return _unreadable((r["otherwise"], "otherwise allow"), exc)
 
     # 10. (v6-v11; v1-v2: 12.; v3-v5, v12: 11.) Otherwise, allow.
-    return AuthResult(
+    return verdict(
         True, r["otherwise"], "otherwise allow", f"sender has power {shown}, {etype} needs {need}"
     )
 
@@ -908,14 +909,14 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
     # 4.1. If there is no state_key property, or no membership property in
     # content, reject. (Synapse fails on a missing membership: not accepted.)
     if target is None:
-        return AuthResult(
+        return verdict(
             False,
             r["member.1"],
             "m.room.member: state_key and membership",
             "an m.room.member event must have a state_key",
         )
     if membership is None and _MEMBERSHIP not in content:
-        return AuthResult(
+        return verdict(
             False,
             r["member.1"],
             "m.room.member: state_key and membership",
@@ -930,7 +931,7 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
         if not version.implicit_room_creator:
             if "creator" not in create.content:
                 # Synapse reads content["creator"] and fails when absent.
-                return AuthResult(
+                return verdict(
                     False,
                     r["join.1"],
                     "join: the creator's first join",
@@ -938,7 +939,7 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
                 )
             creator = create.content["creator"]
         if creator == target:
-            return AuthResult(
+            return verdict(
                 True,
                 r["join.1"],
                 "join: the creator's first join",
@@ -953,7 +954,7 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
         return _not_a_user(text, target, "state_key")
     create_domain = create.sender_domain
     if target_domain != create_domain and create.content.get("m.federate", True) is not True:
-        return AuthResult(
+        return verdict(
             False,
             r["federate"],
             "m.federate",
@@ -1047,7 +1048,7 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
             )
         # 4.4.3. If target user's current membership state is join or ban, reject.
         if target_membership == "join" or target_membership == "ban":
-            return AuthResult(
+            return verdict(
                 False,
                 r["invite.3"],
                 "invite: target not joined or banned",
@@ -1057,13 +1058,13 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
         # invite level, allow. 4.4.5. Otherwise, reject.
         shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
         if sender_power < invite_level:
-            return AuthResult(
+            return verdict(
                 False,
                 r["invite.5"],
                 "invite: invite level",
                 f"sender {sender} has power {shown}, inviting needs {invite_level}",
             )
-        return AuthResult(
+        return verdict(
             True,
             r["invite.4"],
             "invite: invite level",
@@ -1104,12 +1105,12 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
         reason = f"room version {version.identifier} has no knock membership"
     else:
         reason = f"membership {show_value(membership)} is unknown"
-    return AuthResult(False, r["member.unknown"], "unknown membership", reason)
+    return verdict(False, r["member.unknown"], "unknown membership", reason)
 
 
 def _not_joined(rule: str, name: str, sender: str, sender_membership: str | None) -> AuthResult:
     """The rejection of a sender whose membership is not join."""
-    return AuthResult(
+    return verdict(
         False,
         rule,
         name,
@@ -1129,7 +1130,7 @@ def _join(
     r = text.r
     # 4.3.2. If the sender does not match state_key, reject.
     if event.sender != target:
-        return AuthResult(
+        return verdict(
             False,
             r["join.2"],
             "join: sender is the target",
@@ -1137,7 +1138,7 @@ def _join(
         )
     # 4.3.3. If the sender is banned, reject.
     if sender_membership == "ban":
-        return AuthResult(False, r["join.3"], "join: sender not banned", f"{target} is banned")
+        return verdict(False, r["join.3"], "join: sender not banned", f"{target} is banned")
     # 4.3.4. If the join_rule is invite (v7+: or knock) then allow if
     # membership state is invite or join.
     # The join rule may be any JSON value; Synapse compares it with ==, so a value
@@ -1145,13 +1146,13 @@ def _join(
     rule_word = join_rule if isinstance(join_rule, str) else None
     if rule_word in text.invite_like:
         if sender_membership == "invite" or sender_membership == "join":
-            return AuthResult(
+            return verdict(
                 True,
                 r["join.4"],
                 f"join: {join_rule} room",
                 f"{target} is {_state_word(sender_membership)} and the room is {join_rule}",
             )
-        return AuthResult(
+        return verdict(
             False,
             r["join.4"],
             f"join: {join_rule} room",
@@ -1162,7 +1163,7 @@ def _join(
     # 4.3.5.1. If membership state is join or invite, allow. (4.3.5.2 and 4.3.5.3,
     # for everyone else, are _Checker.authorised_join's.)
     if rule_word in text.restricted_like:
-        return AuthResult(
+        return verdict(
             True,
             r["join.r1"],
             f"join: {join_rule} room, invited or joined",
@@ -1172,7 +1173,7 @@ def _join(
     if join_rule == "public":
         return text.public_join
     # 4.3.7. Otherwise, reject.
-    return AuthResult(
+    return verdict(
         False,
         r["join.otherwise"],
         "join: otherwise reject",
@@ -1198,13 +1199,13 @@ def _leave(
     # user's current membership state is invite, join (v7+: or knock).
     if sender == target:
         if sender_membership in text.leave_from:
-            return AuthResult(
+            return verdict(
                 True,
                 r["leave.1"],
                 "leave: leaving oneself",
                 f"{target} leaves, having been {_state_word(sender_membership)}",
             )
-        return AuthResult(
+        return verdict(
             False,
             r["leave.1"],
             "leave: leaving oneself",
@@ -1217,7 +1218,7 @@ def _leave(
     # 4.5.3. If the target user's current membership state is ban, and the
     # sender's power level is less than the ban level, reject.
     if target_membership == "ban" and sender_power < ban_level:
-        return AuthResult(
+        return verdict(
             False,
             r["leave.3"],
             "unban: ban level",
@@ -1260,7 +1261,7 @@ def _level_and_more_power(
     # format_level, inline: a v12 creator's power reads "infinite".
     sender_shown = sender_power if sender_power < CREATOR_POWER_LEVEL else "infinite"
     if sender_power < level:
-        return AuthResult(
+        return verdict(
             False,
             reject_rule,
             name,
@@ -1268,13 +1269,13 @@ def _level_and_more_power(
         )
     target_shown = target_power if target_power < CREATOR_POWER_LEVEL else "infinite"
     if target_power >= sender_power:
-        return AuthResult(
+        return verdict(
             False,
             reject_rule,
             name,
             f"target {target} has power {target_shown}, not less than the sender's {sender_shown}",
         )
-    return AuthResult(
+    return verdict(
         True,
         allow_rule,
         name,

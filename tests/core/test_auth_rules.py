@@ -1077,3 +1077,30 @@ def test_11_unreadable_redact_level_rejects_under_the_redaction_rule(version: st
     result = room.check(room.event("m.room.redaction", BOB, {}, redacts="$x:a"))
     assert rejected_by(result, "11.1"), result
     assert result.rule_name == "redaction: redact level"
+
+
+def test_verdict_is_an_ordinary_frozen_auth_result() -> None:
+    # The rules build their verdicts with auth_result.verdict (a faster constructor):
+    # what it returns must be indistinguishable from AuthResult(...).
+    import dataclasses
+
+    from app.core.auth_result import verdict
+
+    made = verdict(
+        False, "4.4.3", "invite: target not joined or banned", "@bob:b is already joined"
+    )
+    plain = AuthResult(
+        False, "4.4.3", "invite: target not joined or banned", "@bob:b is already joined"
+    )
+    assert type(made) is AuthResult
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert dataclasses.astuple(made) == (
+        False,
+        "4.4.3",
+        "invite: target not joined or banned",
+        "@bob:b is already joined",
+    )
+    assert made.describe() == plain.describe()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.rule = "1"  # type: ignore[misc]
+    assert not hasattr(made, "__dict__")
