@@ -138,6 +138,7 @@ class AuthChainIndex:
         "_index",
         "_mainlines",
         "_missing",
+        "_names_of_state_keys",
         "_pl_parent",
         "_power",
         "_power_event",
@@ -170,8 +171,9 @@ class AuthChainIndex:
         #: Per version identifier, each state event's check info for v2's memoised
         #: iterative auth checks (key, its name, auth types, their names, verdicts).
         self._check_info: dict[str, dict[str, Any]] = {}
-        #: State keys by the names v2's memoised checks give them.
+        #: State keys by the names v2's memoised checks give them, and the reverse.
         self._state_key_names: dict[str, StateKey] = {}
+        self._names_of_state_keys: dict[StateKey, str] = {}
         #: Each event's auth event IDs and its key in the reverse topological power
         #: ordering's heap: (minus its sender's power level, origin_server_ts, ID).
         self._sort_node: dict[str, tuple[tuple[str, ...], tuple[int, int, str]]] = {}
@@ -221,6 +223,10 @@ class AuthChainIndex:
     @property
     def state_key_names(self) -> dict[str, StateKey]:
         return self._state_key_names
+
+    @property
+    def names_of_state_keys(self) -> dict[StateKey, str]:
+        return self._names_of_state_keys
 
     @property
     def sort_node_memo(self) -> dict[str, tuple[tuple[str, ...], tuple[int, int, str]]]:
