@@ -380,3 +380,30 @@ def test_memoised_checks_forget_what_they_read_when_an_event_appears_or_is_rejec
     steps: list[Any] = []
     iterative_auth_checks(v, [bob.event_id], base, source, phase="t", steps=steps, index=index)
     assert steps[-1].outcome == "rejected"
+
+
+@pytest.mark.synapse
+def test_a_one_off_resolution_builds_no_check_memos_and_a_reused_index_does() -> None:
+    """The memoised iterative auth checks pay only when an index is reused: the first
+    untraced resolution over an index runs the plain checks and leaves no verdicts
+    behind, the next one memoises; both give Synapse's answer."""
+    from tests.oracle.synapse_state import SynapseRoom
+
+    n, events = _v12_room()
+    base = {("m.room.create", ""): n["create"].event_id}
+    for k in ("ma", "pl", "mb"):
+        pdu = n[k]
+        assert pdu.state_key is not None
+        base[(pdu.type, pdu.state_key)] = pdu.event_id
+    sets = [
+        {**base, ("m.room.join_rules", ""): n["jr_bob"].event_id},
+        {**base, ("m.room.join_rules", ""): n["jr_alice"].event_id},
+    ]
+    expected = SynapseRoom(room_version("12"), n.values()).resolve(sets)
+    source = MappingSource(events)
+    index = chain_index_for(source)
+    v12 = room_version("12")
+    assert dict(resolve_state(v12, sets, source).state) == expected
+    assert not index.check_info_memo(v12.identifier)
+    assert dict(resolve_state(v12, sets, source).state) == expected
+    assert index.check_info_memo(v12.identifier)

@@ -918,7 +918,11 @@ def resolve_conflicted(
     # Synapse restricts the base to the keys the checks read, which changes nothing.
     base: Mapping[StateKey, str] = {} if version.state_res_begin_empty else unconflicted
     changes: dict[StateKey, str] = {}
-    partial = _PartialState(base, changes, index.state_key_names) if steps is None else None
+    # Untraced, the checks are memoised in the index once it is reused; a trace
+    # records every check (iterative_auth_checks with the index's part memos).
+    memoised = steps is None and index.note_resolution()
+    partial = _PartialState(base, changes, index.state_key_names) if memoised else None
+    checks_index = index if steps is not None else None
     if partial is not None:
         _memoised_checks(version, power_order, base, source, changes, index, partial)
     else:
@@ -930,7 +934,7 @@ def resolve_conflicted(
             phase="power events",
             steps=steps,
             changes=changes,
-            index=index,
+            index=checks_index,
         )
     if steps is not None:
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
@@ -963,7 +967,7 @@ def resolve_conflicted(
             phase="other events",
             steps=steps,
             changes=changes,
-            index=index,
+            index=checks_index,
         )
     if steps is not None:
         steps.append(PartialStateStep("the other events", state_tuple({**base, **changes})))
