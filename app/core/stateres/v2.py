@@ -591,9 +591,6 @@ def iterative_auth_checks(
         return _memoised_checks(version, event_ids, base, source, changes, index)
     memo = index.auth_memo if index is not None else None
     types_memo = index.auth_types_memo if index is not None else None
-    part_memo = index.auth_part_memo if index is not None else None
-    part_refs = index.auth_part_refs if index is not None else None
-    auth_ids = index.auth_ids if index is not None else None
     get = source.get
     is_rejected = source.is_rejected
     changes_get = changes.get
@@ -615,21 +612,7 @@ def iterative_auth_checks(
                 found_types = _auth_types(version, event)
                 types_memo[types_key] = found_types
             types = found_types
-        part = part_memo.get(event_id) if part_memo is not None else None
-        if part is None:
-            part = {}
-            own_auth_ids = auth_ids(event_id) if auth_ids is not None else auth_event_ids(event)
-            for auth_id in own_auth_ids:
-                auth_event = get(auth_id)
-                if auth_event is None:
-                    continue
-                auth_key = auth_event.state_key
-                if auth_key is not None and not is_rejected(auth_id):
-                    part[(auth_event.type, auth_key)] = auth_event
-            if part_memo is not None and part_refs is not None:
-                part_memo[event_id] = part
-                part_refs.update(own_auth_ids)
-        auth_state = part.copy()
+        auth_state = _own_auth_state(event_id, event, source, index).copy()
         for key in types:
             current = changes_get(key)
             if current is None:
@@ -682,6 +665,35 @@ def iterative_auth_checks(
                 )
             )
     return changes
+
+
+def _own_auth_state(
+    event_id: str, event: PDU, source: EventSource, index: AuthChainIndex | None
+) -> dict[StateKey, PDU]:
+    """The part of ``event``'s auth state in the iterative auth checks that does not
+    depend on the partial state: its own auth events (known, not rejected ones) by
+    key, as Synapse 1.163's ``_iterative_auth_checks`` builds it. Memoised in
+    ``index`` when given (read-only once stored; the events it read are noted for
+    :meth:`AuthChainIndex.forget_parts_using`)."""
+    if index is not None:
+        found = index.auth_part_memo.get(event_id)
+        if found is not None:
+            return found
+    get = source.get
+    is_rejected = source.is_rejected
+    part: dict[StateKey, PDU] = {}
+    own_auth_ids = index.auth_ids(event_id) if index is not None else auth_event_ids(event)
+    for auth_id in own_auth_ids:
+        auth_event = get(auth_id)
+        if auth_event is None:
+            continue
+        auth_key = auth_event.state_key
+        if auth_key is not None and not is_rejected(auth_id):
+            part[(auth_event.type, auth_key)] = auth_event
+    if index is not None:
+        index.auth_part_memo[event_id] = part
+        index.auth_part_refs.update(own_auth_ids)
+    return part
 
 
 def _key_name(key: StateKey) -> str:
@@ -747,9 +759,7 @@ def _memoised_checks(
     infos = index.check_info_memo(version.identifier)
     key_names = index.state_key_names
     names_of_keys = index.names_of_state_keys
-    part_memo = index.auth_part_memo
     part_refs = index.auth_part_refs
-    auth_ids = index.auth_ids
     get = source.get
     is_rejected = source.is_rejected
     if partial is None:
@@ -771,20 +781,7 @@ def _memoised_checks(
         if allowed is None:
             event = get(event_id)
             assert event is not None
-            part = part_memo.get(event_id)
-            if part is None:
-                part = {}
-                own_auth_ids = auth_ids(event_id)
-                for auth_id in own_auth_ids:
-                    auth_event = get(auth_id)
-                    if auth_event is None:
-                        continue
-                    auth_key = auth_event.state_key
-                    if auth_key is not None and not is_rejected(auth_id):
-                        part[(auth_event.type, auth_key)] = auth_event
-                part_memo[event_id] = part
-                part_refs.update(own_auth_ids)
-            auth_state = part.copy()
+            auth_state = _own_auth_state(event_id, event, source, index).copy()
             for type_key, current in zip(types, values, strict=True):
                 if current is None:
                     continue
