@@ -283,6 +283,20 @@ def _v12_room() -> tuple[dict[str, PDU], dict[str, PDU]]:
     return n, {e.event_id: e for e in n.values()}
 
 
+def _v12_join_rules_fork(n: Mapping[str, PDU]) -> list[dict[tuple[str, str], str]]:
+    """The two state sets of :func:`_v12_room`: the same room, each with one of the
+    concurrent join rules changes."""
+    base = {("m.room.create", ""): n["create"].event_id}
+    for k in ("ma", "pl", "mb"):
+        pdu = n[k]
+        assert pdu.state_key is not None
+        base[(pdu.type, pdu.state_key)] = pdu.event_id
+    return [
+        {**base, ("m.room.join_rules", ""): n["jr_bob"].event_id},
+        {**base, ("m.room.join_rules", ""): n["jr_alice"].event_id},
+    ]
+
+
 @pytest.mark.synapse
 def test_v12_creator_sorts_first() -> None:
     """MSC4289: creators sort before any power level, so a creator's power event is
@@ -291,15 +305,7 @@ def test_v12_creator_sorts_first() -> None:
     from tests.oracle.synapse_state import SynapseRoom
 
     n, events = _v12_room()
-    base = {("m.room.create", ""): n["create"].event_id}
-    for k in ("ma", "pl", "mb"):
-        pdu = n[k]
-        assert pdu.state_key is not None
-        base[(pdu.type, pdu.state_key)] = pdu.event_id
-    sets = [
-        {**base, ("m.room.join_rules", ""): n["jr_bob"].event_id},
-        {**base, ("m.room.join_rules", ""): n["jr_alice"].event_id},
-    ]
+    sets = _v12_join_rules_fork(n)
     got = resolve_state(room_version("12"), sets, events, trace=True)
     assert got.state[("m.room.join_rules", "")] == n["jr_bob"].event_id
     assert got.trace is not None
@@ -390,15 +396,7 @@ def test_a_one_off_resolution_builds_no_check_memos_and_a_reused_index_does() ->
     from tests.oracle.synapse_state import SynapseRoom
 
     n, events = _v12_room()
-    base = {("m.room.create", ""): n["create"].event_id}
-    for k in ("ma", "pl", "mb"):
-        pdu = n[k]
-        assert pdu.state_key is not None
-        base[(pdu.type, pdu.state_key)] = pdu.event_id
-    sets = [
-        {**base, ("m.room.join_rules", ""): n["jr_bob"].event_id},
-        {**base, ("m.room.join_rules", ""): n["jr_alice"].event_id},
-    ]
+    sets = _v12_join_rules_fork(n)
     expected = SynapseRoom(room_version("12"), n.values()).resolve(sets)
     source = MappingSource(events)
     index = chain_index_for(source)
