@@ -11,11 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.ui.mainwindow import MainWindow
 from tests.ui.qt_settings import _private_settings  # noqa: F401  (autouse: private QSettings)
+from tests.ui.windows import make_window
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -25,12 +26,7 @@ NAMES = sorted(p.name for p in SAMPLES.glob("*.json"))
 
 @pytest.fixture
 def window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, samples_dir=SAMPLES)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return make_window(qtbot, tmp_path, samples_dir=SAMPLES)
 
 
 def annotations(name: str) -> dict[str, object]:

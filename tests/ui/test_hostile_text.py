@@ -13,13 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.events import PDU
-from app.ui.mainwindow import MainWindow
 from tests.ui.ui_rooms import ALICE, KEYS, ROOM_ID, _ev, key_id_of, verify_key_b64
+from tests.ui.windows import make_window
 
 EVIL = "<b>x</b><img src=x><a href=x>y</a>"
 EVIL_USER = f"@{EVIL}:b.example"
@@ -109,12 +109,7 @@ def test_hostile_text_is_never_rich_text(qtbot: QtBot, tmp_path: Path) -> None:
     samples = tmp_path / "samples"
     samples.mkdir()
     path, events = hostile_room(samples)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=samples)
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window(qtbot, tmp_path, samples_dir=samples, size=(1400, 900))
     with qtbot.waitSignal(window.analysisReady, timeout=30_000):
         window.open_file(path)
     window.wait_idle()

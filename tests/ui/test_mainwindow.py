@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.mainwindow import MainWindow
 from tests.ui.ui_rooms import ALICE, BOB, ROOM_ID, BuiltRoom, write_fork_room
+from tests.ui.windows import make_window
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,18 +31,9 @@ def room(tmp_path: Path) -> BuiltRoom:
     return write_fork_room(samples)
 
 
-def make_window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=tmp_path / "samples")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
 @pytest.fixture
 def window(qtbot: QtBot, tmp_path: Path, room: BuiltRoom) -> MainWindow:
-    return make_window(qtbot, tmp_path)
+    return make_window(qtbot, tmp_path, samples_dir=tmp_path / "samples")
 
 
 def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> None:
@@ -304,7 +296,7 @@ def test_export_png(opened: MainWindow, tmp_path: Path) -> None:
 
 
 def test_window_state_saved_and_restored(qtbot: QtBot, tmp_path: Path, room: BuiltRoom) -> None:
-    first = make_window(qtbot, tmp_path)
+    first = make_window(qtbot, tmp_path, samples_dir=tmp_path / "samples")
     first.resize(720, 530)  # within the offscreen screen, which restoreGeometry clamps to
     size = (first.width(), first.height())  # what the window allowed (minimum sizes apply)
     assert size[0] == 720
@@ -316,7 +308,7 @@ def test_window_state_saved_and_restored(qtbot: QtBot, tmp_path: Path, room: Bui
     stored = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     assert stored.value("window/geometry") is not None
 
-    second = make_window(qtbot, tmp_path)
+    second = make_window(qtbot, tmp_path, samples_dir=tmp_path / "samples")
     assert (second.width(), second.height()) == size
     assert not second.inspector_dock.isVisible()
     assert second.rooms_dock.isVisible()

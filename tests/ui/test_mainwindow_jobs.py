@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings, QThread
+from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.core.errors import RoomscopeError
-from app.ui.mainwindow import MainWindow
 from app.ui.workers import JobContext, JobRunner
 from tests.ui.ui_rooms import write_fork_room
+from tests.ui.windows import make_window
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -104,10 +104,7 @@ def test_window_cancel_keeps_the_open_room(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     room = write_fork_room(tmp_path)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=tmp_path / "none")
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, tmp_path, samples_dir=tmp_path / "none")
     with qtbot.waitSignal(window.roomOpened, timeout=20_000):
         window.open_file(room.path)
     window.wait_idle()
@@ -167,10 +164,7 @@ def test_the_canvas_model_is_built_off_the_ui_thread(qtbot: QtBot, tmp_path: Pat
     import app.ui.canvas_model as canvas_model
 
     room = write_fork_room(tmp_path)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=tmp_path / "none")
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, tmp_path, samples_dir=tmp_path / "none")
     built_on: list[int] = []
     real_init = canvas_model.CanvasRoom.__init__
 
@@ -202,10 +196,7 @@ def test_the_analysis_starts_after_the_first_paint(qtbot: QtBot, tmp_path: Path)
     from PySide6.QtWidgets import QGraphicsView
 
     room = write_fork_room(tmp_path)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=tmp_path / "none")
-    qtbot.addWidget(window)
-    window.show()
+    window = make_window(qtbot, tmp_path, samples_dir=tmp_path / "none")
     happened: list[str] = []
 
     class Watch(QObject):
@@ -224,8 +215,7 @@ def test_the_analysis_starts_after_the_first_paint(qtbot: QtBot, tmp_path: Path)
     analysing = happened.index("Analysing")
     assert "paint" in happened[:analysing]
 
-    hidden = MainWindow(settings, samples_dir=tmp_path / "none")
-    qtbot.addWidget(hidden)
+    hidden = make_window(qtbot, tmp_path, samples_dir=tmp_path / "none", show=False)
     with qtbot.waitSignal(hidden.roomOpened, timeout=20_000):
         hidden.open_file(room.path)
     assert "analyse" in hidden.jobs.running

@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.errors import RoomscopeError
 from app.ui.mainwindow import MainWindow
 from tests.ui.ui_rooms import BuiltRoom, write_fork_room
+from tests.ui.windows import make_window
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,11 +26,7 @@ def room(tmp_path: Path) -> BuiltRoom:
 
 @pytest.fixture
 def window(qtbot: QtBot, tmp_path: Path, room: BuiltRoom) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings, samples_dir=room.path.parent)
-    qtbot.addWidget(w)
-    w.show()
-    return w
+    return make_window(qtbot, tmp_path, samples_dir=room.path.parent)
 
 
 def test_open_sample_menu(qtbot: QtBot, window: MainWindow, room: BuiltRoom) -> None:

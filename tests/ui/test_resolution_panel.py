@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from pytestqt.qtbot import QtBot
 
@@ -38,6 +38,7 @@ from app.core.stateres.trace import (
 from app.core.stepping import key_text
 from app.ui.mainwindow import MainWindow
 from app.ui.resolution_panel import EVENT_ID_ROLE, FAIL, ResolutionPanel, _LongText
+from tests.ui.windows import make_window
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -49,12 +50,7 @@ PL = ("m.room.power_levels", "")
 
 
 def open_window(qtbot: QtBot, tmp_path: Path, name: str) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=tmp_path)
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window(qtbot, tmp_path, samples_dir=tmp_path, size=(1400, 900))
     with qtbot.waitSignal(window.analysisReady, timeout=30_000):
         window.open_file(SAMPLES / name)
     window.wait_idle()

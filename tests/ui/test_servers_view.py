@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
 
 from app.ui.mainwindow import MainWindow
 from app.ui.servers_view import NO_SERVERS_TEXT, ServersController
 from tests.ui.ui_rooms import write_fork_room
+from tests.ui.windows import make_window
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -27,12 +28,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_rooms"
 
 
 def open_window(qtbot: QtBot, tmp_path: Path, path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, samples_dir=tmp_path)
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window(qtbot, tmp_path, samples_dir=tmp_path, size=(1400, 900))
     with qtbot.waitSignal(window.roomOpened, timeout=30_000):
         window.open_file(path)
     window.wait_idle()
