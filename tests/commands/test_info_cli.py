@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from app.commands import info
+from tests.commands.cli import roomscope
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "tests" / "data" / "broken"
@@ -23,16 +22,6 @@ EXPECTED: dict[str, dict[str, str]] = {
     k: v for k, v in json.loads((BROKEN / "expected.json").read_text()).items() if k[0] != "_"
 }
 HASH = {"sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"}
-
-
-def roomscope(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def v1_event(eid: str, prev: list[str], ts: int, **kw: object) -> dict[str, object]:

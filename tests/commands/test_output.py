@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.commands.output import write_json
 from app.core.errors import json_text, printable
+from tests.commands.cli import roomscope
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,14 +72,7 @@ def test_json_output_of_a_room_with_lone_surrogates(
 ) -> None:
     path = tmp_path / "surrogates.json"
     path.write_text(SURROGATE_ROOM, encoding="ascii")
-    done = subprocess.run(
-        [sys.executable, "-m", "app", command, str(path), "--json"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        timeout=120,
-    )
+    done = roomscope(command, str(path), "--json")
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == status, done.stderr
     doc = json.loads(done.stdout)
@@ -95,16 +87,7 @@ def test_table_output_escapes_terminal_controls(tmp_path: Path, command: str) ->
     room[0]["event_id"] = "$c\x1b[2J:x"
     path = tmp_path / "escapes.json"
     path.write_text(json.dumps(room), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "app", command, str(path), "--all"]
-        if command != "info"
-        else [sys.executable, "-m", "app", command, str(path)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        timeout=120,
-    )
+    done = roomscope(command, str(path), *(["--all"] if command != "info" else []))
     assert "Traceback" not in done.stderr, done.stderr
     assert "\x1b" not in done.stdout
     assert "$c\\x1b[2J:x" in done.stdout
@@ -114,14 +97,7 @@ def test_explain_text_of_a_room_with_lone_surrogates(tmp_path: Path) -> None:
     """The readable trace escapes what a terminal cannot print, instead of crashing."""
     path = tmp_path / "surrogates.json"
     path.write_text(SURROGATE_ROOM, encoding="ascii")
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "explain", str(path)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        timeout=120,
-    )
+    done = roomscope("explain", str(path))
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 0, done.stderr
     assert "\\udfff" in done.stdout

@@ -9,8 +9,6 @@ file (rejected: missing); a v12 room where the create event is implicit.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from app.core.events import PDU
 from app.core.graph import EventGraph
 from app.core.roomstate import event_verdicts
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from tests.commands.cli import roomscope
 
 ALICE, BOB, CAROL = "@alice:a", "@bob:b", "@carol:c"
 
@@ -173,9 +172,7 @@ def test_auth_command_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_auth_command_bad_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text("{not json")
-    proc = subprocess.run(
-        [sys.executable, "-m", "app", "auth", str(path)], capture_output=True, text=True
-    )
+    proc = roomscope("auth", str(path))
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
