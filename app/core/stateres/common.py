@@ -105,12 +105,17 @@ def auth_event_ids(event: PDU) -> tuple[str, ...]:
     listed = event.auth_events
     if not event.room_version.room_id_from_create_event or event.type == CREATE:
         return listed
-    room_id = event.room_id
-    if room_id is not None and room_id[:1] == "!":
-        create_id = "$" + room_id[1:]
-        if create_id not in listed:
-            return (*listed, create_id)
+    create_id = _create_id(event.room_id)
+    if create_id and create_id not in listed:
+        return (*listed, create_id)
     return listed
+
+
+def _create_id(room_id: str | None) -> str:
+    """v12: the ID of the create event a room ID names ("" when it names none)."""
+    if room_id is not None and room_id[:1] == "!":
+        return "$" + room_id[1:]
+    return ""
 
 
 class AuthChainIndex:
@@ -134,6 +139,7 @@ class AuthChainIndex:
         "_auth_types",
         "_chain",
         "_check_info",
+        "_create_ids",
         "_ids",
         "_index",
         "_mainlines",
@@ -185,6 +191,8 @@ class AuthChainIndex:
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
         self._auth_types: dict[tuple[str, str], frozenset[StateKey]] = {}
+        #: v12: the create event's ID by room ID ("" when the room ID names none).
+        self._create_ids: dict[str | None, str] = {}
         #: Untraced v2 resolutions served (see :meth:`note_resolution`).
         self._resolutions = 0
 
@@ -297,15 +305,17 @@ class AuthChainIndex:
 
     def chain_of_all(self, event_ids: Iterable[str]) -> int:
         """The union of the auth chains of ``event_ids`` (each included)."""
-        out = 0
         index = self._index
+        roots = event_ids if isinstance(event_ids, list | tuple) else list(event_ids)
+        unindexed = [event_id for event_id in roots if event_id not in index]
+        if unindexed:
+            # One walk for all of them, the first root first (as one call each would).
+            unindexed.reverse()
+            self._add_all(unindexed)
+        out = 0
         chains = self._chain
-        for event_id in event_ids:
-            found = index.get(event_id)
-            if found is None:
-                self._add(event_id)
-                found = index[event_id]
-            out |= chains[found]
+        for event_id in roots:
+            out |= chains[index[event_id]]
         return out
 
     def chains_meet(self, roots: Iterable[str], within: int) -> int:
@@ -322,6 +332,7 @@ class AuthChainIndex:
         chains = self._chain
         get = self._source.get
         auth_ids = self._auth_ids
+        creates = self._create_ids
         found = 0
         seen: set[str] = set()
         stack = list(roots)
@@ -342,13 +353,40 @@ class AuthChainIndex:
                 if event is None:
                     self._missing.add(event_id)
                     parents = ()
-                elif event.room_version.room_id_from_create_event:
-                    parents = auth_event_ids(event)
                 else:
-                    parents = event.auth_events
+                    parents = event.auth_events  # auth_event_ids(event), inline
+                    if event.room_version.room_id_from_create_event and event.type != CREATE:
+                        create_id = creates.get(event.room_id)
+                        if create_id is None:
+                            create_id = creates[event.room_id] = _create_id(event.room_id)
+                        if create_id and create_id not in parents:
+                            parents = (*parents, create_id)
                 auth_ids[event_id] = parents
             extend(parents)
         return found & within
+
+    def chains_meeting(self, within: int, targets: int) -> list[str]:
+        """The events of ``within`` (a bitset) whose auth chains hold an event of
+        ``targets`` (a bitset), as IDs, oldest first. Both hold indexed events only."""
+        chains = self._chain
+        ids = self._ids
+        out: list[str] = []
+        if within.bit_count() < 64:
+            while within:
+                low = within & -within
+                position = low.bit_length() - 1
+                if chains[position] & targets:
+                    out.append(ids[position])
+                within ^= low
+            return out
+        text = bin(within)[:1:-1]  # least significant bit first (see ids_of)
+        find = text.find
+        position = find("1")
+        while position >= 0:
+            if chains[position] & targets:
+                out.append(ids[position])
+            position = find("1", position + 1)
+        return out
 
     def ids_of(self, bits: int) -> list[str]:
         """The event IDs whose bits are set in ``bits``, oldest first."""
@@ -381,20 +419,30 @@ class AuthChainIndex:
         return found
 
     def _add(self, root: str) -> None:
-        """Index ``root`` and its unindexed ancestors, post-order, without recursion.
+        """Index ``root`` and its unindexed ancestors (see :meth:`_add_all`)."""
+        self._add_all([root])
 
-        A node is expanded once (its unindexed auth events pushed above it) and
-        indexed when it comes back to the top. An auth event that is itself being
-        expanded lies on the current path: that edge closes a cycle and is cut.
+    def _add_all(self, stack: list[str]) -> None:
+        """Index the events of ``stack`` and their unindexed ancestors, post-order,
+        without recursion; ``stack`` is consumed, its last event first.
+
+        A node is expanded once (its unindexed auth events pushed above it, the
+        chains of the indexed ones ORed and kept) and indexed when it comes back
+        to the top, ORing only the chains of the auth events it waited for. An
+        auth event that is itself being expanded lies on the current path: that
+        edge closes a cycle and is cut.
         """
         index = self._index
+        index_get = index.get
         chains = self._chain
         ids = self._ids
         get = self._source.get
         auth_ids = self._auth_ids
         missing = self._missing
-        expanding: set[str] = set()
-        stack = [root]
+        creates = self._create_ids
+        #: Nodes being expanded: the chains ORed so far and the auth events waited for.
+        expanding: dict[str, tuple[int, list[str]]] = {}
+        take = expanding.pop
         push = stack.append
         pop = stack.pop
         while stack:
@@ -402,44 +450,58 @@ class AuthChainIndex:
             if event_id in index:
                 pop()
                 continue
-            parents = auth_ids.get(event_id)
-            if parents is None:
-                event = get(event_id)
-                if event is None:
-                    missing.add(event_id)
-                    parents = ()
-                elif event.room_version.room_id_from_create_event:
-                    parents = auth_event_ids(event)
-                else:
-                    parents = event.auth_events  # auth_event_ids without the call
-                auth_ids[event_id] = parents
-            position = len(ids)
-            bits = 1 << position
-            blocked: list[str] | None = None
-            for parent in parents:
-                found = index.get(parent)
-                if found is None:
-                    if blocked is None:
-                        blocked = [parent]
-                    else:
-                        blocked.append(parent)
-                else:
-                    bits |= chains[found]
-            if blocked is not None and event_id not in expanding:
-                expanding.add(event_id)
-                pushed = False
+            waited = take(event_id, None)
+            if waited is not None:
+                # Back on top: every auth event it waited for is indexed now, or
+                # closes a cycle (that edge is cut).
+                bits, blocked = waited
                 for parent in blocked:
-                    if parent not in expanding:
-                        push(parent)
-                        pushed = True
-                if pushed:
-                    continue
-            # Every auth event is indexed, or closes a cycle (that edge is cut).
+                    found = index_get(parent)
+                    if found is not None:
+                        bits |= chains[found]
+            else:
+                parents = auth_ids.get(event_id)
+                if parents is None:
+                    event = get(event_id)
+                    if event is None:
+                        missing.add(event_id)
+                        parents = ()
+                    else:
+                        # auth_event_ids(event), inline (it runs once per event indexed).
+                        parents = event.auth_events
+                        if event.room_version.room_id_from_create_event and event.type != CREATE:
+                            create_id = creates.get(event.room_id)
+                            if create_id is None:
+                                create_id = creates[event.room_id] = _create_id(event.room_id)
+                            if create_id and create_id not in parents:
+                                parents = (*parents, create_id)
+                    auth_ids[event_id] = parents
+                bits = 0
+                blocked_or_none: list[str] | None = None
+                for parent in parents:
+                    found = index_get(parent)
+                    if found is None:
+                        if blocked_or_none is None:
+                            blocked_or_none = [parent]
+                        else:
+                            blocked_or_none.append(parent)
+                    else:
+                        bits |= chains[found]
+                if blocked_or_none is not None:
+                    pushed = False
+                    for parent in blocked_or_none:
+                        if parent not in expanding:
+                            push(parent)
+                            pushed = True
+                    if pushed:
+                        expanding[event_id] = (bits, blocked_or_none)
+                        continue
+                    # Every auth event it waits for closes a cycle: those edges are cut.
             pop()
-            expanding.discard(event_id)
+            position = len(ids)
             index[event_id] = position
             ids.append(event_id)
-            chains.append(bits)
+            chains.append(bits | 1 << position)
 
 
 # Indexes memoised per event source: weakly where the source allows it, else a few

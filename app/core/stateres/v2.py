@@ -121,9 +121,8 @@ def conflicted_state_subgraph(index: AuthChainIndex, conflicted_ids: Sequence[st
     # Only events indexed after the oldest conflicted event can have one in their chain.
     candidates = (backwards >> lowest) << lowest
     out = 0
-    for event_id in index.ids_of(candidates):
-        if index.chain(event_id) & conflicted_bits:
-            out |= 1 << index.index_of(event_id)
+    for event_id in index.chains_meeting(candidates, conflicted_bits):
+        out |= 1 << index.index_of(event_id)
     return out
 
 
@@ -167,36 +166,6 @@ def _full_conflicted_bits(
     return full, diff_bits, subgraph_bits
 
 
-def _auth_difference_of_split(
-    index: AuthChainIndex,
-    state_sets: Sequence[Mapping[StateKey, str]],
-    unconflicted: Mapping[StateKey, str],
-    conflicted: Mapping[StateKey, frozenset[str]],
-) -> int:
-    """The auth difference, without the auth chains of the whole unconflicted state map.
-
-    Each state set's full auth chain is ``U | C_i``: ``U`` the chains of the
-    unconflicted state map (the same in every set), ``C_i`` those of the set's
-    own events at the conflicted keys. Their union minus their intersection is
-    ``(union(C_i) - intersection(C_i)) - U``, so only the events of
-    ``union(C_i) - intersection(C_i)`` need testing against ``U``
-    (:meth:`AuthChainIndex.chains_meet`), which spares indexing the hundreds of
-    unconflicted membership events a room has.
-    """
-    own = [index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets]
-    if not own:
-        return 0
-    union = 0
-    intersection = own[0]
-    for chain in own:
-        union |= chain
-        intersection &= chain
-    candidates = union & ~intersection
-    if not candidates:
-        return 0
-    return candidates & ~index.chains_meet(unconflicted.values(), candidates)
-
-
 def _full_conflicted_from_difference(
     index: AuthChainIndex,
     conflicted: Mapping[StateKey, frozenset[str]],
@@ -217,6 +186,58 @@ def _full_conflicted_from_difference(
     get = index.source.get
     full = [eid for eid in index.ids_of(full_bits) if get(eid) is not None]
     return full, subgraph_bits
+
+
+def _untraced_full_conflicted_set(
+    index: AuthChainIndex,
+    state_sets: Sequence[Mapping[StateKey, str]],
+    unconflicted: Mapping[StateKey, str],
+    conflicted: Mapping[StateKey, frozenset[str]],
+    with_subgraph: bool,
+) -> frozenset[str]:
+    """The full conflicted set as :func:`full_conflicted_set` has it, unordered, for
+    a resolution without a trace (nor the state sets' chains at hand).
+
+    The auth difference without the auth chains of the whole unconflicted state
+    map: each state set's full auth chain is ``U | C_i``, ``U`` the chains of the
+    unconflicted state map (the same in every set), ``C_i`` those of the set's
+    own events at the conflicted keys. Their union minus their intersection is
+    ``(union(C_i) - intersection(C_i)) - U``, so only the events of
+    ``union(C_i) - intersection(C_i)`` are tested against ``U``
+    (:meth:`AuthChainIndex.chains_meet`), which spares indexing the hundreds of
+    unconflicted membership events a room has. ``union(C_i)`` is the union of
+    the conflicted events' chains, where :func:`conflicted_state_subgraph` starts
+    (v2.1). The conflicted events join the auth difference as IDs, not bits:
+    ORing a bit into a 100k-event room's bitset copies the whole integer each time.
+    """
+    own = [index.chain_of_all([s[k] for k in conflicted if k in s]) for s in state_sets]
+    union = 0
+    intersection = own[0] if own else 0
+    for chain in own:
+        union |= chain
+        intersection &= chain
+    candidates = union & ~intersection
+    ids: set[str] = set()
+    if candidates:
+        diff_bits = candidates & ~index.chains_meet(unconflicted.values(), candidates)
+        if diff_bits:
+            ids.update(index.ids_of(diff_bits))
+    conflicted_ids: set[str] = set()
+    for values in conflicted.values():
+        conflicted_ids.update(values)
+    ids.update(conflicted_ids)
+    if with_subgraph and conflicted_ids:
+        # conflicted_state_subgraph: the events of the conflicted events' chains
+        # (indexed after the oldest of them) whose own chains hold one of them.
+        position_of = index.index_of
+        positions = [position_of(event_id) for event_id in conflicted_ids]
+        conflicted_bits = 0
+        for position in positions:
+            conflicted_bits |= 1 << position
+        lowest = min(positions)
+        ids.update(index.chains_meeting((union >> lowest) << lowest, conflicted_bits))
+    get = index.source.get
+    return frozenset([eid for eid in ids if get(eid) is not None])
 
 
 def _full_conflicted_ids(
@@ -667,6 +688,67 @@ def iterative_auth_checks(
     return changes
 
 
+def _plain_checks(
+    version: RoomVersion,
+    event_ids: Sequence[str],
+    base: Mapping[StateKey, str],
+    source: EventSource,
+    changes: dict[StateKey, str],
+    index: AuthChainIndex,
+) -> dict[StateKey, str]:
+    """:func:`iterative_auth_checks` without a trace or memos, for a one-off resolution.
+
+    The same auth state and verdict per event, built in one pass: an event
+    rejected on receipt is skipped before its auth state is built (only a trace
+    shows that state), the own auth events come from ``index``'s auth event IDs,
+    and in v12 the create key Synapse's auth types keep is looked up after the
+    selected ones rather than added to a new set (each key is written
+    independently, so the order changes nothing).
+    """
+    get = source.get
+    is_rejected = source.is_rejected
+    changes_get = changes.get
+    base_get = base.get
+    auth_ids = index.auth_ids
+    with_create = version.room_id_from_create_event
+    for event_id in event_ids:
+        event = get(event_id)
+        if event is None:
+            continue
+        state_key = event.state_key
+        if state_key is None or is_rejected(event_id):
+            continue
+        auth_state: dict[StateKey, PDU] = {}
+        for auth_id in auth_ids(event_id):
+            auth_event = get(auth_id)
+            if auth_event is None:
+                continue
+            auth_key = auth_event.state_key
+            if auth_key is not None and not is_rejected(auth_id):
+                auth_state[(auth_event.type, auth_key)] = auth_event
+        for key in auth_types_for_event(version, event):
+            current = changes_get(key)
+            if current is None:
+                current = base_get(key)
+                if current is None:
+                    continue
+            current_event = get(current)
+            if current_event is not None and not is_rejected(current):
+                auth_state[key] = current_event
+        if with_create and event.type != CREATE:
+            # Synapse 1.163's auth types keep the create key in v12 (see _auth_types).
+            current = changes_get(CREATE_KEY)
+            if current is None:
+                current = base_get(CREATE_KEY)
+            if current is not None:
+                current_event = get(current)
+                if current_event is not None and not is_rejected(current):
+                    auth_state[CREATE_KEY] = current_event
+        if check_auth(event, auth_state).allowed:
+            changes[(event.type, state_key)] = event_id
+    return changes
+
+
 def _own_auth_state(
     event_id: str, event: PDU, source: EventSource, index: AuthChainIndex | None
 ) -> dict[StateKey, PDU]:
@@ -854,8 +936,14 @@ def resolve_conflicted(
     of the state sets when the caller has them already.
     """
     source = index.source
+    full: Collection[str]
+    with_subgraph = version.state_res_conflicted_subgraph
     if set_chains is None and steps is None:
-        diff_bits = _auth_difference_of_split(index, state_sets, unconflicted, conflicted)
+        # Nothing below depends on the order of the full conflicted set (both sorts
+        # have unique keys), so it is left a set; only the trace lists it.
+        full_set = full = _untraced_full_conflicted_set(
+            index, state_sets, unconflicted, conflicted, with_subgraph
+        )
     else:
         if set_chains is None:
             # Each state set is the unconflicted state map plus its own values at the
@@ -865,23 +953,19 @@ def resolve_conflicted(
                 common | index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets
             ]
         diff_bits = auth_difference(set_chains)
-    full: Collection[str]
-    with_subgraph = version.state_res_conflicted_subgraph
-    if steps is None:
-        # Nothing below depends on the order of the full conflicted set (both sorts
-        # have unique keys), so it is left a set; only the trace lists it.
-        full_set = full = _full_conflicted_ids(index, conflicted, diff_bits, with_subgraph)
-    else:
-        full, subgraph_bits = _full_conflicted_from_difference(
-            index, conflicted, diff_bits, with_subgraph=with_subgraph
-        )
-        steps.append(EventSetStep("auth difference", tuple(index.ids_of(diff_bits))))
-        if subgraph_bits is not None:
-            steps.append(
-                EventSetStep("conflicted state subgraph", tuple(index.ids_of(subgraph_bits)))
+        if steps is None:
+            full_set = full = _full_conflicted_ids(index, conflicted, diff_bits, with_subgraph)
+        else:
+            full, subgraph_bits = _full_conflicted_from_difference(
+                index, conflicted, diff_bits, with_subgraph=with_subgraph
             )
-        steps.append(EventSetStep("full conflicted set", tuple(full)))
-        full_set = frozenset(full)
+            steps.append(EventSetStep("auth difference", tuple(index.ids_of(diff_bits))))
+            if subgraph_bits is not None:
+                steps.append(
+                    EventSetStep("conflicted state subgraph", tuple(index.ids_of(subgraph_bits)))
+                )
+            steps.append(EventSetStep("full conflicted set", tuple(full)))
+            full_set = frozenset(full)
 
     # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
     get = source.get
@@ -922,6 +1006,8 @@ def resolve_conflicted(
     checks_index = index if steps is not None else None
     if partial is not None:
         _memoised_checks(version, power_order, base, source, changes, index, partial)
+    elif steps is None:
+        _plain_checks(version, power_order, base, source, changes, index)
     else:
         iterative_auth_checks(
             version,
@@ -955,6 +1041,8 @@ def resolve_conflicted(
         )
     if partial is not None:
         _memoised_checks(version, other_order, base, source, changes, index, partial)
+    elif steps is None:
+        _plain_checks(version, other_order, base, source, changes, index)
     else:
         iterative_auth_checks(
             version,
