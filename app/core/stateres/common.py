@@ -577,6 +577,26 @@ def split_conflicted_state_set(
     first, *rest = state_sets
     if not rest:
         return dict(first), conflicted
+    if len(rest) == 1:
+        # Two state sets (the common case): each key of the first is looked up once
+        # in the second, and the second's other keys once in the first.
+        second = rest[0]
+        second_get = second.get
+        held: str | None
+        for key, held in first.items():
+            other = second_get(key)
+            if other == held and held is not None:
+                unconflicted[key] = held
+            elif held is None:
+                conflicted[key] = frozenset(()) if other is None else frozenset((other,))
+            elif other is None:
+                conflicted[key] = frozenset((held,))
+            else:
+                conflicted[key] = frozenset((held, other))
+        for key, other in second.items():
+            if key not in first:
+                conflicted[key] = frozenset(()) if other is None else frozenset((other,))
+        return unconflicted, conflicted
     keys: set[StateKey] = set(first)
     for state_set in rest:
         keys.update(state_set)

@@ -300,30 +300,42 @@ def sender_power_level(
     auth events count; missing ones are skipped. A level that is not a number
     counts as 0 (Synapse would fail on it).
     """
+    auth_ids = index.auth_ids(event.event_id) if index is not None else auth_event_ids(event)
+    return _sender_level(event, auth_ids, source.get)
+
+
+def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU | None]) -> int:
+    """:func:`sender_power_level` of ``event`` given its auth event IDs."""
     power: PDU | None = None
     create: PDU | None = None
-    for auth_id in index.auth_ids(event.event_id) if index else auth_event_ids(event):
-        auth_event = source.get(auth_id)
+    for auth_id in auth_ids:
+        auth_event = get(auth_id)
         if auth_event is None or auth_event.state_key != "":
             continue
-        if auth_event.type == POWER_LEVELS and power is None:
-            power = auth_event
-        elif auth_event.type == CREATE and create is None:
+        auth_type = auth_event.type
+        if auth_type == POWER_LEVELS:
+            if power is None:
+                power = auth_event
+        elif auth_type == CREATE and create is None:
             create = auth_event
     version = event.room_version
-    if create is not None and version.privileged_creators and _is_creator(create, event.sender):
+    sender = event.sender
+    if create is not None and version.privileged_creators and _is_creator(create, sender):
         return CREATOR_POWER_LEVEL
     if power is None:
         if create is None:
             return 0
         creator = create.sender if version.implicit_room_creator else create.content.get("creator")
-        return 100 if creator == event.sender else 0
-    users = power.content.get("users")
-    level = users.get(event.sender) if isinstance(users, Mapping) else None
+        return 100 if creator == sender else 0
+    content = power.content
+    users = content.get("users")
+    level = users.get(sender) if isinstance(users, Mapping) else None
     if level is None:
-        level = power.content.get("users_default", 0)
-    if level is None:
-        return 0
+        level = content.get("users_default", 0)
+        if level is None:
+            return 0
+    if type(level) is int:
+        return level
     return _level(level) or 0
 
 
@@ -358,6 +370,10 @@ def reverse_topological_power_ordering(
     """
     nodes = index.sort_node_memo
     nodes_get = nodes.get
+    levels = index.power_memo
+    levels_get = levels.get
+    auth_ids = index.auth_ids
+    get = index.source.get
     # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
     # each node's number of auth events inside the full set not yet taken,
     # ``dependents`` the reverse edges, ``ready`` the heap keys of the free nodes.
@@ -373,7 +389,16 @@ def reverse_topological_power_ordering(
             continue
         node = nodes_get(event_id)
         if node is None:
-            node = nodes[event_id] = _sort_node(event_id, index)
+            # The event's auth event IDs and its heap key: (minus its sender's power
+            # level, origin_server_ts, event ID). A sender's level is a function of
+            # the event's own auth events.
+            event = get(event_id)
+            assert event is not None  # the full conflicted set holds known events only
+            parents = auth_ids(event_id)
+            level = levels_get(event_id)
+            if level is None:
+                level = levels[event_id] = _sender_level(event, parents, get)
+            node = nodes[event_id] = (parents, (-level, event.origin_server_ts, event_id))
         inside = full_set.intersection(node[0])
         if inside:
             remaining[event_id] = len(inside)
@@ -409,21 +434,6 @@ def reverse_topological_power_ordering(
             level, ts, _ = nodes[event_id][1]
             keys[event_id] = (-level, ts, event_id)
     return order, keys
-
-
-def _sort_node(
-    event_id: str, index: AuthChainIndex
-) -> tuple[tuple[str, ...], tuple[int, int, str]]:
-    """An event's auth event IDs and its heap key in the reverse topological power
-    ordering: (minus its sender's power level, origin_server_ts, event ID)."""
-    source = index.source
-    event = source.get(event_id)
-    assert event is not None  # the full conflicted set holds known events only
-    levels = index.power_memo
-    level = levels.get(event_id)
-    if level is None:
-        level = levels[event_id] = sender_power_level(event, source, index=index)
-    return index.auth_ids(event_id), (-level, event.origin_server_ts, event_id)
 
 
 def lexicographical_topological_sort(
@@ -466,13 +476,16 @@ def _power_levels_parent(
     index: AuthChainIndex | None = None,
 ) -> str | None:
     """The first m.room.power_levels event among the event's auth events (Synapse's choice)."""
-    if memo is not None and event_id in memo:
-        return memo[event_id]
+    if memo is not None:
+        known = memo.get(event_id, _UNSET)
+        if known is not _UNSET:
+            return known  # type: ignore[no-any-return]
     found: str | None = None
-    event = source.get(event_id)
+    get = source.get
+    event = get(event_id)
     if event is not None:
-        for auth_id in index.auth_ids(event_id) if index else auth_event_ids(event):
-            auth_event = source.get(auth_id)
+        for auth_id in index.auth_ids(event_id) if index is not None else auth_event_ids(event):
+            auth_event = get(auth_id)
             if (
                 auth_event is not None
                 and auth_event.type == POWER_LEVELS
@@ -501,8 +514,9 @@ def mainline(
     out: list[str] = []
     seen: set[str] = set()
     current = power_levels_id
+    get = source.get
     while current is not None and current not in seen:
-        if source.get(current) is None:
+        if get(current) is None:
             break
         out.append(current)
         seen.add(current)
