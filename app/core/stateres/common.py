@@ -269,6 +269,11 @@ class AuthChainIndex:
             self._auth_part_refs.clear()
 
     @property
+    def auth_ids_memo(self) -> dict[str, tuple[str, ...]]:
+        """Each event's :func:`auth_event_ids` read so far (see :meth:`auth_ids`)."""
+        return self._auth_ids
+
+    @property
     def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:
         return self._auth_types
 
@@ -328,26 +333,33 @@ class AuthChainIndex:
         The resolver uses it for the unconflicted state map, which is most of a
         room's state but rarely reaches the auth difference.
         """
-        index = self._index
+        index_get = self._index.get
         chains = self._chain
         get = self._source.get
         auth_ids = self._auth_ids
         creates = self._create_ids
         found = 0
+        # Each event is looked at once, when first met: an indexed one ORs its chain,
+        # another is walked on from (its auth events are read when it is popped).
         seen: set[str] = set()
-        stack = list(roots)
+        stack: list[str] = []
+        push = stack.append
         pop = stack.pop
-        extend = stack.extend
-        while stack:
+        parents: Iterable[str] = roots
+        while True:
+            for parent in parents:
+                if parent in seen:
+                    continue
+                seen.add(parent)
+                position = index_get(parent)
+                if position is not None:
+                    found |= chains[position]
+                else:
+                    push(parent)
+            if not stack:
+                return found & within
             event_id = pop()
-            if event_id in seen:
-                continue
-            seen.add(event_id)
-            position = index.get(event_id)
-            if position is not None:
-                found |= chains[position]
-                continue
-            parents = auth_ids.get(event_id)
+            parents = auth_ids.get(event_id)  # type: ignore[assignment]
             if parents is None:
                 event = get(event_id)
                 if event is None:
@@ -362,8 +374,6 @@ class AuthChainIndex:
                         if create_id and create_id not in parents:
                             parents = (*parents, create_id)
                 auth_ids[event_id] = parents
-            extend(parents)
-        return found & within
 
     def chains_meeting(self, within: int, targets: int) -> list[str]:
         """The events of ``within`` (a bitset) whose auth chains hold an event of

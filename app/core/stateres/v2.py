@@ -372,7 +372,7 @@ def reverse_topological_power_ordering(
     nodes_get = nodes.get
     levels = index.power_memo
     levels_get = levels.get
-    auth_ids = index.auth_ids
+    auth_ids_get = index.auth_ids_memo.get
     get = index.source.get
     # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
     # each node's number of auth events inside the full set not yet taken,
@@ -394,7 +394,7 @@ def reverse_topological_power_ordering(
             # the event's own auth events.
             event = get(event_id)
             assert event is not None  # the full conflicted set holds known events only
-            parents = auth_ids(event_id)
+            parents = auth_ids_get(event_id) or index.auth_ids(event_id)
             level = levels_get(event_id)
             if level is None:
                 level = levels[event_id] = _sender_level(event, parents, get)
@@ -723,7 +723,7 @@ def _plain_checks(
     is_rejected = source.is_rejected
     changes_get = changes.get
     base_get = base.get
-    auth_ids = index.auth_ids
+    auth_ids_get = index.auth_ids_memo.get
     with_create = version.room_id_from_create_event
     for event_id in event_ids:
         event = get(event_id)
@@ -733,7 +733,7 @@ def _plain_checks(
         if state_key is None or is_rejected(event_id):
             continue
         auth_state: dict[StateKey, PDU] = {}
-        for auth_id in auth_ids(event_id):
+        for auth_id in auth_ids_get(event_id) or index.auth_ids(event_id):
             auth_event = get(auth_id)
             if auth_event is None:
                 continue
@@ -985,8 +985,9 @@ def resolve_conflicted(
     get = source.get
     power_events = []
     power_memo = index.power_event_memo
+    power_memo_get = power_memo.get
     for event_id in full:
-        flag = power_memo.get(event_id)
+        flag = power_memo_get(event_id)
         if flag is None:
             event = get(event_id)
             assert event is not None  # the full conflicted set holds known events
