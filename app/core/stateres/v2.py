@@ -235,7 +235,10 @@ def _untraced_full_conflicted_set(
         for position in positions:
             conflicted_bits |= 1 << position
         lowest = min(positions)
-        ids.update(index.chains_meeting((union >> lowest) << lowest, conflicted_bits))
+        # The conflicted events are in it already: only the others are tested.
+        within = ((union >> lowest) << lowest) & ~conflicted_bits
+        if within:
+            ids.update(index.chains_meeting(within, conflicted_bits))
     get = index.source.get
     return frozenset([eid for eid in ids if get(eid) is not None])
 
