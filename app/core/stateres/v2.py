@@ -552,34 +552,36 @@ def mainline_ordering(
     # event, so every event on a walk has the walk's answer: remember it for each,
     # and a later walk that meets one stops there.
     known: dict[str, tuple[int, str | None]] = {}
+    known_get = known.get
+    position_get = position.get
+    no_memo: dict[str, str | None] = {}
+    memo_get = (memo if memo is not None else no_memo).get
+    get = source.get
     keys: dict[str, tuple[int, int, str]] = {}
     closest: dict[str, str | None] = {}
-    unset = object()
     for event_id in event_ids:
-        event = source.get(event_id)
+        event = get(event_id)
         assert event is not None
-        answer = known.get(event_id)
+        answer = known_get(event_id)
         if answer is None:
-            path: list[str] = []
-            seen: set[str] = set()
+            walked: set[str] = set()
             current: str | None = event_id
             answer = (0, None)
-            while current is not None and current not in seen:
-                at = position.get(current)
+            while current is not None and current not in walked:
+                at = position_get(current)
                 if at is not None:
                     answer = (at, current)
                     break
-                found_answer = known.get(current)
+                found_answer = known_get(current)
                 if found_answer is not None:
                     answer = found_answer
                     break
-                seen.add(current)
-                path.append(current)
-                parent = memo.get(current, unset) if memo is not None else unset
-                if parent is unset:
+                walked.add(current)
+                parent = memo_get(current, _UNSET)
+                if parent is _UNSET:
                     parent = _power_levels_parent(current, source, memo, index)
-                current = parent  # type: ignore[assignment]
-            for step in path:
+                current = parent
+            for step in walked:
                 known[step] = answer
         keys[event_id] = (answer[0], event.origin_server_ts, event_id)
         closest[event_id] = answer[1]
