@@ -319,8 +319,12 @@ def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU 
         if auth_type == POWER_LEVELS:
             if power is None:
                 power = auth_event
+                if create is not None:
+                    break  # the first of each found: nothing later changes the level
         elif auth_type == CREATE and create is None:
             create = auth_event
+            if power is not None:
+                break
     version = event.room_version
     sender = event.sender
     if create is not None and version.privileged_creators and _is_creator(create, sender):
