@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -190,6 +192,35 @@ def test_chain_index_is_memoised_per_source_and_rebuilt_when_missing_events_appe
     assert chain_index_for(MappingSource(partial), key=partial) is index
     partial["A"] = events["A"]  # the missing event arrives
     assert chain_index_for(MappingSource(partial), key=partial) is not index
+
+
+class _PlainSource:
+    """An event source that is not a MappingSource (as RoomStates is not)."""
+
+    def __init__(self, events: Mapping[str, PDU]) -> None:
+        self.events = events
+
+    def get(self, event_id: str) -> PDU | None:
+        return self.events.get(event_id)
+
+    def is_rejected(self, event_id: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("make_source", [MappingSource, _PlainSource])
+def test_chain_index_is_memoised_only_while_its_source_lives(make_source: Any) -> None:
+    """The memo must not keep a source alive: every source ever resolved stayed in
+    memory when the registry's index held its (weakly keyed) source strongly."""
+    events = auth_graph({"A": [], "B": ["A"]})
+    source = make_source(events)
+    index = chain_index_for(source)
+    assert set(index.ids_of(index.chain("B"))) == {"A", "B"}
+    assert chain_index_for(source) is index
+    resolve_state(room_version("10"), [{("m.room.member", ""): "A"}, {}], source)
+    gone = weakref.ref(source)
+    del source, index
+    gc.collect()
+    assert gone() is None
 
 
 def _make(

@@ -63,7 +63,7 @@ class EventSource(Protocol):
 class MappingSource:
     """An :class:`EventSource` over a plain mapping; ``rejected`` names rejected events."""
 
-    __slots__ = ("__weakref__", "_events", "_rejected", "get", "is_rejected")
+    __slots__ = ("__weakref__", "_chain_index", "_events", "_rejected", "get", "is_rejected")
 
     #: ``get(event_id) -> PDU | None``: the mapping's own ``get`` (bound once, no
     #: Python-level call per lookup on the resolver's hot paths).
@@ -76,6 +76,8 @@ class MappingSource:
         self._rejected = frozenset(rejected)
         self.get = events.get
         self.is_rejected = self._rejected.__contains__
+        #: This source's memoised index (see :func:`chain_index_for`).
+        self._chain_index: AuthChainIndex | None = None
 
     @property
     def events(self) -> Mapping[str, PDU]:
@@ -514,8 +516,12 @@ class AuthChainIndex:
             chains.append(bits | 1 << position)
 
 
-# Indexes memoised per event source: weakly where the source allows it, else a few
-# recent sources held strongly (a plain dict cannot be weakly referenced).
+# Indexes memoised per event source other than a MappingSource (which holds its
+# own): weakly where the source allows it, else a few recent sources held strongly
+# (a plain dict cannot be weakly referenced). An index in the weak registry reaches
+# its source through a weak proxy, set again on every call: were it held
+# strongly, the registry's value would keep its key alive, and every source ever
+# resolved would stay in memory.
 _WEAK_INDEXES: weakref.WeakKeyDictionary[object, AuthChainIndex] = weakref.WeakKeyDictionary()
 _STRONG_INDEXES: OrderedDict[int, tuple[object, AuthChainIndex]] = OrderedDict()
 _STRONG_LIMIT = 4
@@ -526,26 +532,47 @@ def chain_index_for(source: EventSource, key: object | None = None) -> AuthChain
 
     An index is rebuilt when an event it had found missing has appeared since,
     so a mapping that grows between calls stays correct. Events must not change
-    under an existing ID.
+    under an existing ID. The index lives as long as its key, not longer: use it
+    while ``source`` is alive (it may read ``source`` through a weak proxy).
     """
     owner = source if key is None else key
-    index: AuthChainIndex | None = None
+    if type(owner) is MappingSource:
+        # Held by the source itself: a reference cycle, freed with the source.
+        index = owner._chain_index
+        if index is not None:
+            index._source = source
+            if not index.stale():
+                return index
+        index = owner._chain_index = AuthChainIndex(source)
+        return index
     try:
+        weak_source = cast(EventSource, weakref.proxy(source))
         index = _WEAK_INDEXES.get(owner)
     except TypeError:
-        entry = _STRONG_INDEXES.get(id(owner))
-        if entry is not None and entry[0] is owner:
-            index = entry[1]
-            _STRONG_INDEXES.move_to_end(id(owner))
-    if index is not None and not index.stale():
-        return index
+        return _strongly_held_index(source, owner)
+    if index is not None:
+        index._source = weak_source
+        if not index.stale():
+            return index
+    index = AuthChainIndex(weak_source)
+    _WEAK_INDEXES[owner] = index
+    return index
+
+
+def _strongly_held_index(source: EventSource, owner: object) -> AuthChainIndex:
+    """:func:`chain_index_for` for an owner (or a source) that cannot be weakly referenced."""
+    index: AuthChainIndex | None = None
+    entry = _STRONG_INDEXES.get(id(owner))
+    if entry is not None and entry[0] is owner:
+        index = entry[1]
+        _STRONG_INDEXES.move_to_end(id(owner))
+        index._source = source
+        if not index.stale():
+            return index
     index = AuthChainIndex(source)
-    try:
-        _WEAK_INDEXES[owner] = index
-    except TypeError:
-        _STRONG_INDEXES[id(owner)] = (owner, index)
-        while len(_STRONG_INDEXES) > _STRONG_LIMIT:
-            _STRONG_INDEXES.popitem(last=False)
+    _STRONG_INDEXES[id(owner)] = (owner, index)
+    while len(_STRONG_INDEXES) > _STRONG_LIMIT:
+        _STRONG_INDEXES.popitem(last=False)
     return index
 
 
