@@ -268,6 +268,24 @@ def test_gzip_expansion_is_bounded(tmp_path: Path) -> None:
     assert load_room(bomb, max_bytes=64 << 20).events == {}
 
 
+def test_gzip_of_several_members_reads_them_all(tmp_path: Path) -> None:
+    # gzip allows members one after another (``cat a.gz b.gz``); a one-call zlib read
+    # stops after the first, so the loader must notice and read on.
+    text = json.dumps(raws(make_room(V10)))
+    half = len(text) // 2
+    path = tmp_path / "two.json.gz"
+    path.write_bytes(gzip.compress(text[:half].encode()) + gzip.compress(text[half:].encode()))
+    assert len(load_room(path).events) == len(make_room(V10))
+
+
+@pytest.mark.parametrize("limit", [0, 1, 999])
+def test_gzip_expanding_exactly_to_the_limit_is_read(limit: int) -> None:
+    data = gzip.compress(b" " * limit)
+    assert files._gunzip(data, "f", limit) == b" " * limit
+    with pytest.raises(RoomFileError, match="expands past"):
+        files._gunzip(gzip.compress(b" " * (limit + 1)), "f", limit)
+
+
 def test_files_too_large_for_memory_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
