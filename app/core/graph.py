@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -53,6 +54,11 @@ class Finding:
     kind: str
     event_id: str | None
     message: str
+
+
+#: (prev parent, prev child, auth parent, auth child) positions: see
+#: :meth:`EventGraph.position_edges`.
+PositionEdges = tuple["array[int]", "array[int]", "array[int]", "array[int]"]
 
 
 @contextmanager
@@ -125,6 +131,8 @@ class EventGraph:
     #: Number of present events per sender server, most first.
     server_counts: Mapping[str, int]
     _children: Mapping[str, tuple[str, ...]] = field(repr=False)
+    #: See :meth:`position_edges`.
+    _position_edges: PositionEdges | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -141,6 +149,18 @@ class EventGraph:
     def children(self, event_id: str) -> tuple[str, ...]:
         """The present events that list ``event_id`` in their ``prev_events``, in order."""
         return self._children.get(event_id, ())
+
+    def position_edges(self) -> PositionEdges | None:
+        """The graph's edges by position in :attr:`order`, when that order is simply the
+        sort by ``(origin_server_ts, event_id)`` (timestamps grow along every edge, the
+        usual case) and no event is missing; else None.
+
+        ``(prev_parent, prev_child, auth_parent, auth_child)``: parallel arrays, one
+        entry per distinct ``prev_events`` (resp. ``auth_events``) reference of each
+        event, children in order. Found on the way while checking the order, so a
+        reader (the lane layout) need not look every reference up again.
+        """
+        return self._position_edges
 
     @classmethod
     def build(
@@ -216,13 +236,17 @@ class EventGraph:
             findings.extend(_check_event_ids(by_id, room_version, float_free=float_free))
 
         ordered = _order_by_timestamp(by_id)
+        edges: PositionEdges | None = None
         if ordered is None:
             order, missing, cycle_findings = _order_by_dependencies(by_id)
             findings.extend(cycle_findings)
             position = {eid: i for i, eid in enumerate(order)}
             children_lists, merges = _children_and_merges(order, by_id)
         else:
-            order, position, missing, children_lists, merges = ordered
+            order, position, missing, children_lists, merges, edge_lists = ordered
+            if not missing:
+                psrc, pdst, asrc, adst = edge_lists
+                edges = (array("i", psrc), array("i", pdst), array("i", asrc), array("i", adst))
         children = dict(zip(children_lists, map(tuple, children_lists.values()), strict=True))
         extremities = tuple(filterfalse(children.__contains__, order))
         forks = tuple(
@@ -257,10 +281,12 @@ class EventGraph:
             findings=tuple(findings),
             server_counts=MappingProxyType(server_counts),
             _children=MappingProxyType(children),
+            _position_edges=edges,
         )
 
 
-_Ordered = tuple[list[str], dict[str, int], set[str], dict[str, list[str]], list[str]]
+_EdgeLists = tuple[list[int], list[int], list[int], list[int]]
+_Ordered = tuple[list[str], dict[str, int], set[str], dict[str, list[str]], list[str], _EdgeLists]
 
 
 def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
@@ -280,6 +306,12 @@ def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
     missing: set[str] = set()
     children: dict[str, list[str]] = {}
     merges: list[str] = []
+    psrc: list[int] = []
+    pdst: list[int] = []
+    asrc: list[int] = []
+    adst: list[int] = []
+    add_prev_parent, add_prev_child = psrc.append, pdst.append
+    add_auth_parent, add_auth_child = asrc.append, adst.append
     for i, eid in enumerate(order):
         pdu = by_id[eid]
         prevs = pdu.prev_events
@@ -299,13 +331,21 @@ def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
                     children[ref] = [eid]
                 else:
                     kids.append(eid)
-        for ref in pdu.auth_events:
+                add_prev_parent(j)
+                add_prev_child(i)
+        auths = pdu.auth_events
+        if len(auths) > 1:
+            auths = tuple(dict.fromkeys(auths))
+        for ref in auths:
             j = at(ref)
             if j is None:
                 missing.add(ref)
             elif j >= i:
                 return None
-    return order, position, missing, children, merges
+            else:
+                add_auth_parent(j)
+                add_auth_child(i)
+    return order, position, missing, children, merges, (psrc, pdst, asrc, adst)
 
 
 def _order_by_dependencies(

@@ -258,7 +258,7 @@ def _load_document(path: Path, ctx: JobContext, palette: Sequence[str] | None) -
     ctx.progress(60, f"laying out {len(room.graph):,} events")
     from app.layout.lanes import compute_layout  # imported here: the window starts faster
 
-    layout: Any = compute_layout(room.graph.events)
+    layout: Any = compute_layout(room.graph.events, graph=room.graph)
     ctx.check()
     from app.ui.canvas_model import CanvasRoom
     from app.ui.style import OKABE_ITO
