@@ -427,7 +427,7 @@ def test_the_timestamp_shortcut_gives_kahns_order(seed: int) -> None:
         if shortcut is None:
             assert not honest
             continue
-        order, position, found_missing, children, merges = shortcut
+        order, position, found_missing, children, merges, _edges = shortcut
         assert order == kahn
         assert found_missing == missing == {"$absent"}
         assert position == {eid: i for i, eid in enumerate(kahn)}
