@@ -156,8 +156,9 @@ class EventGraph:
         usual case) and no event is missing; else None.
 
         ``(prev_parent, prev_child, auth_parent, auth_child)``: parallel arrays, one
-        entry per distinct ``prev_events`` (resp. ``auth_events``) reference of each
-        event, children in order. Found on the way while checking the order, so a
+        entry per distinct ``prev_events`` reference of each event and one per
+        ``auth_events`` reference (an event listing one twice gives two), children
+        in order. Found on the way while checking the order, so a
         reader (the lane layout) need not look every reference up again.
         """
         return self._position_edges
@@ -333,10 +334,7 @@ def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
                     kids.append(eid)
                 add_prev_parent(j)
                 add_prev_child(i)
-        auths = pdu.auth_events
-        if len(auths) > 1:
-            auths = tuple(dict.fromkeys(auths))
-        for ref in auths:
+        for ref in pdu.auth_events:
             j = at(ref)
             if j is None:
                 missing.add(ref)

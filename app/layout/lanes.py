@@ -699,7 +699,12 @@ def _build(
     prev_edges = np.stack([prow[o], crow[o]], axis=1).astype(np.int32).reshape(-1, 2)
     route_a = np.array(route, dtype=np.int32)[o] if len(o) else np.zeros(0, dtype=np.int32)
     ao = np.lexsort((asrc, adst))
-    auth_edges = np.stack([asrc[ao], adst[ao]], axis=1).astype(np.int32).reshape(-1, 2)
+    asrc, adst = asrc[ao], adst[ao]
+    if len(ao) > 1:  # the same auth event listed twice is one edge
+        distinct = np.ones(len(ao), dtype=np.bool_)
+        distinct[1:] = (asrc[1:] != asrc[:-1]) | (adst[1:] != adst[:-1])
+        asrc, adst = asrc[distinct], adst[distinct]
+    auth_edges = np.stack([asrc, adst], axis=1).astype(np.int32).reshape(-1, 2)
     return Layout(
         ids=ids,
         index=index,
