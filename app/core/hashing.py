@@ -193,7 +193,14 @@ def _redact(
     event: Mapping[str, Any], version: RoomVersion, kept_top: frozenset[str]
 ) -> dict[str, Any]:
     """:func:`redact`, keeping the top-level keys ``kept_top``."""
-    out = {k: v for k, v in event.items() if k in kept_top}
+    if type(event) is dict:
+        # A copy less the few keys to drop: a third faster than picking the kept ones
+        # (this runs for every event of a room file that leaves its IDs out).
+        out = event.copy()
+        for key in event.keys() - kept_top:
+            del out[key]
+    else:
+        out = {k: v for k, v in event.items() if k in kept_top}
     event_type = event.get("type")
     if event_type == "m.room.create" and version.room_id_from_create_event:
         # v12 (MSC4291): the create event has no room_id; one a server added (Synapse
@@ -297,7 +304,11 @@ def compute_event_id(
     # room_id, which as_sent drops, redaction drops too.
     kept = _HASHED_TOP_LEVEL_V11 if version.updated_redaction_rules else _HASHED_TOP_LEVEL_V1
     hashed = canonical_json(_redact(event, version, kept), float_free=float_free)
-    return event_id_from_reference_hash(hashlib.sha256(hashed).digest(), version)
+    # event_id_from_reference_hash, inline (once per event when loading a room)
+    encoded = binascii.b2a_base64(_sha256(hashed).digest(), newline=False).rstrip(b"=")
+    if version.event_id_format is not EventIdFormat.BASE64:
+        encoded = encoded.translate(_URLSAFE_ALPHABET)
+    return "$" + encoded.decode("ascii")
 
 
 def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | None:
@@ -316,6 +327,7 @@ def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | N
 
 
 _URLSAFE_ALPHABET = bytes.maketrans(b"+/", b"-_")
+_sha256 = hashlib.sha256
 
 
 def room_id_from_create_event_id(create_event_id: str) -> str:
