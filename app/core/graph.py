@@ -30,7 +30,7 @@ from itertools import filterfalse
 from types import MappingProxyType
 
 from app.core.events import PDU, as_sent, domain_of
-from app.core.hashing import compute_event_id, room_id_from_create_event_id
+from app.core.hashing import event_id_hasher, room_id_from_create_event_id
 from app.core.versions import RoomVersion
 
 __all__ = ["EventGraph", "Finding", "gc_paused"]
@@ -424,11 +424,12 @@ def _check_event_ids(
     and ``unsigned``; ``PDU.as_sent`` drops what homeservers add.
     """
     out: list[Finding] = []
+    event_id_of = event_id_hasher(version, float_free=float_free)
     for eid, pdu in by_id.items():
         if pdu.event_id_computed:
             continue
         try:
-            expected = compute_event_id(pdu.raw, version, float_free=float_free)
+            expected = event_id_of(pdu.raw)
         except (ValueError, TypeError, RecursionError) as exc:
             out.append(
                 Finding(

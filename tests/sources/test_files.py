@@ -427,3 +427,37 @@ def test_a_room_with_lone_surrogates_saves_and_reads_back(tmp_path: Path) -> Non
     again = load_room(path)
     assert list(again.graph.events) == ["$c\udfff:x"]
     assert again.graph.events["$c\udfff:x"].raw == room.graph.events["$c\udfff:x"].raw
+
+
+@pytest.mark.parametrize("float_free", [True, False])
+def test_the_loaders_quick_path_gives_what_pdu_from_json_gives(float_free: bool) -> None:
+    # files._parse_events reads v3+ events without an ID on a quick path; every event,
+    # good or bad, must come out as pdu_from_json makes it, or fail as it fails.
+    from app.core.room import pdu_from_json
+
+    base = raws(make_room(V10))[1]
+    base.pop("event_id", None)
+    variants: list[Any] = [
+        base,
+        {**base, "state_key": ""},
+        {**base, "depth": "2"},
+        {**base, "prev_events": ["$a", 3]},
+        {**base, "content": {"n": 2**70}},  # beyond orjson: the stdlib encoder hashes it
+        {**base, "content": {"f": 1.5}},
+        {**base, "sender": 5},
+        {k: v for k, v in base.items() if k != "depth"},
+        {k: v for k, v in base.items() if k != "room_id"},
+        {**base, "event_id": "$given"},
+    ]
+    for i, obj in enumerate(variants):
+        batch = files._Batch("f.json", [obj], [f"event {i}"], float_free=float_free)
+        try:
+            expected: Any = pdu_from_json(obj, V10, where=f"event {i}", float_free=float_free)
+        except Exception as exc:
+            with pytest.raises(RoomFileError) as err:
+                files._parse_events([batch], V10, "")
+            assert str(exc).split(": ", 1)[1] in str(err.value)
+            continue
+        (got,) = files._parse_events([batch], V10, "")
+        for name in PDU.__dataclass_fields__:
+            assert getattr(got, name) == getattr(expected, name), (name, obj)
