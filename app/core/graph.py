@@ -19,6 +19,7 @@ derived from the create event).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import heapq
 from array import array
@@ -34,6 +35,10 @@ from app.core.hashing import event_id_hasher, room_id_from_create_event_id
 from app.core.versions import RoomVersion
 
 __all__ = ["EventGraph", "Finding", "gc_paused"]
+
+# The kinds of finding of the event ID check, and those found before it in build().
+_ID_CHECK_KINDS = frozenset({"event_id_mismatch", "unhashable_event"})
+_BEFORE_ID_CHECK = frozenset({"duplicate_event_id", "missing_depth"})
 
 # How many event IDs a one-line message names before it says "and N more".
 _NAMED_IN_MESSAGE = 5
@@ -149,6 +154,31 @@ class EventGraph:
     def children(self, event_id: str) -> tuple[str, ...]:
         """The present events that list ``event_id`` in their ``prev_events``, in order."""
         return self._children.get(event_id, ())
+
+    def with_event_ids_checked(self, *, float_free: bool = False) -> EventGraph:
+        """This graph as :meth:`build` makes it with ``check_event_ids=True``, for a
+        graph built without the check (a loader that shows the room first and checks
+        its given IDs right after): the same findings, in the same order.
+
+        ``float_free`` as for :meth:`build`.
+        """
+        if not self.room_version.event_ids_derived:
+            return self
+        checked = _check_event_ids(self.events, self.room_version, float_free=float_free)
+        if not checked:
+            return self
+        position, last = self.position, len(self.order)
+
+        def key(f: Finding) -> tuple[int, int]:
+            # build's order: by the event's position, and for one event the findings
+            # found before the ID check (duplicates, no depth), then its own, then the
+            # rest (cycles, the room's checks); a stable sort keeps each group's order.
+            at = -1 if f.event_id is None else position.get(f.event_id, last)
+            rank = 1 if f.kind in _ID_CHECK_KINDS else 0 if f.kind in _BEFORE_ID_CHECK else 2
+            return at, rank
+
+        findings = sorted((*self.findings, *checked), key=key)
+        return dataclasses.replace(self, findings=tuple(findings))
 
     def position_edges(self) -> PositionEdges | None:
         """The graph's edges by position in :attr:`order`, when that order is simply the

@@ -24,13 +24,14 @@ https://spec.matrix.org/v1.16/rooms/.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
 import os
 import sys
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_EXPANDED_BYTES",
     "RoomFileError",
     "load_room",
+    "load_room_checking_ids_later",
     "parse_room_bytes",
     "room_to_json",
     "save_room",
@@ -443,7 +445,9 @@ def _parse_events(batches: Sequence[_Batch], version: RoomVersion, hint: str) ->
     return pdus
 
 
-def _room_from_batches(batches: Sequence[_Batch], name: str, path: str | None) -> Room:
+def _room_from_batches(
+    batches: Sequence[_Batch], name: str, path: str | None, *, check_event_ids: bool = True
+) -> Room:
     meta: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for batch in batches:
@@ -470,7 +474,10 @@ def _room_from_batches(batches: Sequence[_Batch], name: str, path: str | None) -
 
     pdus = _parse_events(batches, version, hint)
     graph = EventGraph.build(
-        pdus, room_version=version, float_free=all(b.float_free for b in batches)
+        pdus,
+        room_version=version,
+        float_free=all(b.float_free for b in batches),
+        check_event_ids=check_event_ids,
     )
     return Room.from_graph(
         graph,
@@ -502,22 +509,68 @@ def load_room(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> 
 
     Raises :class:`RoomFileError` (one line: the file, where in it, what is wrong).
     """
+    return _load_room(path, max_bytes, check_event_ids=True)[0]
+
+
+#: A room with at least this many event IDs given in a v3+ file is returned by
+#: :func:`load_room_checking_ids_later` before they are checked (under it, checking
+#: takes a blink: 0.35 s is 100k events).
+CHECK_IDS_LATER_FROM = 5000
+
+
+def load_room_checking_ids_later(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None
+) -> tuple[Room, Callable[[], Room] | None]:
+    """:func:`load_room` for a window that shows the room first: the event IDs a big
+    v3+ file gives are not yet checked against their reference hashes.
+
+    Returns the room and a function that does the check and returns the room exactly
+    as :func:`load_room` returns it (an ID that does not match is a finding, DESIGN.md
+    "The room file"), or None when nothing is left to check. The function may run on
+    another thread; it raises nothing a room file can cause.
+    https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
+    """
+    room, float_free = _load_room(path, max_bytes, check_event_ids=False)
+    graph = room.graph
+    given = 0
+    if graph.room_version.event_ids_derived:
+        given = sum(1 for pdu in graph.events.values() if not pdu.event_id_computed)
+
+    def check() -> Room:
+        checked = graph.with_event_ids_checked(float_free=float_free)
+        if checked is graph:
+            return room
+        # The room's own findings come after its graph's (Room.from_graph).
+        own = room.findings[len(graph.findings) :]
+        return dataclasses.replace(room, graph=checked, findings=checked.findings + own)
+
+    if given < CHECK_IDS_LATER_FROM:
+        return check(), None
+    return room, check
+
+
+def _load_room(
+    path: str | os.PathLike[str], max_bytes: int | None, *, check_event_ids: bool
+) -> tuple[Room, bool]:
+    """The room, and whether its files held no float (see :class:`_Decoder`)."""
     p = Path(path)
     name = str(path)
     limit = _byte_limit(max_bytes)
     try:
         with gc_paused():
-            return _load(p, name, limit)
+            return _load(p, name, limit, check_event_ids=check_event_ids)
     except OSError as exc:
         raise RoomFileError(f"{name}: {_clean(exc.strerror or exc)}") from None
     except MemoryError:
         raise RoomFileError(f"{name}: not enough memory to load this room") from None
 
 
-def _load(p: Path, name: str, limit: int) -> Room:
+def _load(p: Path, name: str, limit: int, *, check_event_ids: bool) -> tuple[Room, bool]:
     if not p.is_dir():
         data = _read_file(p, name, limit)
-        return _room_from_batches([_read_batch(data, name, limit)], name, name)
+        batch = _read_batch(data, name, limit)
+        room = _room_from_batches([batch], name, name, check_event_ids=check_event_ids)
+        return room, batch.float_free
     files = sorted(
         f for f in p.iterdir() if f.name.endswith((".json", ".json.gz", ".ndjson")) and f.is_file()
     )
@@ -529,7 +582,8 @@ def _load(p: Path, name: str, limit: int) -> Room:
         data = _read_file(f, str(f), limit - total)
         batches.append(_read_batch(data, str(f), limit - total))
         total += len(data)
-    return _room_from_batches(batches, name, name)
+    room = _room_from_batches(batches, name, name, check_event_ids=check_event_ids)
+    return room, all(b.float_free for b in batches)
 
 
 def _read_file(p: Path, name: str, limit: int) -> bytes:
