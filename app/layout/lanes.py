@@ -476,7 +476,9 @@ def _layout_of_ordered_graph(events: Mapping[str, EventLike], graph: Any) -> Lay
     has no such edges, and the caller reads the events itself.
     """
     position_edges = getattr(graph, "position_edges", None)
-    edges = position_edges() if position_edges is not None else None
+    if position_edges is None or getattr(graph, "events", None) is not events:
+        return None  # not the graph of these very events
+    edges = position_edges()
     if edges is None:
         return None
     ids: tuple[str, ...] = tuple(graph.order)

@@ -394,8 +394,11 @@ def assert_same_layout(a: Layout, b: Layout) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("kind", ["honest", "lying clocks", "missing events"])
-def test_the_graphs_order_and_edges_give_the_same_layout(seed: int, kind: str) -> None:
+def test_the_graphs_order_and_edges_give_the_same_layout(
+    seed: int, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from app.core.graph import EventGraph
+    from app.layout import lanes
     from tests.layout.rooms import V1
 
     room = random_room(seed, 400, honest_clocks=kind != "lying clocks")
@@ -403,7 +406,25 @@ def test_the_graphs_order_and_edges_give_the_same_layout(seed: int, kind: str) -
     graph = EventGraph.build(events.values(), room_version=V1)
     # Only an honest room with nothing missing offers its edges (the quick way).
     assert (graph.position_edges() is not None) == (kind == "honest")
-    assert_same_layout(compute_layout(events, graph=graph), compute_layout(events))
+    slow = compute_layout(graph.events)
+    if kind == "honest":  # the quick way does not read the events again
+        monkeypatch.setattr(lanes, "_read", None)
+    assert_same_layout(compute_layout(graph.events, graph=graph), slow)
+
+
+def test_a_graph_of_other_events_is_not_used() -> None:
+    from app.core.graph import EventGraph
+    from tests.layout.rooms import V1
+
+    room: Any = as_pdus(random_room(1, 100))
+    graph = EventGraph.build(room.values(), room_version=V1)
+    fewer = dict(list(room.items())[:60])
+    assert_same_layout(compute_layout(fewer, graph=graph), compute_layout(fewer))
+    # as many events, under the same IDs, in another room: its own layout
+    other: Any = as_pdus(random_room(2, 100))
+    assert_same_layout(compute_layout(other, graph=graph), compute_layout(other))
+    # the same events in another mapping: laid out the ordinary way, to the same result
+    assert_same_layout(compute_layout(dict(room), graph=graph), compute_layout(graph.events))
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
