@@ -297,7 +297,10 @@ def _split_batch(data: bytes, name: str, limit: int, decoder: _Decoder) -> _Batc
 
     if first == "{":
         try:
-            value = decoder.decode(text)
+            value = _decode_in_pieces(text, decoder)
+            if value is None:
+                decoder.floats = 0  # counted again, whole
+                value = decoder.decode(text)
         except json.JSONDecodeError as exc:
             if exc.msg == "Extra data":
                 return _read_ndjson(text, name, exc, decoder)
@@ -318,6 +321,65 @@ def _split_batch(data: bytes, name: str, limit: int, decoder: _Decoder) -> _Batc
         f"{name}: the file holds {_kind(value)}, not a room (expected a room object, "
         "an array of events, or one event per line)"
     )
+
+
+# A native file this long (in characters) is decoded in pieces of about this many.
+_PIECES_FROM = 8 << 20
+_PIECE = 1 << 20
+_SPACE = " \t\r\n"
+
+
+def _decode_in_pieces(text: str, decoder: _Decoder) -> Any:
+    """``decoder.decode(text)`` for a native room file laid out as :func:`save_room`
+    writes it (a first line ending in ``"events": [``, then the events, a last line
+    ``]}``), decoded a megabyte of events at a time; None for any other text, or when
+    a piece does not decode: the caller then decodes the whole (and reports errors).
+
+    Why: one decode of a 60 MB text holds the interpreter lock for 0.3-0.5 s, and
+    the window's UI thread, waiting for it, freezes; between pieces it gets a turn.
+    The pieces are cut at line ends, which in JSON are never inside a string; each
+    must be a list of values with the comma that separates it from the next at its
+    end, so together they are exactly the events array.
+    """
+    if len(text) < _PIECES_FROM:
+        return None
+    end = len(text)
+    while end and text[end - 1] in _SPACE:
+        end -= 1
+    head_end = text.find("\n")
+    body_end = text.rfind("\n", 0, end)
+    if head_end < 0 or body_end <= head_end or text[body_end:end].strip(_SPACE) != "]}":
+        return None
+    head = text[:head_end].rstrip(_SPACE)
+    if not head.endswith('"events": ['):
+        return None
+    try:
+        value = decoder.decode(head + "]}")
+    except (ValueError, RecursionError):
+        return None
+    if type(value) is not dict or value.get("events") != []:
+        return None
+    events: list[Any] = []
+    at = head_end + 1
+    while at < body_end:
+        cut = text.find("\n", at + _PIECE, body_end)
+        last = cut < 0
+        if last:
+            cut = body_end
+        stop = cut
+        while stop > at and text[stop - 1] in _SPACE:
+            stop -= 1
+        if (text[stop - 1] == ",") == last:
+            return None  # the separating comma, at the end of every piece but the last
+        if not last:
+            stop -= 1
+        try:
+            events.extend(decoder.decode("[" + text[at:stop] + "]"))
+        except (ValueError, RecursionError):
+            return None
+        at = cut + 1
+    value["events"] = events
+    return value
 
 
 def _read_ndjson(text: str, name: str, whole: json.JSONDecodeError, decoder: _Decoder) -> _Batch:

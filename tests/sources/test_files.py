@@ -511,3 +511,88 @@ def test_ids_checked_later_give_the_room_load_room_gives(
     monkeypatch.setattr(files, "CHECK_IDS_LATER_FROM", len(served) + 1)
     now, nothing = files.load_room_checking_ids_later(path)
     assert nothing is None and now.findings == whole.findings
+
+
+def _native_lines(events: list[dict[str, Any]]) -> str:
+    """A native room file as save_room lays it out: one event per line."""
+    head = '{"format": "roomscope.room", "room_version": "10", "events": ['
+    return head + "\n" + ",\n".join(json.dumps(e) for e in events) + "\n]}\n"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "as saved",
+        "no comma between two lines",
+        "a comma after the last event",
+        "an event over two lines",
+        "a second events key",
+        "events nested in another key",
+        "a key after the events",
+        "garbage after the end",
+        "a non-JSON space at the end",
+        "a float",
+        "a long integer",
+        "nothing after the events",
+        "no events",
+    ],
+)
+def test_a_big_native_file_read_in_pieces_reads_as_a_whole(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Big native files are decoded a piece at a time (the window stays responsive);
+    # whatever the text, the result, or the error, must be that of one decode.
+    events = raws(make_room(V10, 6))
+    text = _native_lines(events)
+    lines = text.split("\n")
+    if variant == "no comma between two lines":
+        lines[2] = lines[2].rstrip(",")
+    elif variant == "a comma after the last event":
+        lines[-3] += ","
+    elif variant == "an event over two lines":
+        lines[3] = lines[3].replace(', "sender"', ',\n "sender"')
+    elif variant == "a second events key":
+        lines[0] = lines[0].replace('{"format"', '{"events": [1], "format"')
+    elif variant == "events nested in another key":
+        lines[0] = lines[0].replace('"events": [', '"x": {"events": [')
+        lines[-2] = "]}}"
+    elif variant == "a key after the events":
+        lines[-2] = '], "extra": 1}'
+    elif variant == "garbage after the end":
+        lines[-1] = "]"
+    elif variant == "a non-JSON space at the end":
+        lines[-2] = "]}\u00a0"
+    elif variant == "a float":
+        lines[4] = lines[4].replace('"depth": ', '"depth": 1.5, "d": ')
+    elif variant == "a long integer":
+        lines[4] = lines[4].replace('"depth": ', '"n": ' + "9" * 40 + ', "depth": ')
+    elif variant == "nothing after the events":
+        lines = lines[:-2]
+    elif variant == "no events":
+        lines = [lines[0], "]}", ""]
+    text = "\n".join(lines)
+
+    def read() -> Any:
+        decoder = files._Decoder()
+        try:
+            batch = files._split_batch(text.encode(), "f.json", 1 << 30, decoder)
+        except RoomFileError as exc:
+            return str(exc)
+        return (batch.objs, batch.places, batch.meta, batch.extra, bool(decoder.floats))
+
+    whole = read()
+    monkeypatch.setattr(files, "_PIECES_FROM", 0)
+    monkeypatch.setattr(files, "_PIECE", 1)  # a piece per line
+    assert read() == whole
+    monkeypatch.setattr(files, "_PIECE", 700)  # several lines a piece
+    assert read() == whole
+    if variant == "as saved":  # and the pieces were used
+        results: list[Any] = []
+        in_pieces = files._decode_in_pieces
+        monkeypatch.setattr(
+            files,
+            "_decode_in_pieces",
+            lambda text, decoder: results.append(in_pieces(text, decoder)) or results[-1],
+        )
+        assert read() == whole
+        assert results[0] is not None
