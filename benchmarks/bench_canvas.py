@@ -141,7 +141,7 @@ def main() -> int:
 
     t = time.perf_counter()
     c = time.process_time()
-    layout = compute_layout(graph.events)
+    layout = compute_layout(graph.events, graph=graph)  # as the window does
     t_layout = time.perf_counter() - t
     print(
         f"layout                   {_ms(t_layout)}   cpu {_ms(time.process_time() - c)} "

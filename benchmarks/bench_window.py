@@ -15,8 +15,10 @@ Each mark shows wall time and the CPU time of the process (every thread) since t
 file was opened: on a machine shared with other work the wall time says more about
 the neighbours than about roomscope; the load average at the start is printed too.
 ``--paint-only`` stops at the first paint (no waiting for the analysis), for
-repeated runs; run the script several times, each a fresh process (cold imports
-are part of what a person waits for).
+repeated runs; note that a big file's given event IDs are checked only after the
+first paint (the analysis's first stage, "checking the IDs of N events"), so for
+such files the paint comes before that check; run the script several times, each
+a fresh process (cold imports are part of what a person waits for).
 """
 
 from __future__ import annotations

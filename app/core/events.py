@@ -181,7 +181,14 @@ def _parse_plain(obj: dict[str, Any], version: RoomVersion, event_id: str | None
     _set_origin_server_ts(pdu, origin_server_ts)
     _set_redacts(pdu, redacts)
     _set_event_id_computed(pdu, computed)
-    pdu.__post_init__()
+    # __post_init__, inline
+    _, sep, server = sender.partition(":")
+    _set_sender_domain(pdu, server if sep else None)
+    domain: str | None = None
+    if state_key is not None:
+        _, sep, server = state_key.partition(":")
+        domain = server if sep else None
+    _set_state_key_domain(pdu, domain)
     return pdu
 
 
@@ -204,6 +211,8 @@ _set_depth = vars(PDU)["depth"].__set__
 _set_origin_server_ts = vars(PDU)["origin_server_ts"].__set__
 _set_redacts = vars(PDU)["redacts"].__set__
 _set_event_id_computed = vars(PDU)["event_id_computed"].__set__
+_set_sender_domain = vars(PDU)["sender_domain"].__set__
+_set_state_key_domain = vars(PDU)["state_key_domain"].__set__
 
 
 def parse_pdu(

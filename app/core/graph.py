@@ -19,8 +19,10 @@ derived from the create event).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import heapq
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,10 +31,14 @@ from itertools import filterfalse
 from types import MappingProxyType
 
 from app.core.events import PDU, as_sent, domain_of
-from app.core.hashing import compute_event_id, room_id_from_create_event_id
+from app.core.hashing import event_id_hasher, room_id_from_create_event_id
 from app.core.versions import RoomVersion
 
 __all__ = ["EventGraph", "Finding", "gc_paused"]
+
+# The kinds of finding of the event ID check, and those found before it in build().
+_ID_CHECK_KINDS = frozenset({"event_id_mismatch", "unhashable_event"})
+_BEFORE_ID_CHECK = frozenset({"duplicate_event_id", "missing_depth"})
 
 # How many event IDs a one-line message names before it says "and N more".
 _NAMED_IN_MESSAGE = 5
@@ -53,6 +59,11 @@ class Finding:
     kind: str
     event_id: str | None
     message: str
+
+
+#: (prev parent, prev child, auth parent, auth child) positions: see
+#: :meth:`EventGraph.position_edges`.
+PositionEdges = tuple["array[int]", "array[int]", "array[int]", "array[int]"]
 
 
 @contextmanager
@@ -125,6 +136,8 @@ class EventGraph:
     #: Number of present events per sender server, most first.
     server_counts: Mapping[str, int]
     _children: Mapping[str, tuple[str, ...]] = field(repr=False)
+    #: See :meth:`position_edges`.
+    _position_edges: PositionEdges | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -141,6 +154,44 @@ class EventGraph:
     def children(self, event_id: str) -> tuple[str, ...]:
         """The present events that list ``event_id`` in their ``prev_events``, in order."""
         return self._children.get(event_id, ())
+
+    def with_event_ids_checked(self, *, float_free: bool = False) -> EventGraph:
+        """This graph as :meth:`build` makes it with ``check_event_ids=True``, for a
+        graph built without the check (a loader that shows the room first and checks
+        its given IDs right after): the same findings, in the same order.
+
+        ``float_free`` as for :meth:`build`.
+        """
+        if not self.room_version.event_ids_derived:
+            return self
+        checked = _check_event_ids(self.events, self.room_version, float_free=float_free)
+        if not checked:
+            return self
+        position, last = self.position, len(self.order)
+
+        def key(f: Finding) -> tuple[int, int]:
+            # build's order: by the event's position, and for one event the findings
+            # found before the ID check (duplicates, no depth), then its own, then the
+            # rest (cycles, the room's checks); a stable sort keeps each group's order.
+            at = -1 if f.event_id is None else position.get(f.event_id, last)
+            rank = 1 if f.kind in _ID_CHECK_KINDS else 0 if f.kind in _BEFORE_ID_CHECK else 2
+            return at, rank
+
+        findings = sorted((*self.findings, *checked), key=key)
+        return dataclasses.replace(self, findings=tuple(findings))
+
+    def position_edges(self) -> PositionEdges | None:
+        """The graph's edges by position in :attr:`order`, when that order is simply the
+        sort by ``(origin_server_ts, event_id)`` (timestamps grow along every edge, the
+        usual case) and no event is missing; else None.
+
+        ``(prev_parent, prev_child, auth_parent, auth_child)``: parallel arrays, one
+        entry per distinct ``prev_events`` reference of each event and one per
+        ``auth_events`` reference (an event listing one twice gives two), children
+        in order. Found on the way while checking the order, so a
+        reader (the lane layout) need not look every reference up again.
+        """
+        return self._position_edges
 
     @classmethod
     def build(
@@ -216,13 +267,17 @@ class EventGraph:
             findings.extend(_check_event_ids(by_id, room_version, float_free=float_free))
 
         ordered = _order_by_timestamp(by_id)
+        edges: PositionEdges | None = None
         if ordered is None:
             order, missing, cycle_findings = _order_by_dependencies(by_id)
             findings.extend(cycle_findings)
             position = {eid: i for i, eid in enumerate(order)}
             children_lists, merges = _children_and_merges(order, by_id)
         else:
-            order, position, missing, children_lists, merges = ordered
+            order, position, missing, children_lists, merges, edge_lists = ordered
+            if not missing:
+                psrc, pdst, asrc, adst = edge_lists
+                edges = (array("i", psrc), array("i", pdst), array("i", asrc), array("i", adst))
         children = dict(zip(children_lists, map(tuple, children_lists.values()), strict=True))
         extremities = tuple(filterfalse(children.__contains__, order))
         forks = tuple(
@@ -257,10 +312,12 @@ class EventGraph:
             findings=tuple(findings),
             server_counts=MappingProxyType(server_counts),
             _children=MappingProxyType(children),
+            _position_edges=edges,
         )
 
 
-_Ordered = tuple[list[str], dict[str, int], set[str], dict[str, list[str]], list[str]]
+_EdgeLists = tuple[list[int], list[int], list[int], list[int]]
+_Ordered = tuple[list[str], dict[str, int], set[str], dict[str, list[str]], list[str], _EdgeLists]
 
 
 def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
@@ -280,6 +337,12 @@ def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
     missing: set[str] = set()
     children: dict[str, list[str]] = {}
     merges: list[str] = []
+    psrc: list[int] = []
+    pdst: list[int] = []
+    asrc: list[int] = []
+    adst: list[int] = []
+    add_prev_parent, add_prev_child = psrc.append, pdst.append
+    add_auth_parent, add_auth_child = asrc.append, adst.append
     for i, eid in enumerate(order):
         pdu = by_id[eid]
         prevs = pdu.prev_events
@@ -299,13 +362,18 @@ def _order_by_timestamp(by_id: Mapping[str, PDU]) -> _Ordered | None:
                     children[ref] = [eid]
                 else:
                     kids.append(eid)
+                add_prev_parent(j)
+                add_prev_child(i)
         for ref in pdu.auth_events:
             j = at(ref)
             if j is None:
                 missing.add(ref)
             elif j >= i:
                 return None
-    return order, position, missing, children, merges
+            else:
+                add_auth_parent(j)
+                add_auth_child(i)
+    return order, position, missing, children, merges, (psrc, pdst, asrc, adst)
 
 
 def _order_by_dependencies(
@@ -386,11 +454,12 @@ def _check_event_ids(
     and ``unsigned``; ``PDU.as_sent`` drops what homeservers add.
     """
     out: list[Finding] = []
+    event_id_of = event_id_hasher(version, float_free=float_free)
     for eid, pdu in by_id.items():
         if pdu.event_id_computed:
             continue
         try:
-            expected = compute_event_id(pdu.raw, version, float_free=float_free)
+            expected = event_id_of(pdu.raw)
         except (ValueError, TypeError, RecursionError) as exc:
             out.append(
                 Finding(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 from base64 import b64encode, urlsafe_b64encode
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -28,6 +28,7 @@ __all__ = [
     "compute_reference_hash",
     "create_event_id_from_room_id",
     "event_id_from_reference_hash",
+    "event_id_hasher",
     "redact",
     "reference_hash_input",
     "room_id_from_create_event_id",
@@ -193,7 +194,14 @@ def _redact(
     event: Mapping[str, Any], version: RoomVersion, kept_top: frozenset[str]
 ) -> dict[str, Any]:
     """:func:`redact`, keeping the top-level keys ``kept_top``."""
-    out = {k: v for k, v in event.items() if k in kept_top}
+    if type(event) is dict:
+        # A copy less the few keys to drop: a third faster than picking the kept ones
+        # (this runs for every event of a room file that leaves its IDs out).
+        out = event.copy()
+        for key in event.keys() - kept_top:
+            del out[key]
+    else:
+        out = {k: v for k, v in event.items() if k in kept_top}
     event_type = event.get("type")
     if event_type == "m.room.create" and version.room_id_from_create_event:
         # v12 (MSC4291): the create event has no room_id; one a server added (Synapse
@@ -290,14 +298,39 @@ def compute_event_id(
     ``float_free``: see :func:`canonical_json`.
     https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
     """
+    return event_id_hasher(version, float_free=float_free)(event)
+
+
+def event_id_hasher(
+    version: RoomVersion, *, float_free: bool = False
+) -> Callable[[Mapping[str, Any]], str | None]:
+    """:func:`compute_event_id` for many events of one room version: what the version's
+    rules decide is looked up once, not per event (loading a 100k-event room calls it
+    for every event that leaves its ID out, and checks every one that gives it).
+    Raises as :func:`compute_event_id` does, per event.
+    """
     if version.event_id_format is EventIdFormat.GIVEN:
-        return None
+        return _no_event_id
     # reference_hash_input(as_sent(event)) in one pass (no copy of the whole event
     # first): the keys as_sent drops are not kept here, and the v12 create event's
     # room_id, which as_sent drops, redaction drops too.
     kept = _HASHED_TOP_LEVEL_V11 if version.updated_redaction_rules else _HASHED_TOP_LEVEL_V1
-    hashed = canonical_json(_redact(event, version, kept), float_free=float_free)
-    return event_id_from_reference_hash(hashlib.sha256(hashed).digest(), version)
+    urlsafe = version.event_id_format is not EventIdFormat.BASE64
+    b2a, sha256, alphabet = binascii.b2a_base64, hashlib.sha256, _URLSAFE_ALPHABET
+
+    def event_id(event: Mapping[str, Any]) -> str | None:
+        hashed = canonical_json(_redact(event, version, kept), float_free=float_free)
+        # event_id_from_reference_hash, inline
+        encoded = b2a(sha256(hashed).digest(), newline=False).rstrip(b"=")
+        if urlsafe:
+            encoded = encoded.translate(alphabet)
+        return "$" + encoded.decode("ascii")
+
+    return event_id
+
+
+def _no_event_id(event: Mapping[str, Any]) -> None:
+    return None
 
 
 def event_id_from_reference_hash(digest: bytes, version: RoomVersion) -> str | None:

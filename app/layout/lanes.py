@@ -412,12 +412,22 @@ def _csr(
 # --------------------------------------------------------------------------- layout
 
 
-def compute_layout(events: Mapping[str, EventLike], *, previous: Layout | None = None) -> Layout:
+def compute_layout(
+    events: Mapping[str, EventLike], *, previous: Layout | None = None, graph: Any = None
+) -> Layout:
     """Lay out ``events`` (event ID -> event); see the module docstring.
 
     With ``previous`` (a layout of a subset of these events, plus placeholders)
     the old placement is kept and new events are added above and below it.
+    ``graph``, the :class:`~app.core.graph.EventGraph` of exactly these events, lets
+    a room with nothing missing and honest clocks skip working out the order and
+    the edges again: its :meth:`~app.core.graph.EventGraph.position_edges` are them
+    (the same layout, about 0.3 s sooner for 100k events).
     """
+    if previous is None and graph is not None:
+        fast = _layout_of_ordered_graph(events, graph)
+        if fast is not None:
+            return fast
     g = _read(events)
     n = len(g.ids)
     rank = _ranks(g)
@@ -447,7 +457,49 @@ def compute_layout(events: Mapping[str, EventLike], *, previous: Layout | None =
     for e, lane in enumerate(route):
         if lane < 0:  # upward edges and edges between old rows not in the old layout
             route[e] = lane_of[int(crow[e])]
-    return _build(g, order, row, prow, crow, route, lane_of)
+    asrc = row[np.array(g.asrc, dtype=np.int64)]
+    adst = row[np.array(g.adst, dtype=np.int64)]
+    ids = tuple(g.ids[v] for v in order)
+    index = {eid: r for r, eid in enumerate(ids)}
+    order_a = np.array(order, dtype=np.int64)
+    placeholder = order_a >= g.present if n else np.zeros(0, dtype=np.bool_)
+    return _build(ids, index, placeholder, prow, crow, route, lane_of, asrc, adst)
+
+
+def _layout_of_ordered_graph(events: Mapping[str, EventLike], graph: Any) -> Layout | None:
+    """:func:`compute_layout` from scratch, reading the order and edges ``graph`` found.
+
+    The rows are then the graph's order: with no missing event and timestamps
+    growing along every edge, that order is what :func:`_order` gives, the least
+    ``(origin_server_ts, event_id)`` first (the clamp of :func:`_read` changes
+    nothing when the first and last timestamps are inside it). None when ``graph``
+    has no such edges, and the caller reads the events itself.
+    """
+    position_edges = getattr(graph, "position_edges", None)
+    if position_edges is None or getattr(graph, "events", None) is not events:
+        return None  # not the graph of these very events
+    edges = position_edges()
+    if edges is None:
+        return None
+    ids: tuple[str, ...] = tuple(graph.order)
+    n = len(ids)
+    if n != len(events) or (
+        n
+        and not (
+            events[ids[0]].origin_server_ts >= -_TS_LIMIT
+            and events[ids[-1]].origin_server_ts <= _TS_LIMIT
+        )
+    ):
+        return None
+    prow, crow, asrc, adst = (np.frombuffer(e, dtype=np.int32).astype(np.int64) for e in edges)
+    route = [-1] * len(prow)
+    lane_of = [0] * n
+    _pass(prow, crow, prow < crow, None, range(n), 1, _Lanes(), lane_of, route)
+    for e, lane in enumerate(route):
+        if lane < 0:  # no edge goes upwards here; kept as compute_layout does it
+            route[e] = lane_of[int(crow[e])]
+    placeholder = np.zeros(n, dtype=np.bool_)
+    return _build(ids, graph.position, placeholder, prow, crow, route, lane_of, asrc, adst)
 
 
 def _pass(
@@ -632,29 +684,32 @@ def route_known(route: Sequence[int]) -> npt.NDArray[np.bool_]:
 
 
 def _build(
-    g: _Graph,
-    order: Sequence[int],
-    row: npt.NDArray[np.int64],
+    ids: tuple[str, ...],
+    index: Mapping[str, int],
+    placeholder: npt.NDArray[np.bool_],
     prow: npt.NDArray[np.int64],
     crow: npt.NDArray[np.int64],
     route: Sequence[int],
     lane_of: Sequence[int],
+    asrc: npt.NDArray[np.int64],
+    adst: npt.NDArray[np.int64],
 ) -> Layout:
-    n = len(order)
+    """The :class:`Layout` of rows ``ids`` (``index``: each one's row); edges in rows."""
+    n = len(ids)
     x = np.array(lane_of, dtype=np.int32)
-    order_a = np.array(order, dtype=np.int64)
-    placeholder = order_a >= g.present if n else np.zeros(0, dtype=np.bool_)
     o = np.lexsort((prow, crow))
     prev_edges = np.stack([prow[o], crow[o]], axis=1).astype(np.int32).reshape(-1, 2)
     route_a = np.array(route, dtype=np.int32)[o] if len(o) else np.zeros(0, dtype=np.int32)
-    asrc = row[np.array(g.asrc, dtype=np.int64)]
-    adst = row[np.array(g.adst, dtype=np.int64)]
     ao = np.lexsort((asrc, adst))
-    auth_edges = np.stack([asrc[ao], adst[ao]], axis=1).astype(np.int32).reshape(-1, 2)
-    ids = tuple(g.ids[v] for v in order)
+    asrc, adst = asrc[ao], adst[ao]
+    if len(ao) > 1:  # the same auth event listed twice is one edge
+        distinct = np.ones(len(ao), dtype=np.bool_)
+        distinct[1:] = (asrc[1:] != asrc[:-1]) | (adst[1:] != adst[:-1])
+        asrc, adst = asrc[distinct], adst[distinct]
+    auth_edges = np.stack([asrc, adst], axis=1).astype(np.int32).reshape(-1, 2)
     return Layout(
         ids=ids,
-        index={eid: r for r, eid in enumerate(ids)},
+        index=index,
         x=_frozen(x),
         y=_frozen(np.arange(n, dtype=np.int32)),
         prev_edges=_frozen(prev_edges),

@@ -56,26 +56,28 @@ class CanvasRoom:
         ids = layout.ids
         self.x = layout.x.astype(np.float64)
         self.y = layout.y.astype(np.float64)
-        shape = np.full(n, Shape.MISSING, dtype=np.int8)
-        senders: list[str] = []
-        server_idx_names: list[str] = []
-        domains: dict[str, str] = {}  # one domain_of per sender, not per event
-        for i, eid in enumerate(ids):
-            ev: Any = events.get(eid)
+        # One pass in plain lists (an item assignment into a numpy array costs more
+        # than the rest of the loop), one domain_of per sender, not per event.
+        shapes: list[int] = []
+        row_senders: list[str | None] = []
+        missing, message = int(Shape.MISSING), int(Shape.MESSAGE)
+        get_event = events.get
+        for eid in ids:
+            ev: Any = get_event(eid)
             if ev is None:
-                server_idx_names.append("")
+                shapes.append(missing)
+                row_senders.append(None)
                 continue
-            shape[i] = _shape_of(ev)
-            sender = ev.sender
-            senders.append(sender)
-            domain = domains.get(sender)
-            if domain is None:
-                domain = domains[sender] = domain_of(sender) or sender
-            server_idx_names.append(domain)
+            shapes.append(message if ev.state_key is None else int(_shape_of(ev)))
+            row_senders.append(ev.sender)
+        shape = np.array(shapes, dtype=np.int8)
         self.shape = shape
+        senders = [s for s in row_senders if s is not None]
         self.servers, self.server_hex = server_colours(senders, palette)
         sidx = {s: i for i, s in enumerate(self.servers)}
-        self.server = np.array([sidx.get(s, -1) for s in server_idx_names], dtype=np.int32)
+        server_of: dict[str | None, int] = {None: -1}
+        server_of.update((s, sidx.get(domain_of(s) or s, -1)) for s in set(senders))
+        self.server = np.array([server_of[s] for s in row_senders], dtype=np.int32)
         self.server_count = np.bincount(self.server[self.server >= 0], minlength=len(self.servers))
         pe = layout.prev_edges
         self.n_children = np.bincount(pe[:, 0], minlength=n) if len(pe) else np.zeros(n, int)

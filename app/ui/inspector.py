@@ -504,7 +504,7 @@ class Inspector(QWidget):
     def _show_findings(self, event_id: str) -> None:
         """What loading found wrong with this event (duplicate ID, ID mismatch, cycle...)."""
         doc = self._doc
-        found = [f.message for f in doc.room.findings if f.event_id == event_id] if doc else []
+        found = [f.message for f in doc.findings if f.event_id == event_id] if doc else []
         self.findings.setText("\n".join(f"• {m}" for m in found))
         self.findings.setVisible(bool(found))
         self.findings_heading.setVisible(bool(found))

@@ -58,7 +58,13 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.ui.canvas import GraphCanvas
-from app.ui.document import RoomAnalysis, RoomDocument, analyse_document, load_document
+from app.ui.document import (
+    EventIdsChecked,
+    RoomAnalysis,
+    RoomDocument,
+    analyse_document,
+    load_document,
+)
 from app.ui.errors import show_error
 from app.ui.inspector import Inspector
 from app.ui.resolution_panel import install_resolution_dock
@@ -677,6 +683,9 @@ class MainWindow(QMainWindow):
         show_error(self, "Could not open the room", message)
 
     def _analysed(self, doc: RoomDocument, result: object) -> None:
+        if isinstance(result, EventIdsChecked):
+            self._ids_checked(doc, result)
+            return
         if doc is not self.document or not isinstance(result, RoomAnalysis):
             return
         self.analysis = result
@@ -686,6 +695,15 @@ class MainWindow(QMainWindow):
         self._update_status()
         if not result.partial:
             self.analysisReady.emit(result)
+
+    def _ids_checked(self, doc: RoomDocument, result: EventIdsChecked) -> None:
+        """The event IDs the file gives were checked (after the room was shown): show
+        what the check found, as if it had been found while loading."""
+        if doc.id_check is not None:
+            doc.id_check.room = result.room
+        if doc is self.document:
+            self._update_status()
+            self.inspector.show_event(self.inspector.event_id)
 
     def _analysis_failed(self, doc: RoomDocument, message: str) -> None:
         if doc is not self.document:
@@ -699,6 +717,10 @@ class MainWindow(QMainWindow):
         self._loading = None
         self._pending_analysis = None
         self.jobs.cancel()
+        doc = self.document
+        if doc is not None and doc.id_check is not None and doc.ids_unchecked:
+            doc.id_check.cancelled = True
+            self._update_status()
         if self.analysis is not None and self.analysis.partial:
             unavailable = dict(self.analysis.unavailable)
             if not self.analysis.verification:
@@ -912,17 +934,32 @@ class MainWindow(QMainWindow):
                 )
             )
         )
-        findings = doc.room.findings
-        self.findings_button.setVisible(bool(findings))
-        if findings:
-            self.findings_button.setText(count(len(findings), "finding"))
-            self.findings_button.setToolTip(
-                plain_tooltip(
-                    "What is wrong with this room's events (click for the list):\n"
-                    + "\n".join(f.message for f in findings[:10])
-                    + ("\n…" if len(findings) > 10 else "")
-                )
+        findings = doc.findings
+        self.findings_button.setVisible(bool(findings) or doc.ids_unchecked)
+        text = count(len(findings), "finding") if findings else ""
+        tip = (
+            "What is wrong with this room's events (click for the list):\n"
+            + "\n".join(f.message for f in findings[:10])
+            + ("\n…" if len(findings) > 10 else "")
+            if findings
+            else ""
+        )
+        if doc.id_check is not None and doc.ids_unchecked:
+            # A big file's given event IDs are checked just after it is shown.
+            cancelled = doc.id_check.cancelled
+            note = "event IDs not checked" if cancelled else "checking event IDs…"
+            text = f"{text} · {note}" if text else note[0].upper() + note[1:]
+            why = (
+                "The event IDs this file gives were not checked against their reference "
+                "hashes (cancelled); open the file again to check them."
+                if cancelled
+                else "Checking the event IDs this file gives against their reference "
+                "hashes; any that do not match will be listed here."
             )
+            tip = f"{why}\n\n{tip}" if tip else why
+        if text:
+            self.findings_button.setText(text)
+            self.findings_button.setToolTip(plain_tooltip(tip))
         if self.analysis is not None and self.analysis.rejected:
             labels["events"].setText(
                 f"{count(len(g), 'event')} ({len(self.analysis.rejected):,} rejected)"
@@ -933,13 +970,13 @@ class MainWindow(QMainWindow):
     def show_findings(self) -> None:
         """List what is wrong with the open room; double-click one to go to its event."""
         doc = self.document
-        if doc is None or not doc.room.findings:
+        if doc is None or not doc.findings:
             return
         dialog = QDialog(self)
         dialog.setWindowTitle(f"Findings in {doc.path.name}")
         items = QListWidget(dialog)
         items.setWordWrap(True)
-        for finding in doc.room.findings:
+        for finding in doc.findings:
             item = QListWidgetItem(f"{finding.kind}: {finding.message}")
             item.setData(Qt.ItemDataRole.UserRole, finding.event_id)
             items.addItem(item)

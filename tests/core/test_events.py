@@ -220,6 +220,11 @@ def test_plain_json_objects_parse_as_any_mapping_does(version: RoomVersion) -> N
         {**base, "event_id": 5},
         {**base, "event_id": "$given"},
         {**base, "unsigned": {"age": 1}},
+        # sender_domain and state_key_domain (worked out inline on the fast path)
+        {**base, "sender": "@no-colon"},
+        {**base, "sender": "@a:b:8448"},
+        {**base, "state_key": "@b:y.example"},
+        {**base, "state_key": "trailing:"},
     ]
     variants.append({k: v for k, v in base.items() if k != "room_id"})
     variants.append({k: v for k, v in base.items() if k != "content"})

@@ -427,7 +427,7 @@ def test_the_timestamp_shortcut_gives_kahns_order(seed: int) -> None:
         if shortcut is None:
             assert not honest
             continue
-        order, position, found_missing, children, merges = shortcut
+        order, position, found_missing, children, merges, _edges = shortcut
         assert order == kahn
         assert found_missing == missing == {"$absent"}
         assert position == {eid: i for i, eid in enumerate(kahn)}
@@ -437,3 +437,46 @@ def test_the_timestamp_shortcut_gives_kahns_order(seed: int) -> None:
     late = [ev("$a", ts=5), ev("$b", ["$a"], ts=1)]
     assert graph_module._order_by_timestamp({e.event_id: e for e in late}) is None
     assert build(late).order == ("$a", "$b")
+
+
+def test_checking_event_ids_later_gives_what_build_gives() -> None:
+    from app.core.room import pdu_from_json
+
+    """A loader may build the graph first and check the given IDs after it has shown the
+    room (EventGraph.with_event_ids_checked): the findings must be build's, in build's
+    order, including several findings about one event."""
+    c = with_real_id(create(ts=1))
+    good = with_real_id(ev("$tmp", [c.event_id], ts=2))
+    events = [
+        c,
+        good,
+        ev("$readable", [c.event_id], ts=3),  # mismatch
+        ev("$dup", [c.event_id], ts=4, content={"body": "one"}),  # mismatch, duplicate
+        ev("$dup", [c.event_id], ts=4, content={"body": "two"}),
+        pdu_from_json(
+            {k: v for k, v in ev("$nodepth", [c.event_id], ts=5).raw.items() if k != "depth"},
+            V10,
+        ),
+        create("$create2", ts=6, prev=[c.event_id]),  # mismatch, second create
+        ev("$other", [c.event_id], ts=7, room_id="!elsewhere:b.example"),  # and wrong room
+        ev("$loop1", ["$loop2"], ts=8),  # mismatches on a cycle
+        ev("$loop2", ["$loop1"], ts=9),
+        ev("$odd", [c.event_id], ts=10, content={"n": 2**70}),
+    ]
+    whole = EventGraph.build(events, room_version=V10)
+    assert {
+        "event_id_mismatch",
+        "duplicate_event_id",
+        "missing_depth",
+        "cycle",
+        "wrong_room",
+    } <= set(kinds(whole))
+    later = EventGraph.build(events, room_version=V10, check_event_ids=False)
+    assert "event_id_mismatch" not in kinds(later)
+    checked = later.with_event_ids_checked()
+    assert checked.findings == whole.findings
+    assert checked.order == whole.order and checked.events == whole.events
+    # Nothing to check: the same graph.
+    assert build([c, good]).with_event_ids_checked().findings == ()
+    v1 = EventGraph.build([ev("$x:a", version=V1)], room_version=V1, check_event_ids=False)
+    assert v1.with_event_ids_checked() is v1

@@ -11,6 +11,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -361,3 +362,74 @@ def test_invariants_on_the_sample_rooms(path: Path) -> None:
     # the create event is the first row
     if graph.create_event is not None:
         assert layout.ids[0] == graph.create_event.event_id
+
+
+# ---------------------------------------------------------------- laid out from the graph
+
+
+def as_pdus(room: Mapping[str, Ev], *, missing: bool = False) -> dict[str, object]:
+    """``room`` as PDUs (room version 1), some listing an auth event twice or their own
+    parent as an auth event too; with ``missing``, every 50th event is left out."""
+    out: dict[str, object] = {}
+    for i, ev in enumerate(room.values()):
+        if missing and i % 50 == 25:
+            continue
+        auth = list(ev.auth_events)
+        if i % 7 == 3:
+            auth += [*auth, *ev.prev_events[:1]]
+        pdu = make_event(ev.event_id, prev=ev.prev_events, auth=auth, ts=ev.origin_server_ts)
+        out[pdu.event_id] = pdu
+    return out
+
+
+def assert_same_layout(a: Layout, b: Layout) -> None:
+    assert a.ids == b.ids
+    assert dict(a.index) == dict(b.index)
+    for name in ("x", "y", "prev_edges", "route", "upward", "auth_edges", "placeholder"):
+        left, right = getattr(a, name), getattr(b, name)
+        assert left.dtype == right.dtype, name
+        assert np.array_equal(left, right), name
+    assert a.lane_count == b.lane_count
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("kind", ["honest", "lying clocks", "missing events"])
+def test_the_graphs_order_and_edges_give_the_same_layout(
+    seed: int, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.graph import EventGraph
+    from app.layout import lanes
+    from tests.layout.rooms import V1
+
+    room = random_room(seed, 400, honest_clocks=kind != "lying clocks")
+    events: Any = as_pdus(room, missing=kind == "missing events")
+    graph = EventGraph.build(events.values(), room_version=V1)
+    # Only an honest room with nothing missing offers its edges (the quick way).
+    assert (graph.position_edges() is not None) == (kind == "honest")
+    slow = compute_layout(graph.events)
+    if kind == "honest":  # the quick way does not read the events again
+        monkeypatch.setattr(lanes, "_read", None)
+    assert_same_layout(compute_layout(graph.events, graph=graph), slow)
+
+
+def test_a_graph_of_other_events_is_not_used() -> None:
+    from app.core.graph import EventGraph
+    from tests.layout.rooms import V1
+
+    room: Any = as_pdus(random_room(1, 100))
+    graph = EventGraph.build(room.values(), room_version=V1)
+    fewer = dict(list(room.items())[:60])
+    assert_same_layout(compute_layout(fewer, graph=graph), compute_layout(fewer))
+    # as many events, under the same IDs, in another room: its own layout
+    other: Any = as_pdus(random_room(2, 100))
+    assert_same_layout(compute_layout(other, graph=graph), compute_layout(other))
+    # the same events in another mapping: laid out the ordinary way, to the same result
+    assert_same_layout(compute_layout(dict(room), graph=graph), compute_layout(graph.events))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_the_sample_rooms_laid_out_from_their_graph(path: Path) -> None:
+    from app.sources.files import load_room
+
+    graph = load_room(path).graph
+    assert_same_layout(compute_layout(graph.events, graph=graph), compute_layout(graph.events))

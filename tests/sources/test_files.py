@@ -268,6 +268,24 @@ def test_gzip_expansion_is_bounded(tmp_path: Path) -> None:
     assert load_room(bomb, max_bytes=64 << 20).events == {}
 
 
+def test_gzip_of_several_members_reads_them_all(tmp_path: Path) -> None:
+    # gzip allows members one after another (``cat a.gz b.gz``); a one-call zlib read
+    # stops after the first, so the loader must notice and read on.
+    text = json.dumps(raws(make_room(V10)))
+    half = len(text) // 2
+    path = tmp_path / "two.json.gz"
+    path.write_bytes(gzip.compress(text[:half].encode()) + gzip.compress(text[half:].encode()))
+    assert len(load_room(path).events) == len(make_room(V10))
+
+
+@pytest.mark.parametrize("limit", [0, 1, 999])
+def test_gzip_expanding_exactly_to_the_limit_is_read(limit: int) -> None:
+    data = gzip.compress(b" " * limit)
+    assert files._gunzip(data, "f", limit) == b" " * limit
+    with pytest.raises(RoomFileError, match="expands past"):
+        files._gunzip(gzip.compress(b" " * (limit + 1)), "f", limit)
+
+
 def test_files_too_large_for_memory_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,3 +427,172 @@ def test_a_room_with_lone_surrogates_saves_and_reads_back(tmp_path: Path) -> Non
     again = load_room(path)
     assert list(again.graph.events) == ["$c\udfff:x"]
     assert again.graph.events["$c\udfff:x"].raw == room.graph.events["$c\udfff:x"].raw
+
+
+@pytest.mark.parametrize("float_free", [True, False])
+def test_the_loaders_quick_path_gives_what_pdu_from_json_gives(float_free: bool) -> None:
+    # files._parse_events reads v3+ events without an ID on a quick path; every event,
+    # good or bad, must come out as pdu_from_json makes it, or fail as it fails.
+    from app.core.room import pdu_from_json
+
+    base = raws(make_room(V10))[1]
+    base.pop("event_id", None)
+    variants: list[Any] = [
+        base,
+        {**base, "state_key": ""},
+        {**base, "depth": "2"},
+        {**base, "prev_events": ["$a", 3]},
+        {**base, "content": {"n": 2**70}},  # beyond orjson: the stdlib encoder hashes it
+        {**base, "content": {"f": 1.5}},
+        {**base, "sender": 5},
+        {k: v for k, v in base.items() if k != "depth"},
+        {k: v for k, v in base.items() if k != "room_id"},
+        {**base, "event_id": "$given"},
+    ]
+    for i, obj in enumerate(variants):
+        batch = files._Batch("f.json", [obj], [f"event {i}"], float_free=float_free)
+        try:
+            expected: Any = pdu_from_json(obj, V10, where=f"event {i}", float_free=float_free)
+        except Exception as exc:
+            with pytest.raises(RoomFileError) as err:
+                files._parse_events([batch], V10, "")
+            assert str(exc).split(": ", 1)[1] in str(err.value)
+            continue
+        (got,) = files._parse_events([batch], V10, "")
+        for name in PDU.__dataclass_fields__:
+            assert getattr(got, name) == getattr(expected, name), (name, obj)
+
+
+@pytest.mark.parametrize("with_float", [False, True])
+def test_ids_checked_later_give_the_room_load_room_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_float: bool
+) -> None:
+    # The window shows a big room before checking the event IDs the file gives; the
+    # check must then find what load_room finds (mismatches are findings), nothing lost.
+    events = make_room(V10)
+    served = [{**r, "event_id": e.event_id} for r, e in zip(raws(events), events, strict=True)]
+    served[1]["event_id"] = "$readable"
+    served[2]["prev_events"] = ["$readable"]
+    served[3]["content"] = {"body": "edited"}
+    served[4]["room_id"] = "!elsewhere:b.example"
+    if with_float:  # where redaction keeps it: hashed, and orjson would write it otherwise
+        floaty = build_event(
+            V10,
+            type="m.room.power_levels",
+            state_key="",
+            sender=ALICE,
+            content={"users": {ALICE: 100}, "ban": 1e-06},
+            prev_events=[events[-1].event_id],
+            auth_events=[events[0].event_id],
+            origin_server_ts=99,
+        )
+        served.append({**floaty.raw, "event_id": floaty.event_id})
+    path = tmp_path / "room.json"
+    path.write_text(json.dumps({"room_id": "!other:a.example", "events": served}))
+    whole = load_room(path)
+    assert "event_id_mismatch" in {f.kind for f in whole.findings}
+
+    monkeypatch.setattr(files, "CHECK_IDS_LATER_FROM", 0)
+    first, check = files.load_room_checking_ids_later(path)
+    assert check is not None
+    assert "event_id_mismatch" not in {f.kind for f in first.findings}
+    assert list(first.graph.order) == list(whole.graph.order)
+    later = check()
+    assert later.findings == whole.findings
+    assert later.graph.findings == whole.graph.findings
+    assert (later.room_id, list(later.events), later.name) == (
+        whole.room_id,
+        list(whole.events),
+        whole.name,
+    )
+    assert later.events["$readable"].raw == whole.events["$readable"].raw
+
+    # A small room is checked at once.
+    monkeypatch.setattr(files, "CHECK_IDS_LATER_FROM", len(served) + 1)
+    now, nothing = files.load_room_checking_ids_later(path)
+    assert nothing is None and now.findings == whole.findings
+
+
+def _native_lines(events: list[dict[str, Any]]) -> str:
+    """A native room file as save_room lays it out: one event per line."""
+    head = '{"format": "roomscope.room", "room_version": "10", "events": ['
+    return head + "\n" + ",\n".join(json.dumps(e) for e in events) + "\n]}\n"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "as saved",
+        "no comma between two lines",
+        "a comma after the last event",
+        "an event over two lines",
+        "a second events key",
+        "events nested in another key",
+        "a key after the events",
+        "garbage after the end",
+        "a non-JSON space at the end",
+        "a float",
+        "a long integer",
+        "nothing after the events",
+        "no events",
+    ],
+)
+def test_a_big_native_file_read_in_pieces_reads_as_a_whole(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Big native files are decoded a piece at a time (the window stays responsive);
+    # whatever the text, the result, or the error, must be that of one decode.
+    events = raws(make_room(V10, 6))
+    text = _native_lines(events)
+    lines = text.split("\n")
+    if variant == "no comma between two lines":
+        lines[2] = lines[2].rstrip(",")
+    elif variant == "a comma after the last event":
+        lines[-3] += ","
+    elif variant == "an event over two lines":
+        lines[3] = lines[3].replace(', "sender"', ',\n "sender"')
+    elif variant == "a second events key":
+        lines[0] = lines[0].replace('{"format"', '{"events": [1], "format"')
+    elif variant == "events nested in another key":
+        lines[0] = lines[0].replace('"events": [', '"x": {"events": [')
+        lines[-2] = "]}}"
+    elif variant == "a key after the events":
+        lines[-2] = '], "extra": 1}'
+    elif variant == "garbage after the end":
+        lines[-1] = "]"
+    elif variant == "a non-JSON space at the end":
+        lines[-2] = "]}\u00a0"
+    elif variant == "a float":
+        lines[4] = lines[4].replace('"depth": ', '"depth": 1.5, "d": ')
+    elif variant == "a long integer":
+        lines[4] = lines[4].replace('"depth": ', '"n": ' + "9" * 40 + ', "depth": ')
+    elif variant == "nothing after the events":
+        lines = lines[:-2]
+    elif variant == "no events":
+        lines = [lines[0], "]}", ""]
+    text = "\n".join(lines)
+
+    def read() -> Any:
+        decoder = files._Decoder()
+        try:
+            batch = files._split_batch(text.encode(), "f.json", 1 << 30, decoder)
+        except RoomFileError as exc:
+            return str(exc)
+        return (batch.objs, batch.places, batch.meta, batch.extra, bool(decoder.floats))
+
+    whole = read()
+    monkeypatch.setattr(files, "_PIECES_FROM", 0)
+    monkeypatch.setattr(files, "_PIECE", 1)  # a piece per line
+    assert read() == whole
+    monkeypatch.setattr(files, "_PIECE", 700)  # several lines a piece
+    assert read() == whole
+    if variant == "as saved":  # and the pieces were used
+        results: list[Any] = []
+        in_pieces = files._decode_in_pieces
+        monkeypatch.setattr(
+            files,
+            "_decode_in_pieces",
+            lambda text, decoder: results.append(in_pieces(text, decoder)) or results[-1],
+        )
+        assert read() == whole
+        assert results[0] is not None

@@ -555,3 +555,32 @@ def test_centring_on_an_event_paints_the_graph_once(canvas, qtbot) -> None:  # t
     row = canvas.graph_layout().index[eid("m4")]
     assert canvas._view.viewRect().top() <= row <= canvas._view.viewRect().bottom()
     assert paints.count == 1
+
+
+def test_the_model_gives_each_row_its_shape_and_server() -> None:
+    """UI.md's visual language, row by row for the hand-made room: shape by what the
+    event does, colour index by the sender's server (busiest first)."""
+    from app.layout.lanes import compute_layout
+    from app.ui.canvas_model import CanvasRoom
+    from app.ui.style import OKABE_ITO, Shape
+
+    events = sample_fork_merge()
+    layout = compute_layout(events)
+    model = CanvasRoom(events, layout, (), (), OKABE_ITO)
+    expected_shape = {
+        "create": Shape.CREATE,
+        "ja": Shape.MEMBERSHIP,
+        "pl": Shape.POWER,
+        "jr": Shape.POWER,
+        "jb": Shape.MEMBERSHIP,
+        "m1": Shape.MESSAGE,
+        "topic": Shape.STATE,
+        "ban": Shape.POWER,
+        "lost": Shape.MISSING,
+    }
+    for name, shape in expected_shape.items():
+        assert model.shape[layout.index[eid(name)]] == shape, name
+    # alice (example.org) sends 8 events, bob (other.net) 3, carol (third.io) 1
+    assert model.servers == ("example.org", "other.net", "third.io")
+    for name, server in [("m1", 0), ("m2", 1), ("jc", 2), ("ban", 0), ("lost", -1)]:
+        assert model.server[layout.index[eid(name)]] == server, name

@@ -151,6 +151,66 @@ def test_findings_are_listed_and_shown_on_their_event(
     dialog.close()
 
 
+def write_mismatch(room: BuiltRoom, tmp_path: Path) -> Path:
+    """The fork room with one given event ID that is not the event's reference hash."""
+    import json
+
+    obj = json.loads(room.path.read_text())
+    obj["events"][-1]["event_id"] = "$not-the-hash"
+    bad = tmp_path / "mismatch.json"
+    bad.write_text(json.dumps(obj))
+    return bad
+
+
+def test_a_big_rooms_event_ids_are_checked_after_it_is_shown(
+    qtbot: QtBot,
+    window: MainWindow,
+    room: BuiltRoom,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file with many given IDs is shown before they are checked: the status bar says
+    so, then shows what the check found, as if found while loading."""
+    from app.sources import files
+
+    monkeypatch.setattr(files, "CHECK_IDS_LATER_FROM", 0)  # this room counts as big
+    bad = write_mismatch(room, tmp_path)
+    seen: list[tuple[str, bool]] = []
+    window.roomOpened.connect(
+        lambda doc: seen.append((window.findings_button.text(), doc.ids_unchecked))
+    )
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        window.open_file(bad)
+    assert seen == [("Checking event IDs…", True)]
+    assert "event_id_mismatch" not in {f.kind for f in window.document.room.findings}
+    window.wait_idle()
+    assert not window.document.ids_unchecked
+    assert window.findings_button.text() == "1 finding"
+    assert [f.kind for f in window.document.findings] == ["event_id_mismatch"]
+    window.select_event("$not-the-hash")
+    assert "$not-the-hash" in window.inspector.findings.text()
+
+
+def test_cancelling_before_the_event_ids_are_checked_says_so(
+    qtbot: QtBot,
+    window: MainWindow,
+    room: BuiltRoom,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.sources import files
+
+    monkeypatch.setattr(files, "CHECK_IDS_LATER_FROM", 0)
+    bad = write_mismatch(room, tmp_path)
+    window.roomOpened.connect(lambda _doc: window.cancel_jobs())
+    with qtbot.waitSignal(window.roomOpened, timeout=20_000):
+        window.open_file(bad)
+    window.wait_idle()
+    assert window.document.ids_unchecked
+    assert window.findings_button.text() == "Event IDs not checked"
+    assert "open the file again" in window.findings_button.toolTip()
+
+
 def test_keyboard_shortcuts_dialog_lists_every_go_key(window: MainWindow) -> None:
     window.act_shortcuts.trigger()
     dialog = window._shortcuts_dialog
