@@ -15,7 +15,11 @@ with honest clocks. The output is deterministic for a given ``--seed``.
 
 Usage:
     .venv/bin/python tools/make_large_room.py OUT.json.gz [--events 100000]
-        [--servers 5] [--room-version 10] [--seed 1] [--no-sign]
+        [--servers 5] [--room-version 10] [--seed 1] [--no-sign] [--event-ids]
+
+``--event-ids`` writes each event with its ``event_id``, as a homeserver serves
+events (and as ``roomscope fetch`` saves them): the loader then checks the given
+IDs instead of computing them (benchmarks/bench_window.py times both kinds).
 """
 
 from __future__ import annotations
@@ -185,13 +189,28 @@ class RoomMaker:
             self.add("m.room.message", sender, {"msgtype": "m.text", "body": body}, None, prev)
 
 
-def make_room(n: int, servers: Sequence[str], version: RoomVersion, seed: int, sign: bool) -> Room:
+def make_room(
+    n: int,
+    servers: Sequence[str],
+    version: RoomVersion,
+    seed: int,
+    sign: bool,
+    *,
+    event_ids: bool = False,
+) -> Room:
     maker = RoomMaker(version, servers, seed, sign)
     maker.start()
     while len(maker.events) < n:
         maker.step()
+    events = maker.events[:n]
+    if event_ids:
+        # As served: the ID beside the fields it is the hash of (v3+; v1/v2 carry it).
+        events = [
+            parse_pdu({"event_id": pdu.event_id, **pdu.raw}, version, event_id=pdu.event_id)
+            for pdu in events
+        ]
     return Room.from_events(
-        maker.events[:n],
+        events,
         room_version=version,
         source={"tool": "tools/make_large_room.py", "seed": seed, "events": n},
         annotations={"title": f"A generated room of {n} events on {len(servers)} servers"},
@@ -208,11 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--room-version", default="10")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-sign", action="store_true", help="leave signatures empty")
+    parser.add_argument(
+        "--event-ids", action="store_true", help="write each event's event_id, as served"
+    )
     args = parser.parse_args(argv)
     servers = [f"s{i}.example" for i in range(args.servers)]
     start = time.perf_counter()
     room = make_room(
-        args.events, servers, room_version(args.room_version), args.seed, not args.no_sign
+        args.events,
+        servers,
+        room_version(args.room_version),
+        args.seed,
+        not args.no_sign,
+        event_ids=args.event_ids,
     )
     built = time.perf_counter()
     save_room(room, args.out)
