@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -145,6 +145,7 @@ class AuthChainIndex:
         "_resolutions",
         "_sort_node",
         "_source",
+        "_state_facts",
         "_state_key_names",
     )
 
@@ -172,6 +173,10 @@ class AuthChainIndex:
         #: Per version identifier, each state event's check info for v2's memoised
         #: iterative auth checks (key, its name, auth types, their names, verdicts).
         self._check_info: dict[str, dict[str, Any]] = {}
+        #: What the auth rules read of each state event (auth_state_facts) by ID, for
+        #: v2's memoised checks (None for a missing or rejected one, and for None),
+        #: and the power levels facts they made, each kept once.
+        self._state_facts: dict[Hashable, Any] = {}
         #: State keys by the names v2's memoised checks give them, and the reverse.
         self._state_key_names: dict[str, StateKey] = {}
         self._names_of_state_keys: dict[StateKey, str] = {}
@@ -233,6 +238,10 @@ class AuthChainIndex:
         return found
 
     @property
+    def state_facts_memo(self) -> dict[Hashable, Any]:
+        return self._state_facts
+
+    @property
     def state_key_names(self) -> dict[str, StateKey]:
         return self._state_key_names
 
@@ -257,6 +266,7 @@ class AuthChainIndex:
         """
         if event_id in self._auth_part_refs:
             self._check_info.clear()
+            self._state_facts.clear()
             self._auth_part.clear()
             self._auth_part_refs.clear()
 

@@ -28,10 +28,12 @@ Where the spec leaves room, this module does what Synapse 1.163
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from app.core.auth import AuthResult, auth_types_for_event, check_auth
+from app.core.auth_rules import auth_state_facts
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
@@ -748,18 +750,29 @@ def _memoised_checks(
     """:func:`iterative_auth_checks` without a trace, memoised in ``index``.
 
     Without a trace only each verdict matters, and it is a function of the
-    event, its own auth events (its *part*, memoised) and the partial state's
-    event IDs at its auth types: a check seen before with the same IDs builds
-    no auth state. Events rejected on receipt are never admitted (skipped
-    before anything is read). :meth:`AuthChainIndex.forget_parts_using` drops
-    the verdicts when an event they read appears or is rejected. ``partial``
-    (``base`` overlaid with ``changes``, kept up to date) may be passed on from
-    an earlier call over the same base and changes.
+    event, its own auth events (its *part*, memoised) and what the rules read of
+    the partial state's events at its auth types
+    (:func:`~app.core.auth_rules.auth_state_facts`: a member's membership, the
+    join rule, the few power levels entries the event's rules look at). So the
+    verdicts are kept by those facts: a check seen before with the same facts
+    runs no rules. The facts of each state event are kept in ``index``, but the
+    power levels', which depend on the event checked: a first key has the power
+    levels event's ID there, and only when it misses are the power levels
+    reduced to the event's facts (most misses come from power levels changed
+    elsewhere than where the event's rules read). Events rejected on receipt are
+    never admitted (skipped before anything is read).
+    :meth:`AuthChainIndex.forget_parts_using` drops the verdicts and facts when
+    an event they read appears or is rejected. ``partial`` (``base`` overlaid
+    with ``changes``, kept up to date) may be passed on from an earlier call over
+    the same base and changes.
     """
     infos = index.check_info_memo(version.identifier)
     key_names = index.state_key_names
     names_of_keys = index.names_of_state_keys
     part_refs = index.auth_part_refs
+    state_facts = index.state_facts_memo
+    facts_get = state_facts.get
+    unset = repeat(_UNSET)
     get = source.get
     is_rejected = source.is_rejected
     if partial is None:
@@ -775,25 +788,74 @@ def _memoised_checks(
             info = infos[event_id] = _check_info(version, event, key_names, names_of_keys)
         if is_rejected(event_id):
             continue
-        key, name, types, names, verdicts = info
+        key, name, types, names, verdicts, by_facts, power_at = info
         values = tuple(map(lookup, names))
-        allowed = verdicts.get(values)
+        # Each event's facts (None: no entry, or a missing or rejected event, where
+        # the event's own auth event stays), the power levels' ID for theirs.
+        facts = tuple(map(facts_get, values, unset))
+        if _UNSET in facts:
+            facts = _state_facts(types, values, source, state_facts, part_refs)
+        allowed = verdicts.get(facts)
         if allowed is None:
             event = get(event_id)
             assert event is not None
-            auth_state = _own_auth_state(event_id, event, source, index).copy()
-            for type_key, current in zip(types, values, strict=True):
-                if current is None:
-                    continue
-                current_event = get(current)
-                if current_event is not None and not is_rejected(current):
-                    auth_state[type_key] = current_event
-            allowed = verdicts[values] = check_auth(event, auth_state).allowed
-            part_refs.update(values)
+            full = facts
+            power_id = values[power_at] if power_at >= 0 and facts[power_at] is not None else None
+            if power_id is not None:
+                power_levels = get(power_id)
+                assert power_levels is not None
+                reduced = list(facts)
+                power_facts = auth_state_facts(event, POWER_KEY, power_levels)
+                # Kept once however many verdicts share them (they live as long).
+                reduced[power_at] = state_facts.setdefault(power_facts, power_facts)
+                full = tuple(reduced)
+            allowed = by_facts.get(full)
+            if allowed is None:
+                auth_state = _own_auth_state(event_id, event, source, index).copy()
+                for type_key, current in zip(types, values, strict=True):
+                    if current is None:
+                        continue
+                    current_event = get(current)
+                    if current_event is not None and not is_rejected(current):
+                        auth_state[type_key] = current_event
+                allowed = by_facts[full] = check_auth(event, auth_state).allowed
+            verdicts[facts] = allowed
         if allowed:
             partial[name] = event_id
             changes[key] = event_id
     return changes
+
+
+def _state_facts(
+    types: tuple[StateKey, ...],
+    values: tuple[str | None, ...],
+    source: EventSource,
+    state_facts: dict[Hashable, Hashable],
+    part_refs: set[str | None],
+) -> tuple[Hashable, ...]:
+    """The facts :func:`_memoised_checks` keys a check by, for events not seen before:
+    None for no event, a missing or a rejected one; a power levels event's own ID
+    (its facts depend on the event checked); else what the rules read of it. Each
+    is kept in ``state_facts``, and its ID in ``part_refs`` (see
+    :meth:`AuthChainIndex.forget_parts_using`)."""
+    get = source.get
+    is_rejected = source.is_rejected
+    out = []
+    for type_key, current in zip(types, values, strict=True):
+        fact = state_facts.get(current, _UNSET)
+        if fact is _UNSET:
+            current_event = get(current) if current is not None else None
+            if current is None or current_event is None or is_rejected(current):
+                fact = None
+            elif type_key == POWER_KEY:
+                fact = current
+            else:
+                # Not the power levels: the facts do not depend on the event checked.
+                fact = auth_state_facts(current_event, type_key, current_event)
+            state_facts[current] = fact
+            part_refs.add(current)
+        out.append(fact)
+    return tuple(out)
 
 
 _UNSET: Any = object()
@@ -805,13 +867,20 @@ def _check_info(
     key_names: dict[str, StateKey],
     names_of_keys: dict[StateKey, str],
 ) -> tuple[
-    StateKey, str, tuple[StateKey, ...], tuple[str, ...], dict[tuple[str | None, ...], bool]
+    StateKey,
+    str,
+    tuple[StateKey, ...],
+    tuple[str, ...],
+    dict[tuple[Hashable, ...], bool],
+    dict[tuple[Hashable, ...], bool],
+    int,
 ]:
     """A state event's check info for :func:`_memoised_checks`: its key, the key's
-    :func:`_key_name`, its auth types, their names, and its verdicts.
+    :func:`_key_name`, its auth types, their names, its verdicts by the facts of
+    the state (the power levels by ID), its verdicts by facts, and where the power
+    levels key is among its auth types (-1: not there).
 
-    The verdicts map the partial state's event IDs (None: no entry) at the auth
-    types, in this order, to whether the event passed against them. Names are
+    Both verdict maps key the facts at the auth types in this order. Names are
     made once per key and index (``names_of_keys``; ``key_names`` the reverse).
     """
     assert event.state_key is not None
@@ -824,7 +893,8 @@ def _check_info(
             name = names_of_keys[type_key] = _key_name(type_key)
             key_names[name] = type_key
         names.append(name)
-    return key, names[0], types, tuple(names[1:]), {}
+    power_at = types.index(POWER_KEY) if POWER_KEY in types else -1
+    return key, names[0], types, tuple(names[1:]), {}, {}, power_at
 
 
 def _opt_str(result: Any, name: str) -> str | None:
