@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from itertools import repeat
+from sys import intern
 from typing import Any
 
 from app.core.auth import AuthResult, auth_types_for_event, check_auth
@@ -221,25 +221,31 @@ def _full_conflicted_from_difference(
     return full, subgraph_bits
 
 
-def _full_conflicted_ids(
+def _full_conflicted_positions(
     index: AuthChainIndex,
     conflicted: Mapping[StateKey, frozenset[str]],
     diff_bits: int,
     with_subgraph: bool,
-) -> frozenset[str]:
-    """The full conflicted set as :func:`full_conflicted_set` has it, unordered.
+) -> set[int]:
+    """The full conflicted set as :func:`full_conflicted_set` has it, as positions in
+    ``index``, unordered.
 
-    The conflicted events join the auth difference as IDs, not bits: ORing a
-    bit into a 100k-event room's bitset copies the whole integer each time.
+    The conflicted events join the auth difference as positions, not bits: ORing
+    a bit into a 100k-event room's bitset copies the whole integer each time.
     """
-    ids = set(index.ids_of(diff_bits))
+    positions = set(index.positions_of(diff_bits))
+    index_of = index.index_of
     for values in conflicted.values():
-        ids.update(values)
+        for event_id in values:
+            positions.add(index_of(event_id))
     if with_subgraph:
         conflicted_ids = sorted({eid for values in conflicted.values() for eid in values})
-        ids.update(index.ids_of(conflicted_state_subgraph(index, conflicted_ids)))
-    get = index.source.get
-    return frozenset(eid for eid in ids if get(eid) is not None)
+        positions.update(index.positions_of(conflicted_state_subgraph(index, conflicted_ids)))
+    if index.has_missing:
+        ids = index.event_ids
+        get = index.source.get
+        return {p for p in positions if get(ids[p]) is not None}
+    return positions
 
 
 def is_power_event(event: PDU) -> bool:
@@ -334,77 +340,102 @@ def reverse_topological_power_ordering(
     Returns (the order, each event's key as (power level, origin_server_ts,
     event ID); empty unless ``with_keys``, which only a trace needs). Events on
     an auth-event cycle never become free and are left out, as Synapse's sort
-    leaves them out. The keys are memoised per event in ``index``: a sender's
-    level is a function of the event's own auth events.
+    leaves them out. (The work is :func:`_power_ordering`'s, over the index's
+    positions.)
+    """
+    index_of = index.index_of
+    order = _power_ordering(
+        [index_of(e) for e in event_ids], {index_of(e) for e in full_set}, index
+    )
+    return [index.event_ids[p] for p in order], _sort_keys(order, index) if with_keys else {}
+
+
+def _sort_keys(order: Sequence[int], index: AuthChainIndex) -> dict[str, tuple[int, int, str]]:
+    """Each sorted event's key as a trace shows it: (power level, origin_server_ts, ID)."""
+    nodes = index.sort_node_memo
+    keys: dict[str, tuple[int, int, str]] = {}
+    for position in order:
+        minus_level, ts, event_id, _ = nodes[position][1]
+        keys[event_id] = (-minus_level, ts, event_id)
+    return keys
+
+
+def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex) -> list[int]:
+    """:func:`reverse_topological_power_ordering` over the positions of ``index``.
+
+    Positions rather than IDs: small integers hash to themselves and keep the
+    memoised nodes together in memory (measured: a third of the sort's time on
+    the generated 100k room). Each node (auth events, heap key) is memoised in
+    ``index``: a sender's level is a function of the event's own auth events.
     """
     nodes = index.sort_node_memo
     nodes_get = nodes.get
     # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
     # each node's number of auth events inside the full set not yet taken,
     # ``dependents`` the reverse edges, ``ready`` the heap keys of the free nodes.
-    dependents: dict[str, list[str]] = {}
+    dependents: dict[int, list[int]] = {}
     dependents_get = dependents.get
-    remaining: dict[str, int] = {}
-    ready: list[tuple[int, int, str]] = []
-    stack = list(event_ids)
+    remaining: dict[int, int] = {}
+    ready: list[tuple[int, int, str, int]] = []
+    stack = list(starts)
     pop, extend = stack.pop, stack.extend
+    intersection = full.intersection
     while stack:
-        event_id = pop()
-        if event_id in remaining:
+        position = pop()
+        if position in remaining:
             continue
-        node = nodes_get(event_id)
+        node = nodes_get(position)
         if node is None:
-            node = nodes[event_id] = _sort_node(event_id, index)
-        inside = full_set.intersection(node[0])
+            node = nodes[position] = _sort_node(position, index)
+        inside = intersection(node[0])
         if inside:
-            remaining[event_id] = len(inside)
+            remaining[position] = len(inside)
             for target in inside:
                 found = dependents_get(target)
                 if found is None:
-                    dependents[target] = [event_id]
+                    dependents[target] = [position]
                 else:
-                    found.append(event_id)
+                    found.append(position)
             extend(inside)
         else:
-            remaining[event_id] = 0
+            remaining[position] = 0
             ready.append(node[1])
 
     # Kahn's algorithm as lexicographical_topological_sort, inlined: each heap key
-    # ends with the event's own ID, so keys are unique and the heap holds the keys.
+    # holds the event's own ID, so keys are unique and the heap holds the keys.
     heapq.heapify(ready)
-    order: list[str] = []
+    order: list[int] = []
     append = order.append
     heappop, heappush = heapq.heappop, heapq.heappush
-    no_dependents: list[str] = []
+    no_dependents: list[int] = []
     while ready:
-        event_id = heappop(ready)[2]
-        append(event_id)
-        for child in dependents_get(event_id, no_dependents):
+        position = heappop(ready)[3]
+        append(position)
+        for child in dependents_get(position, no_dependents):
             left = remaining[child] - 1
             remaining[child] = left
             if left == 0:
                 heappush(ready, nodes[child][1])
-    keys: dict[str, tuple[int, int, str]] = {}
-    if with_keys:
-        for event_id in remaining:
-            level, ts, _ = nodes[event_id][1]
-            keys[event_id] = (-level, ts, event_id)
-    return order, keys
+    return order
 
 
 def _sort_node(
-    event_id: str, index: AuthChainIndex
-) -> tuple[tuple[str, ...], tuple[int, int, str]]:
-    """An event's auth event IDs and its heap key in the reverse topological power
-    ordering: (minus its sender's power level, origin_server_ts, event ID)."""
+    position: int, index: AuthChainIndex
+) -> tuple[tuple[int, ...], tuple[int, int, str, int]]:
+    """An event's auth events (positions) and its heap key in the reverse topological
+    power ordering: (minus its sender's power level, origin_server_ts, event ID,
+    position)."""
     source = index.source
+    event_id = index.event_ids[position]
     event = source.get(event_id)
     assert event is not None  # the full conflicted set holds known events only
     levels = index.power_memo
     level = levels.get(event_id)
     if level is None:
         level = levels[event_id] = sender_power_level(event, source, index=index)
-    return index.auth_ids(event_id), (-level, event.origin_server_ts, event_id)
+    index_of = index.index_of
+    auth = tuple([index_of(auth_id) for auth_id in index.auth_ids(event_id)])
+    return auth, (-level, event.origin_server_ts, event_id, position)
 
 
 def lexicographical_topological_sort(
@@ -738,6 +769,63 @@ class _PartialState(dict[str, "str | None"]):
         return value
 
 
+class _PartialFacts(dict[str, Hashable]):
+    """The partial state as the facts verdicts are kept by (:meth:`fact_of`), by key
+    name, filled on first read of a key from the partial state's event IDs
+    (``ids``, a :class:`_PartialState` of ``base`` overlaid with ``changes``; it
+    holds nothing of this dict: no reference cycle outlives a resolution while
+    the collector is paused)."""
+
+    __slots__ = ("_keys", "_part_refs", "_source", "_state_facts", "ids")
+
+    def __init__(
+        self,
+        base: Mapping[StateKey, str],
+        changes: Mapping[StateKey, str],
+        keys: Mapping[str, StateKey],
+        index: AuthChainIndex,
+    ) -> None:
+        super().__init__()
+        self.ids = _PartialState(base, changes, keys)
+        self._keys = keys
+        self._source = index.source
+        self._state_facts = index.state_facts_memo
+        self._part_refs = index.auth_part_refs
+
+    def __missing__(self, name: str) -> Hashable:
+        fact = self[name] = self.fact_of(self.ids[name], self._keys[name])
+        return fact
+
+    def fact_of(self, event_id: str | None, key: StateKey) -> Hashable:
+        """What :func:`_memoised_checks` keeps a verdict by for ``event_id`` at ``key``:
+        None for no event, a missing or a rejected one (the event checked keeps its
+        own auth event there); a power levels event's own ID (its facts depend on
+        the event checked, and are worked out on a miss); else what the rules read
+        of it (:func:`~app.core.auth_rules.auth_state_facts`). Kept in the index,
+        the ID noted for :meth:`AuthChainIndex.forget_parts_using`.
+        """
+        if event_id is None:
+            return None
+        state_facts = self._state_facts
+        fact: Hashable = state_facts.get(event_id, _UNSET)
+        if fact is _UNSET:
+            event = self._source.get(event_id)
+            if event is None or self._source.is_rejected(event_id):
+                fact = None
+            elif key == POWER_KEY:
+                fact = event_id
+            else:
+                # Not the power levels: the facts do not depend on the event checked.
+                # A membership or join rule is kept as one string object per word,
+                # which the verdicts' keys then compare by identity.
+                fact = auth_state_facts(event, key, event)
+                if type(fact) is str:
+                    fact = intern(fact)
+            state_facts[event_id] = fact
+            self._part_refs.add(event_id)
+        return fact
+
+
 def _memoised_checks(
     version: RoomVersion,
     event_ids: Sequence[str],
@@ -745,7 +833,7 @@ def _memoised_checks(
     source: EventSource,
     changes: dict[StateKey, str],
     index: AuthChainIndex,
-    partial: _PartialState | None = None,
+    partial: _PartialFacts | None = None,
 ) -> dict[StateKey, str]:
     """:func:`iterative_auth_checks` without a trace, memoised in ``index``.
 
@@ -754,30 +842,27 @@ def _memoised_checks(
     the partial state's events at its auth types
     (:func:`~app.core.auth_rules.auth_state_facts`: a member's membership, the
     join rule, the few power levels entries the event's rules look at). So the
-    verdicts are kept by those facts: a check seen before with the same facts
-    runs no rules. The facts of each state event are kept in ``index``, but the
-    power levels', which depend on the event checked: a first key has the power
-    levels event's ID there, and only when it misses are the power levels
-    reduced to the event's facts (most misses come from power levels changed
-    elsewhere than where the event's rules read). Events rejected on receipt are
-    never admitted (skipped before anything is read).
-    :meth:`AuthChainIndex.forget_parts_using` drops the verdicts and facts when
-    an event they read appears or is rejected. ``partial`` (``base`` overlaid
-    with ``changes``, kept up to date) may be passed on from an earlier call over
-    the same base and changes.
+    verdicts are kept by those facts (:meth:`_PartialFacts.fact_of`): a check
+    seen before with the same facts runs no rules. The power levels are there by
+    ID first; only when that misses are they reduced to the facts the event's
+    rules read (most misses come from power levels changed elsewhere than where
+    the event's rules read). Events rejected on receipt are never admitted
+    (skipped before anything is read). :meth:`AuthChainIndex.forget_parts_using`
+    drops the verdicts and facts when an event they read appears or is rejected.
+    ``partial`` (``base`` overlaid with ``changes``, kept up to date) may be
+    passed on from an earlier call over the same base and changes.
     """
     infos = index.check_info_memo(version.identifier)
     key_names = index.state_key_names
     names_of_keys = index.names_of_state_keys
-    part_refs = index.auth_part_refs
     state_facts = index.state_facts_memo
-    facts_get = state_facts.get
-    unset = repeat(_UNSET)
     get = source.get
     is_rejected = source.is_rejected
     if partial is None:
-        partial = _PartialState(base, changes, key_names)
-    lookup = partial.__getitem__
+        partial = _PartialFacts(base, changes, key_names, index)
+    partial_ids = partial.ids
+    lookup = partial_ids.__getitem__
+    fact_lookup = partial.__getitem__
     infos_get = infos.get
     for event_id in event_ids:
         info = infos_get(event_id)
@@ -785,20 +870,20 @@ def _memoised_checks(
             event = get(event_id)
             if event is None or event.state_key is None:
                 continue  # a missing event is not remembered: it may appear later
-            info = infos[event_id] = _check_info(version, event, key_names, names_of_keys)
-        if is_rejected(event_id):
+            if is_rejected(event_id):
+                continue
+            info = infos[event_id] = _check_info(
+                version, event, key_names, names_of_keys, partial.fact_of
+            )
+        elif is_rejected(event_id):
             continue
-        key, name, types, names, verdicts, by_facts, power_at = info
-        values = tuple(map(lookup, names))
-        # Each event's facts (None: no entry, or a missing or rejected event, where
-        # the event's own auth event stays), the power levels' ID for theirs.
-        facts = tuple(map(facts_get, values, unset))
-        if _UNSET in facts:
-            facts = _state_facts(types, values, source, state_facts, part_refs)
+        key, name, types, names, verdicts, by_facts, power_at, own_fact = info
+        facts = tuple(map(fact_lookup, names))
         allowed = verdicts.get(facts)
         if allowed is None:
             event = get(event_id)
             assert event is not None
+            values = tuple(map(lookup, names))
             full = facts
             power_id = values[power_at] if power_at >= 0 and facts[power_at] is not None else None
             if power_id is not None:
@@ -821,41 +906,10 @@ def _memoised_checks(
                 allowed = by_facts[full] = check_auth(event, auth_state).allowed
             verdicts[facts] = allowed
         if allowed:
-            partial[name] = event_id
+            partial_ids[name] = event_id
+            partial[name] = own_fact
             changes[key] = event_id
     return changes
-
-
-def _state_facts(
-    types: tuple[StateKey, ...],
-    values: tuple[str | None, ...],
-    source: EventSource,
-    state_facts: dict[Hashable, Hashable],
-    part_refs: set[str | None],
-) -> tuple[Hashable, ...]:
-    """The facts :func:`_memoised_checks` keys a check by, for events not seen before:
-    None for no event, a missing or a rejected one; a power levels event's own ID
-    (its facts depend on the event checked); else what the rules read of it. Each
-    is kept in ``state_facts``, and its ID in ``part_refs`` (see
-    :meth:`AuthChainIndex.forget_parts_using`)."""
-    get = source.get
-    is_rejected = source.is_rejected
-    out = []
-    for type_key, current in zip(types, values, strict=True):
-        fact = state_facts.get(current, _UNSET)
-        if fact is _UNSET:
-            current_event = get(current) if current is not None else None
-            if current is None or current_event is None or is_rejected(current):
-                fact = None
-            elif type_key == POWER_KEY:
-                fact = current
-            else:
-                # Not the power levels: the facts do not depend on the event checked.
-                fact = auth_state_facts(current_event, type_key, current_event)
-            state_facts[current] = fact
-            part_refs.add(current)
-        out.append(fact)
-    return tuple(out)
 
 
 _UNSET: Any = object()
@@ -866,6 +920,7 @@ def _check_info(
     event: PDU,
     key_names: dict[str, StateKey],
     names_of_keys: dict[StateKey, str],
+    fact_of: Callable[[str, StateKey], Hashable],
 ) -> tuple[
     StateKey,
     str,
@@ -874,11 +929,14 @@ def _check_info(
     dict[tuple[Hashable, ...], bool],
     dict[tuple[Hashable, ...], bool],
     int,
+    Hashable,
 ]:
     """A state event's check info for :func:`_memoised_checks`: its key, the key's
     :func:`_key_name`, its auth types, their names, its verdicts by the facts of
-    the state (the power levels by ID), its verdicts by facts, and where the power
-    levels key is among its auth types (-1: not there).
+    the state (the power levels by ID), its verdicts by facts, where the power
+    levels key is among its auth types (-1: not there), and its own facts (what
+    it puts in the partial state when it passes: ``fact_of`` it, as it is not
+    rejected).
 
     Both verdict maps key the facts at the auth types in this order. Names are
     made once per key and index (``names_of_keys``; ``key_names`` the reverse).
@@ -894,7 +952,7 @@ def _check_info(
             key_names[name] = type_key
         names.append(name)
     power_at = types.index(POWER_KEY) if POWER_KEY in types else -1
-    return key, names[0], types, tuple(names[1:]), {}, {}, power_at
+    return key, names[0], types, tuple(names[1:]), {}, {}, power_at, fact_of(event.event_id, key)
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -935,14 +993,14 @@ def resolve_conflicted(
                 common | index.chain_of_all(s[k] for k in conflicted if k in s) for s in state_sets
             ]
         diff_bits = auth_difference(set_chains)
-    full: Collection[str]
     with_subgraph = version.state_res_conflicted_subgraph
+    index_of = index.index_of
     if steps is None:
         # Nothing below depends on the order of the full conflicted set (both sorts
-        # have unique keys), so it is left a set; only the trace lists it.
-        full_set = full = _full_conflicted_ids(index, conflicted, diff_bits, with_subgraph)
+        # have unique keys), so it is left a set of positions; only the trace lists it.
+        full = _full_conflicted_positions(index, conflicted, diff_bits, with_subgraph)
     else:
-        full, subgraph_bits = _full_conflicted_from_difference(
+        full_ids, subgraph_bits = _full_conflicted_from_difference(
             index, conflicted, diff_bits, with_subgraph=with_subgraph
         )
         steps.append(EventSetStep("auth difference", tuple(index.ids_of(diff_bits))))
@@ -950,26 +1008,27 @@ def resolve_conflicted(
             steps.append(
                 EventSetStep("conflicted state subgraph", tuple(index.ids_of(subgraph_bits)))
             )
-        steps.append(EventSetStep("full conflicted set", tuple(full)))
-        full_set = frozenset(full)
+        steps.append(EventSetStep("full conflicted set", tuple(full_ids)))
+        full = {index_of(e) for e in full_ids}
 
     # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
     get = source.get
+    ids = index.event_ids
     power_events = []
     power_memo = index.power_event_memo
-    for event_id in full:
-        flag = power_memo.get(event_id)
+    for position in full:
+        flag = power_memo.get(position)
         if flag is None:
-            event = get(event_id)
+            event = get(ids[position])
             assert event is not None  # the full conflicted set holds known events
-            flag = power_memo[event_id] = is_power_event(event)
+            flag = power_memo[position] = is_power_event(event)
         if flag:
-            power_events.append(event_id)
-    power_order, power_keys = reverse_topological_power_ordering(
-        power_events, full_set, index, with_keys=steps is not None
-    )
+            power_events.append(position)
+    sorted_positions = _power_ordering(power_events, full, index)
+    power_order = [ids[p] for p in sorted_positions]
     if steps is not None:
-        is_power = frozenset(power_events)
+        power_keys = _sort_keys(sorted_positions, index)
+        is_power = frozenset(ids[p] for p in power_events)
         steps.append(
             OrderingStep(
                 "reverse topological power ordering",
@@ -988,7 +1047,7 @@ def resolve_conflicted(
     # Untraced, the checks are memoised in the index once it is reused; a trace
     # records every check (iterative_auth_checks with the index's part memos).
     memoised = steps is None and index.note_resolution()
-    partial = _PartialState(base, changes, index.state_key_names) if memoised else None
+    partial = _PartialFacts(base, changes, index.state_key_names, index) if memoised else None
     checks_index = index if steps is not None else None
     if partial is not None:
         _memoised_checks(version, power_order, base, source, changes, index, partial)
@@ -1006,8 +1065,8 @@ def resolve_conflicted(
     if steps is not None:
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
 
-    ordered = frozenset(power_order)
-    others = [eid for eid in full if eid not in ordered]
+    ordered = set(sorted_positions)
+    others = [ids[p] for p in full if p not in ordered]
     resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
     line = mainline(resolved_power, source, index=index) if others else []
     other_order, other_keys, closest = mainline_ordering(others, line, source, index=index)
