@@ -172,7 +172,7 @@ class AuthChainIndex:
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
         #: Per version identifier, each state event's check info for v2's memoised
         #: iterative auth checks (key, its name, auth types, their names, verdicts).
-        self._check_info: dict[str, dict[str, Any]] = {}
+        self._check_info: dict[str, dict[int, Any]] = {}
         #: What the auth rules read of each state event (auth_state_facts) by ID, for
         #: v2's memoised checks (None for a missing or rejected one, and for None),
         #: and the power levels facts they made, each kept once.
@@ -231,8 +231,9 @@ class AuthChainIndex:
     def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
         return self._auth_part
 
-    def check_info_memo(self, version_id: str) -> dict[str, Any]:
-        """Each state event's check info for one version (see v2's _check_info)."""
+    def check_info_memo(self, version_id: str) -> dict[int, Any]:
+        """Each state event's check info for one version, by position (see v2's
+        _check_info)."""
         found = self._check_info.get(version_id)
         if found is None:
             found = self._check_info[version_id] = {}

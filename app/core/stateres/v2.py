@@ -621,7 +621,9 @@ def iterative_auth_checks(
     if changes is None:
         changes = {}
     if index is not None and steps is None:
-        return _memoised_checks(version, event_ids, base, source, changes, index)
+        index_of = index.index_of
+        positions = [index_of(e) for e in event_ids]
+        return _memoised_checks(version, positions, base, source, changes, index)
     memo = index.auth_memo if index is not None else None
     types_memo = index.auth_types_memo if index is not None else None
     get = source.get
@@ -828,7 +830,7 @@ class _PartialFacts(dict[str, Hashable]):
 
 def _memoised_checks(
     version: RoomVersion,
-    event_ids: Sequence[str],
+    positions: Sequence[int],
     base: Mapping[StateKey, str],
     source: EventSource,
     changes: dict[StateKey, str],
@@ -850,7 +852,8 @@ def _memoised_checks(
     (skipped before anything is read). :meth:`AuthChainIndex.forget_parts_using`
     drops the verdicts and facts when an event they read appears or is rejected.
     ``partial`` (``base`` overlaid with ``changes``, kept up to date) may be
-    passed on from an earlier call over the same base and changes.
+    passed on from an earlier call over the same base and changes. The events
+    are given by their positions in ``index``.
     """
     infos = index.check_info_memo(version.identifier)
     key_names = index.state_key_names
@@ -863,21 +866,28 @@ def _memoised_checks(
     partial_ids = partial.ids
     lookup = partial_ids.__getitem__
     fact_lookup = partial.__getitem__
+    ids = index.event_ids
     infos_get = infos.get
-    for event_id in event_ids:
-        info = infos_get(event_id)
-        if info is None:
+    for position in positions:
+        info = infos_get(position)
+        if not info:
+            if info is False:
+                continue  # not a state event
+            event_id = ids[position]
             event = get(event_id)
-            if event is None or event.state_key is None:
+            if event is None:
                 continue  # a missing event is not remembered: it may appear later
+            if event.state_key is None:
+                infos[position] = False
+                continue
             if is_rejected(event_id):
                 continue
-            info = infos[event_id] = _check_info(
+            info = infos[position] = _check_info(
                 version, event, key_names, names_of_keys, partial.fact_of
             )
-        elif is_rejected(event_id):
-            continue
-        key, name, types, names, verdicts, by_facts, power_at, own_fact = info
+        # An event with check info was not rejected then, and is not now: its own
+        # facts noted its ID, so rejecting it would have dropped the check info.
+        key, name, types, names, verdicts, by_facts, power_at, own_fact, event_id = info
         facts = tuple(map(fact_lookup, names))
         allowed = verdicts.get(facts)
         if allowed is None:
@@ -930,13 +940,14 @@ def _check_info(
     dict[tuple[Hashable, ...], bool],
     int,
     Hashable,
+    str,
 ]:
     """A state event's check info for :func:`_memoised_checks`: its key, the key's
     :func:`_key_name`, its auth types, their names, its verdicts by the facts of
     the state (the power levels by ID), its verdicts by facts, where the power
-    levels key is among its auth types (-1: not there), and its own facts (what
-    it puts in the partial state when it passes: ``fact_of`` it, as it is not
-    rejected).
+    levels key is among its auth types (-1: not there), its own facts (what it
+    puts in the partial state when it passes: ``fact_of`` it, as it is not
+    rejected), and its ID.
 
     Both verdict maps key the facts at the auth types in this order. Names are
     made once per key and index (``names_of_keys``; ``key_names`` the reverse).
@@ -952,7 +963,8 @@ def _check_info(
             key_names[name] = type_key
         names.append(name)
     power_at = types.index(POWER_KEY) if POWER_KEY in types else -1
-    return key, names[0], types, tuple(names[1:]), {}, {}, power_at, fact_of(event.event_id, key)
+    own_fact = fact_of(event.event_id, key)
+    return key, names[0], types, tuple(names[1:]), {}, {}, power_at, own_fact, event.event_id
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -1025,8 +1037,8 @@ def resolve_conflicted(
         if flag:
             power_events.append(position)
     sorted_positions = _power_ordering(power_events, full, index)
-    power_order = [ids[p] for p in sorted_positions]
     if steps is not None:
+        power_order = [ids[p] for p in sorted_positions]
         power_keys = _sort_keys(sorted_positions, index)
         is_power = frozenset(ids[p] for p in power_events)
         steps.append(
@@ -1050,11 +1062,11 @@ def resolve_conflicted(
     partial = _PartialFacts(base, changes, index.state_key_names, index) if memoised else None
     checks_index = index if steps is not None else None
     if partial is not None:
-        _memoised_checks(version, power_order, base, source, changes, index, partial)
+        _memoised_checks(version, sorted_positions, base, source, changes, index, partial)
     else:
         iterative_auth_checks(
             version,
-            power_order,
+            [ids[p] for p in sorted_positions],
             base,
             source,
             phase="power events",
@@ -1083,7 +1095,8 @@ def resolve_conflicted(
             )
         )
     if partial is not None:
-        _memoised_checks(version, other_order, base, source, changes, index, partial)
+        other_positions = [index_of(e) for e in other_order]
+        _memoised_checks(version, other_positions, base, source, changes, index, partial)
     else:
         iterative_auth_checks(
             version,
