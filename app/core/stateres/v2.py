@@ -372,31 +372,36 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     nodes_get = nodes.get
     # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
     # each node's number of auth events inside the full set not yet taken,
-    # ``dependents`` the reverse edges, ``ready`` the heap keys of the free nodes.
-    dependents: dict[int, list[int]] = {}
+    # ``dependents`` the reverse edges (as the dependents' heap keys, which hold
+    # their positions), ``ready`` the heap keys of the free nodes. Each node is
+    # pushed once (``seen``).
+    dependents: dict[int, list[tuple[int, int, str, int]]] = {}
     dependents_get = dependents.get
     remaining: dict[int, int] = {}
     ready: list[tuple[int, int, str, int]] = []
-    stack = list(starts)
+    seen = set(starts)
+    stack = list(seen)
     pop, extend = stack.pop, stack.extend
     intersection = full.intersection
     while stack:
         position = pop()
-        if position in remaining:
-            continue
         node = nodes_get(position)
         if node is None:
             node = nodes[position] = _sort_node(position, index)
         inside = intersection(node[0])
         if inside:
             remaining[position] = len(inside)
+            heap_key = node[1]
             for target in inside:
                 found = dependents_get(target)
                 if found is None:
-                    dependents[target] = [position]
+                    dependents[target] = [heap_key]
                 else:
-                    found.append(position)
-            extend(inside)
+                    found.append(heap_key)
+            inside -= seen
+            if inside:
+                seen |= inside
+                extend(inside)
         else:
             remaining[position] = 0
             ready.append(node[1])
@@ -407,15 +412,16 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     order: list[int] = []
     append = order.append
     heappop, heappush = heapq.heappop, heapq.heappush
-    no_dependents: list[int] = []
+    no_dependents: list[tuple[int, int, str, int]] = []
     while ready:
         position = heappop(ready)[3]
         append(position)
-        for child in dependents_get(position, no_dependents):
+        for child_key in dependents_get(position, no_dependents):
+            child = child_key[3]
             left = remaining[child] - 1
             remaining[child] = left
             if left == 0:
-                heappush(ready, nodes[child][1])
+                heappush(ready, child_key)
     return order
 
 
