@@ -821,14 +821,15 @@ class _PartialFacts(dict[str, Hashable]):
             if event is None or self._source.is_rejected(event_id):
                 fact = None
             elif key == POWER_KEY:
-                fact = event_id
+                fact = intern(event_id)
             else:
                 # Not the power levels: the facts do not depend on the event checked.
-                # A membership or join rule is kept as one string object per word,
-                # which the verdicts' keys then compare by identity.
                 fact = auth_state_facts(event, key, event)
                 if type(fact) is str:
                     fact = intern(fact)
+            # Strings are kept as one object per value (an ID reaches here as the
+            # state maps' object or the auth events' one), so the verdicts' keys
+            # compare by identity.
             state_facts[event_id] = fact
             self._part_refs.add(event_id)
         return fact
