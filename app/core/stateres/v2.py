@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from itertools import compress
 from sys import intern
 from typing import Any
 
@@ -1033,16 +1034,16 @@ def resolve_conflicted(
     # Power events: Synapse 1.163 includes m.room.create (see is_power_event).
     get = source.get
     ids = index.event_ids
-    power_events = []
     power_memo = index.power_event_memo
-    for position in full:
-        flag = power_memo.get(position)
-        if flag is None:
-            event = get(ids[position])
-            assert event is not None  # the full conflicted set holds known events
-            flag = power_memo[position] = is_power_event(event)
-        if flag:
-            power_events.append(position)
+    candidates = list(full)
+    flags = list(map(power_memo.get, candidates))
+    if None in flags:
+        for i, position in enumerate(candidates):
+            if flags[i] is None:
+                event = get(ids[position])
+                assert event is not None  # the full conflicted set holds known events
+                flags[i] = power_memo[position] = is_power_event(event)
+    power_events = list(compress(candidates, flags))
     sorted_positions = _power_ordering(power_events, full, index)
     if steps is not None:
         power_order = [ids[p] for p in sorted_positions]
@@ -1084,8 +1085,7 @@ def resolve_conflicted(
     if steps is not None:
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
 
-    ordered = set(sorted_positions)
-    others = [ids[p] for p in full if p not in ordered]
+    others = [ids[p] for p in full.difference(sorted_positions)]
     resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
     line = mainline(resolved_power, source, index=index) if others else []
     other_order, other_keys, closest = mainline_ordering(others, line, source, index=index)
