@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -153,6 +153,7 @@ class AuthChainIndex:
         "_resolutions",
         "_sort_node",
         "_source",
+        "_state_facts",
         "_state_key_names",
     )
 
@@ -167,8 +168,8 @@ class AuthChainIndex:
         self._power: dict[str, int] = {}
         self._pl_parent: dict[str, str | None] = {}
         self._mainlines: dict[str | None, list[str]] = {}
-        #: Whether each (known) event is a power event (v2's is_power_event).
-        self._power_event: dict[str, bool] = {}
+        #: Whether each (known) event is a power event (v2's is_power_event), by position.
+        self._power_event: dict[int, bool] = {}
         #: Verdicts of iterative auth checks: (event, its auth state's events) ->
         #: result. The auth rules are a function of exactly those events (PDUs
         #: compare by identity, so the key is hashed without reading any ID).
@@ -179,13 +180,18 @@ class AuthChainIndex:
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
         #: Per version identifier, each state event's check info for v2's memoised
         #: iterative auth checks (key, its name, auth types, their names, verdicts).
-        self._check_info: dict[str, dict[str, Any]] = {}
+        self._check_info: dict[str, dict[int, Any]] = {}
+        #: What the auth rules read of each state event (auth_state_facts) by ID, for
+        #: v2's memoised checks (None for a missing or rejected one, and for None),
+        #: and the power levels facts they made, each kept once.
+        self._state_facts: dict[Hashable, Any] = {}
         #: State keys by the names v2's memoised checks give them, and the reverse.
         self._state_key_names: dict[str, StateKey] = {}
         self._names_of_state_keys: dict[StateKey, str] = {}
-        #: Each event's auth event IDs and its key in the reverse topological power
-        #: ordering's heap: (minus its sender's power level, origin_server_ts, ID).
-        self._sort_node: dict[str, tuple[tuple[str, ...], tuple[int, int, str]]] = {}
+        #: Each event's auth events and its key in the reverse topological power
+        #: ordering's heap, (minus its sender's power level, origin_server_ts, ID,
+        #: position), by position (v2's _sort_node).
+        self._sort_node: dict[int, tuple[tuple[int, ...], tuple[int, int, str, int]]] = {}
         #: Every event ID a stored part or verdict read (see :meth:`forget_parts_using`;
         #: None, from a verdict's key, is never looked up).
         self._auth_part_refs: set[str | None] = set()
@@ -216,7 +222,7 @@ class AuthChainIndex:
         return self._power
 
     @property
-    def power_event_memo(self) -> dict[str, bool]:
+    def power_event_memo(self) -> dict[int, bool]:
         return self._power_event
 
     @property
@@ -235,12 +241,17 @@ class AuthChainIndex:
     def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
         return self._auth_part
 
-    def check_info_memo(self, version_id: str) -> dict[str, Any]:
-        """Each state event's check info for one version (see v2's _check_info)."""
+    def check_info_memo(self, version_id: str) -> dict[int, Any]:
+        """Each state event's check info for one version, by position (see v2's
+        _check_info)."""
         found = self._check_info.get(version_id)
         if found is None:
             found = self._check_info[version_id] = {}
         return found
+
+    @property
+    def state_facts_memo(self) -> dict[Hashable, Any]:
+        return self._state_facts
 
     @property
     def state_key_names(self) -> dict[str, StateKey]:
@@ -251,7 +262,7 @@ class AuthChainIndex:
         return self._names_of_state_keys
 
     @property
-    def sort_node_memo(self) -> dict[str, tuple[tuple[str, ...], tuple[int, int, str]]]:
+    def sort_node_memo(self) -> dict[int, tuple[tuple[int, ...], tuple[int, int, str, int]]]:
         return self._sort_node
 
     @property
@@ -267,6 +278,7 @@ class AuthChainIndex:
         """
         if event_id in self._auth_part_refs:
             self._check_info.clear()
+            self._state_facts.clear()
             self._auth_part.clear()
             self._auth_part_refs.clear()
 
@@ -278,6 +290,16 @@ class AuthChainIndex:
     @property
     def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:
         return self._auth_types
+
+    @property
+    def has_missing(self) -> bool:
+        """True when the index read some event as missing."""
+        return bool(self._missing)
+
+    @property
+    def event_ids(self) -> list[str]:
+        """The event ID at each position (read-only: the index's own list)."""
+        return self._ids
 
     def was_missing(self, event_id: str) -> bool:
         """True when the index read ``event_id`` as missing (its chains lack it)."""
@@ -403,11 +425,16 @@ class AuthChainIndex:
     def ids_of(self, bits: int) -> list[str]:
         """The event IDs whose bits are set in ``bits``, oldest first."""
         ids = self._ids
+        return [ids[i] for i in self.positions_of(bits)]
+
+    @staticmethod
+    def positions_of(bits: int) -> list[int]:
+        """The positions of the bits set in ``bits``, lowest first."""
         if bits.bit_count() < 64:
-            out: list[str] = []
+            out: list[int] = []
             while bits:
                 low = bits & -bits
-                out.append(ids[low.bit_length() - 1])
+                out.append(low.bit_length() - 1)
                 bits ^= low
             return out
         # Least significant bit first; str.find skips the zeros in C (a 100k-event
@@ -417,7 +444,7 @@ class AuthChainIndex:
         find = text.find
         i = find("1")
         while i >= 0:
-            out.append(ids[i])
+            out.append(i)
             i = find("1", i + 1)
         return out
 
