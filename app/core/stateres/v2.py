@@ -411,6 +411,11 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     """
     nodes = index.sort_node_memo
     nodes_get = nodes.get
+    ids = index.event_ids
+    get = index.source.get
+    levels = index.power_memo
+    levels_get = levels.get
+    auth_ids_get = index.auth_ids_memo.get
     # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
     # each node's number of auth events inside the full set not yet taken,
     # ``dependents`` the reverse edges (as the dependents' heap keys, which hold
@@ -428,7 +433,20 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
         position = pop()
         node = nodes_get(position)
         if node is None:
-            node = nodes[position] = _sort_node(position, index)
+            # The event's auth events (positions) and its heap key: (minus its
+            # sender's power level, origin_server_ts, event ID, position). A
+            # sender's level is a function of the event's own auth events.
+            event_id = ids[position]
+            event = get(event_id)
+            assert event is not None  # the full conflicted set holds known events only
+            auth_ids = auth_ids_get(event_id) or index.auth_ids(event_id)
+            level = levels_get(event_id)
+            if level is None:
+                level = levels[event_id] = _sender_level(event, auth_ids, get)
+            node = nodes[position] = (
+                tuple(index.indexes_of(auth_ids)),
+                (-level, event.origin_server_ts, event_id, position),
+            )
         inside = intersection(node[0])
         if inside:
             remaining[position] = len(inside)
@@ -464,26 +482,6 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
             if left == 0:
                 heappush(ready, child_key)
     return order
-
-
-def _sort_node(
-    position: int, index: AuthChainIndex
-) -> tuple[tuple[int, ...], tuple[int, int, str, int]]:
-    """An event's auth events (positions) and its heap key in the reverse topological
-    power ordering: (minus its sender's power level, origin_server_ts, event ID,
-    position)."""
-    source = index.source
-    event_id = index.event_ids[position]
-    event = source.get(event_id)
-    assert event is not None  # the full conflicted set holds known events only
-    auth_ids = index.auth_ids(event_id)
-    levels = index.power_memo
-    level = levels.get(event_id)
-    if level is None:
-        level = levels[event_id] = _sender_level(event, auth_ids, source.get)
-    index_of = index.index_of
-    auth = tuple([index_of(auth_id) for auth_id in auth_ids])
-    return auth, (-level, event.origin_server_ts, event_id, position)
 
 
 def lexicographical_topological_sort(
@@ -1118,11 +1116,10 @@ def resolve_conflicted(
     full: set[int]
     if set_chains is None and steps is None:
         full = set(
-            map(
-                index_of,
+            index.indexes_of(
                 _untraced_full_conflicted_set(
                     index, state_sets, unconflicted, conflicted, with_subgraph
-                ),
+                )
             )
         )
     else:
@@ -1221,7 +1218,7 @@ def resolve_conflicted(
             )
         )
     if partial is not None:
-        other_positions = [index_of(e) for e in other_order]
+        other_positions = index.indexes_of(other_order)
         _memoised_checks(version, other_positions, base, source, changes, index, partial)
     elif steps is None:
         _plain_checks(version, other_order, base, source, changes, index)
