@@ -97,27 +97,14 @@ def as_event_source(events: EventSource | Mapping[str, PDU]) -> EventSource:
 
 
 def auth_event_ids(event: PDU) -> tuple[str, ...]:
-    """The IDs of the events that authorise ``event``.
+    """The IDs of the events that authorise ``event``: :meth:`PDU.auth_event_ids`.
 
     Its ``auth_events``, and in room versions whose room ID names the create
     event (v12, MSC4291) the create event as well, implicitly, after the listed
     ones: Synapse 1.163's ``EventBase.auth_event_ids()`` appends it the same way,
     so auth chains, power levels of senders and iterative auth checks all see it.
     """
-    listed = event.auth_events
-    if not event.room_version.room_id_from_create_event or event.type == CREATE:
-        return listed
-    create_id = _create_id(event.room_id)
-    if create_id and create_id not in listed:
-        return (*listed, create_id)
-    return listed
-
-
-def _create_id(room_id: str | None) -> str:
-    """v12: the ID of the create event a room ID names ("" when it names none)."""
-    if room_id is not None and room_id[:1] == "!":
-        return "$" + room_id[1:]
-    return ""
+    return event.auth_event_ids()
 
 
 class AuthChainIndex:
@@ -141,7 +128,6 @@ class AuthChainIndex:
         "_auth_types",
         "_chain",
         "_check_info",
-        "_create_ids",
         "_ids",
         "_index",
         "_mainlines",
@@ -193,8 +179,6 @@ class AuthChainIndex:
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
         self._auth_types: dict[tuple[str, str], frozenset[StateKey]] = {}
-        #: v12: the create event's ID by room ID ("" when the room ID names none).
-        self._create_ids: dict[str | None, str] = {}
         #: Untraced v2 resolutions served (see :meth:`note_resolution`).
         self._resolutions = 0
 
@@ -339,7 +323,6 @@ class AuthChainIndex:
         chains = self._chain
         get = self._source.get
         auth_ids = self._auth_ids
-        creates = self._create_ids
         found = 0
         # Each event is looked at once, when first met: an indexed one ORs its chain,
         # another is walked on from (its auth events are read when it is popped).
@@ -368,13 +351,10 @@ class AuthChainIndex:
                     self._missing.add(event_id)
                     parents = ()
                 else:
-                    parents = event.auth_events  # auth_event_ids(event), inline
-                    if event.room_version.room_id_from_create_event and event.type != CREATE:
-                        create_id = creates.get(event.room_id)
-                        if create_id is None:
-                            create_id = creates[event.room_id] = _create_id(event.room_id)
-                        if create_id and create_id not in parents:
-                            parents = (*parents, create_id)
+                    try:  # the event's own memo, without a call once it is set
+                        parents = event.auth_event_ids_memo
+                    except AttributeError:
+                        parents = event.auth_event_ids()
                 auth_ids[event_id] = parents
 
     def chains_meeting(self, within: int, targets: int) -> list[str]:
@@ -451,7 +431,6 @@ class AuthChainIndex:
         get = self._source.get
         auth_ids = self._auth_ids
         missing = self._missing
-        creates = self._create_ids
         #: Nodes being expanded: the chains ORed so far and the auth events waited for.
         expanding: dict[str, tuple[int, list[str]]] = {}
         take = expanding.pop
@@ -479,14 +458,10 @@ class AuthChainIndex:
                         missing.add(event_id)
                         parents = ()
                     else:
-                        # auth_event_ids(event), inline (it runs once per event indexed).
-                        parents = event.auth_events
-                        if event.room_version.room_id_from_create_event and event.type != CREATE:
-                            create_id = creates.get(event.room_id)
-                            if create_id is None:
-                                create_id = creates[event.room_id] = _create_id(event.room_id)
-                            if create_id and create_id not in parents:
-                                parents = (*parents, create_id)
+                        try:  # the event's own memo, without a call once it is set
+                            parents = event.auth_event_ids_memo
+                        except AttributeError:
+                            parents = event.auth_event_ids()
                     auth_ids[event_id] = parents
                 bits = 0
                 blocked_or_none: list[str] | None = None
