@@ -263,6 +263,11 @@ class AuthChainIndex:
     def auth_types_memo(self) -> dict[tuple[str, str], frozenset[StateKey]]:
         return self._auth_types
 
+    @property
+    def missing_ids(self) -> frozenset[str] | set[str]:
+        """The events the index found missing from its source (read-only)."""
+        return self._missing
+
     def was_missing(self, event_id: str) -> bool:
         """True when the index read ``event_id`` as missing (its chains lack it)."""
         return event_id in self._missing

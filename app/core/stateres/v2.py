@@ -36,6 +36,7 @@ from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
     CREATE_KEY,
+    JOIN_RULES,
     MEMBER,
     POWER_KEY,
     POWER_LEVELS,
@@ -239,8 +240,10 @@ def _untraced_full_conflicted_set(
         within = ((union >> lowest) << lowest) & ~conflicted_bits
         if within:
             ids.update(index.chains_meeting(within, conflicted_bits))
-    get = index.source.get
-    return frozenset([eid for eid in ids if get(eid) is not None])
+    # Events the source does not know are left out: every event here has been
+    # looked up by the index's walks, which noted those it found missing.
+    missing = index.missing_ids
+    return frozenset(ids.difference(missing) if missing else ids)
 
 
 def _full_conflicted_ids(
@@ -560,6 +563,7 @@ def mainline_ordering(
     position_get = position.get
     no_memo: dict[str, str | None] = {}
     memo_get = (memo if memo is not None else no_memo).get
+    auth_ids_get = index.auth_ids_memo.get if index is not None else None
     get = source.get
     keys: dict[str, tuple[int, int, str]] = {}
     closest: dict[str, str | None] = {}
@@ -583,7 +587,26 @@ def mainline_ordering(
                 walked.add(current)
                 parent = memo_get(current, _UNSET)
                 if parent is _UNSET:
-                    parent = _power_levels_parent(current, source, memo, index)
+                    if memo is not None and auth_ids_get is not None:
+                        # _power_levels_parent, inline: the first power levels event
+                        # among the auth events (none for an unknown event, whose
+                        # auth event IDs are empty).
+                        parent = None
+                        parents = auth_ids_get(current)
+                        if parents is None:
+                            parents = index.auth_ids(current)  # type: ignore[union-attr]
+                        for auth_id in parents:
+                            auth_event = get(auth_id)
+                            if (
+                                auth_event is not None
+                                and auth_event.type == POWER_LEVELS
+                                and auth_event.state_key == ""
+                            ):
+                                parent = auth_id
+                                break
+                        memo[current] = parent
+                    else:
+                        parent = _power_levels_parent(current, source, memo, index)
                 current = parent
             for step in walked:
                 known[step] = answer
@@ -749,7 +772,28 @@ def _plain_checks(
             auth_key = auth_event.state_key
             if auth_key is not None and not is_rejected(auth_id):
                 auth_state[(auth_event.type, auth_key)] = auth_event
-        for key in auth_types_for_event(version, event):
+        # auth_types_for_event, without a new frozenset for the commonest events
+        # (every type but m.room.member and m.room.create; leaves and bans): each
+        # key is written independently, so neither their order nor a repeated key
+        # (a user leaving) changes the auth state.
+        etype = event.type
+        types: Collection[StateKey]
+        if etype == MEMBER:
+            membership = event.content.get("membership")
+            if membership == "leave" or membership == "ban":
+                if with_create:
+                    types = (POWER_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+                else:
+                    types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+            else:
+                types = auth_types_for_event(version, event)
+        elif etype == CREATE:
+            types = ()
+        elif with_create:
+            types = (POWER_KEY, (MEMBER, event.sender))
+        else:
+            types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender))
+        for key in types:
             current = changes_get(key)
             if current is None:
                 current = base_get(key)
@@ -758,7 +802,7 @@ def _plain_checks(
             current_event = get(current)
             if current_event is not None and not is_rejected(current):
                 auth_state[key] = current_event
-        if with_create and event.type != CREATE:
+        if with_create and etype != CREATE:
             # Synapse 1.163's auth types keep the create key in v12 (see _auth_types).
             current = changes_get(CREATE_KEY)
             if current is None:
@@ -1000,7 +1044,17 @@ def resolve_conflicted(
         if flag is None:
             event = get(event_id)
             assert event is not None  # the full conflicted set holds known events
-            flag = power_memo[event_id] = is_power_event(event)
+            # is_power_event, inline (it runs once per event of the full conflicted set).
+            state_key = event.state_key
+            etype = event.type
+            if state_key == "" and etype in (POWER_LEVELS, JOIN_RULES, CREATE):
+                flag = True
+            elif etype == MEMBER and state_key is not None:
+                membership = event.content.get("membership")
+                flag = (membership == "leave" or membership == "ban") and event.sender != state_key
+            else:
+                flag = False
+            power_memo[event_id] = flag
         if flag:
             power_events.append(event_id)
     power_order, power_keys = reverse_topological_power_ordering(
