@@ -32,11 +32,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from app.core.auth import AuthResult, auth_types_for_event, check_auth
+from app.core.auth_result import AUTHORISING_USER
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
     CREATE_KEY,
     JOIN_RULES,
+    JOIN_RULES_KEY,
     MEMBER,
     POWER_KEY,
     POWER_LEVELS,
@@ -757,6 +759,7 @@ def _plain_checks(
     base_get = base.get
     auth_ids_get = index.auth_ids_memo.get
     with_create = version.room_id_from_create_event
+    no_authoriser = not version.restricted_join_rule
     for event_id in event_ids:
         event = get(event_id)
         if event is None:
@@ -773,18 +776,36 @@ def _plain_checks(
             if auth_key is not None and not is_rejected(auth_id):
                 auth_state[(auth_event.type, auth_key)] = auth_event
         # auth_types_for_event, without a new frozenset for the commonest events
-        # (every type but m.room.member and m.room.create; leaves and bans): each
-        # key is written independently, so neither their order nor a repeated key
-        # (a user leaving) changes the auth state.
+        # (every type but m.room.create; memberships but third-party invites and
+        # joins naming an authorising user): each key is written independently,
+        # so neither their order nor a repeated key (a user leaving) changes the
+        # auth state.
         etype = event.type
         types: Collection[StateKey]
         if etype == MEMBER:
-            membership = event.content.get("membership")
+            content = event.content
+            membership = content.get("membership")
             if membership == "leave" or membership == "ban":
                 if with_create:
                     types = (POWER_KEY, (MEMBER, event.sender), (MEMBER, state_key))
                 else:
                     types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+            elif (
+                (membership == "join" and (no_authoriser or AUTHORISING_USER not in content))
+                or (membership == "invite" and "third_party_invite" not in content)
+                or membership == "knock"
+            ):
+                # The join rules too; nothing else for these (see auth_types_for_event).
+                if with_create:
+                    types = (POWER_KEY, (MEMBER, event.sender), JOIN_RULES_KEY, (MEMBER, state_key))
+                else:
+                    types = (
+                        POWER_KEY,
+                        CREATE_KEY,
+                        (MEMBER, event.sender),
+                        JOIN_RULES_KEY,
+                        (MEMBER, state_key),
+                    )
             else:
                 types = auth_types_for_event(version, event)
         elif etype == CREATE:
