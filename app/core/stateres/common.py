@@ -423,11 +423,11 @@ class AuthChainIndex:
         """Index the events of ``stack`` and their unindexed ancestors, post-order,
         without recursion; ``stack`` is consumed, its last event first.
 
-        A node is expanded once (its unindexed auth events pushed above it, the
-        chains of the indexed ones ORed and kept) and indexed when it comes back
-        to the top, ORing only the chains of the auth events it waited for. An
-        auth event that is itself being expanded lies on the current path: that
-        edge closes a cycle and is cut.
+        A depth-first walk from each root: a node's auth events are visited last
+        first, each indexed one's chain ORed into the node's, each unindexed one
+        walked from (the node waits on the path, with its place in its auth
+        events), and the node is indexed once its auth events are done. An auth
+        event on the current path closes a cycle: that edge is cut.
         """
         index = self._index
         index_get = index.get
@@ -436,64 +436,53 @@ class AuthChainIndex:
         get = self._source.get
         auth_ids = self._auth_ids
         missing = self._missing
-        #: Nodes being expanded: the chains ORed so far and the auth events waited for.
-        expanding: dict[str, tuple[int, list[str]]] = {}
-        take = expanding.pop
-        push = stack.append
-        pop = stack.pop
         while stack:
-            event_id = stack[-1]
-            if event_id in index:
-                pop()
+            node = stack.pop()
+            if node in index:
                 continue
-            waited = take(event_id, None)
-            if waited is not None:
-                # Back on top: every auth event it waited for is indexed now, or
-                # closes a cycle (that edge is cut).
-                bits, blocked = waited
-                for parent in blocked:
+            #: The nodes waiting on the path: (ID, chains ORed so far, auth events left).
+            path: list[tuple[str, int, Iterator[str]]] = []
+            on_path = {node}
+            parents_left: Iterator[str] | None = None
+            bits = 0
+            while True:
+                if parents_left is None:
+                    parents = auth_ids.get(node)
+                    if parents is None:
+                        event = get(node)
+                        if event is None:
+                            missing.add(node)
+                            parents = ()
+                        else:
+                            try:  # the event's own memo, without a call once it is set
+                                parents = event.auth_event_ids_memo
+                            except AttributeError:
+                                parents = event.auth_event_ids()
+                        auth_ids[node] = parents
+                    bits = 0
+                    parents_left = reversed(parents)
+                for parent in parents_left:
                     found = index_get(parent)
                     if found is not None:
                         bits |= chains[found]
-            else:
-                parents = auth_ids.get(event_id)
-                if parents is None:
-                    event = get(event_id)
-                    if event is None:
-                        missing.add(event_id)
-                        parents = ()
-                    else:
-                        try:  # the event's own memo, without a call once it is set
-                            parents = event.auth_event_ids_memo
-                        except AttributeError:
-                            parents = event.auth_event_ids()
-                    auth_ids[event_id] = parents
-                bits = 0
-                blocked_or_none: list[str] | None = None
-                for parent in parents:
-                    found = index_get(parent)
-                    if found is None:
-                        if blocked_or_none is None:
-                            blocked_or_none = [parent]
-                        else:
-                            blocked_or_none.append(parent)
-                    else:
-                        bits |= chains[found]
-                if blocked_or_none is not None:
-                    pushed = False
-                    for parent in blocked_or_none:
-                        if parent not in expanding:
-                            push(parent)
-                            pushed = True
-                    if pushed:
-                        expanding[event_id] = (bits, blocked_or_none)
-                        continue
-                    # Every auth event it waits for closes a cycle: those edges are cut.
-            pop()
-            position = len(ids)
-            index[event_id] = position
-            ids.append(event_id)
-            chains.append(bits | 1 << position)
+                    elif parent not in on_path:
+                        # Walk from it first; this node waits.
+                        path.append((node, bits, parents_left))
+                        node = parent
+                        on_path.add(node)
+                        parents_left = None
+                        break
+                else:
+                    position = len(ids)
+                    index[node] = position
+                    ids.append(node)
+                    chain = bits | 1 << position
+                    chains.append(chain)
+                    if not path:
+                        break
+                    on_path.discard(node)
+                    node, bits, parents_left = path.pop()
+                    bits |= chain
 
 
 # Indexes memoised per event source other than a MappingSource (which holds its

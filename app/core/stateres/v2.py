@@ -749,17 +749,17 @@ def _plain_checks(
     The same auth state and verdict per event, built in one pass: an event
     rejected on receipt is skipped before its auth state is built (only a trace
     shows that state), the own auth events come from ``index``'s auth event IDs,
-    and in v12 the create key Synapse's auth types keep is looked up after the
-    selected ones rather than added to a new set (each key is written
-    independently, so the order changes nothing).
+    the commonest events' auth types are tuples made in place (v12: with the
+    create key Synapse's auth types keep) rather than new sets, and a base that
+    is empty (v2.1) is not looked up.
     """
     get = source.get
     is_rejected = source.is_rejected
     changes_get = changes.get
     base_get = base.get
     auth_ids_get = index.auth_ids_memo.get
-    with_create = version.room_id_from_create_event
     no_authoriser = not version.restricted_join_rule
+    no_base = not base
     for event_id in event_ids:
         event = get(event_id)
         if event is None:
@@ -777,61 +777,47 @@ def _plain_checks(
                 auth_state[(auth_event.type, auth_key)] = auth_event
         # auth_types_for_event, without a new frozenset for the commonest events
         # (every type but m.room.create; memberships but third-party invites and
-        # joins naming an authorising user): each key is written independently,
-        # so neither their order nor a repeated key (a user leaving) changes the
-        # auth state.
+        # joins naming an authorising user), with the create key Synapse 1.163's
+        # auth types keep in v12 too (see _auth_types): each key is written
+        # independently, so neither their order nor a repeated key (a user
+        # leaving) changes the auth state.
         etype = event.type
         types: Collection[StateKey]
         if etype == MEMBER:
             content = event.content
             membership = content.get("membership")
             if membership == "leave" or membership == "ban":
-                if with_create:
-                    types = (POWER_KEY, (MEMBER, event.sender), (MEMBER, state_key))
-                else:
-                    types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+                types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
             elif (
                 (membership == "join" and (no_authoriser or AUTHORISING_USER not in content))
                 or (membership == "invite" and "third_party_invite" not in content)
                 or membership == "knock"
             ):
                 # The join rules too; nothing else for these (see auth_types_for_event).
-                if with_create:
-                    types = (POWER_KEY, (MEMBER, event.sender), JOIN_RULES_KEY, (MEMBER, state_key))
-                else:
-                    types = (
-                        POWER_KEY,
-                        CREATE_KEY,
-                        (MEMBER, event.sender),
-                        JOIN_RULES_KEY,
-                        (MEMBER, state_key),
-                    )
+                types = (
+                    POWER_KEY,
+                    CREATE_KEY,
+                    (MEMBER, event.sender),
+                    JOIN_RULES_KEY,
+                    (MEMBER, state_key),
+                )
             else:
-                types = auth_types_for_event(version, event)
+                types = _auth_types(version, event)
         elif etype == CREATE:
             types = ()
-        elif with_create:
-            types = (POWER_KEY, (MEMBER, event.sender))
         else:
             types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender))
         for key in types:
             current = changes_get(key)
             if current is None:
+                if no_base:  # v2.1 begins empty: the partial state is the changes
+                    continue
                 current = base_get(key)
                 if current is None:
                     continue
             current_event = get(current)
             if current_event is not None and not is_rejected(current):
                 auth_state[key] = current_event
-        if with_create and etype != CREATE:
-            # Synapse 1.163's auth types keep the create key in v12 (see _auth_types).
-            current = changes_get(CREATE_KEY)
-            if current is None:
-                current = base_get(CREATE_KEY)
-            if current is not None:
-                current_event = get(current)
-                if current_event is not None and not is_rejected(current):
-                    auth_state[CREATE_KEY] = current_event
         if check_auth(event, auth_state).allowed:
             changes[(event.type, state_key)] = event_id
     return changes
