@@ -17,7 +17,6 @@ each version page).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from itertools import repeat
 from typing import Any
 
 from signedjson.key import decode_verify_key_bytes
@@ -658,15 +657,21 @@ class _Checker:
         event, n, version = self.event, self.n, self.version
         at = self.text.pl_at
         content: Mapping[str, Any] = event.content
+        # The named levels as (value or _ABSENT) in _NAMED_LEVELS's order, read in one
+        # pass: when every one is a JSON integer or absent (the common case), 9.1 has
+        # nothing to say, and 9.5 nothing either if the old levels are the same.
+        named = tuple(map(content.get, _NAMED_LEVELS, _ABSENTS))
+        named_plain = set(map(type, named)) <= _INT_OR_ABSENT
 
         if n.pl_integers is not None:
             # 9.1. (v10+) If any of the properties users_default, events_default,
             # state_default, ban, redact, kick, or invite in content are present
             # and not an integer, reject.
             self.at = at["integers"]
-            for name in _NAMED_LEVELS:
-                if name in content and type(content[name]) is not int:
-                    raise self.reject(f"{name} is {show_value(content[name])}, not an integer")
+            if not named_plain:
+                for name in _NAMED_LEVELS:
+                    if name in content and type(content[name]) is not int:
+                        raise self.reject(f"{name} is {show_value(content[name])}, not an integer")
             # 9.2. (v10+) If either of the properties events or notifications in
             # content are present and not an object with values that are integers, reject.
             self.at = at["objects"]
@@ -712,7 +717,12 @@ class _Checker:
         # is greater than the sender's current power level, reject.
         self.at = at["named"]
         old_get, new_get = old.get, content.get
-        for name in _NAMED_LEVELS:
+        old_named = tuple(map(old_get, _NAMED_LEVELS, _ABSENTS))
+        # Every level the same integer (or absent) before and after: no alteration.
+        unaltered = (
+            named_plain and old_named == named and set(map(type, old_named)) <= _INT_OR_ABSENT
+        )
+        for name in () if unaltered else _NAMED_LEVELS:
             before_value, after_value = old_get(name, _ABSENT), new_get(name, _ABSENT)
             if before_value is _ABSENT and after_value is _ABSENT:
                 continue  # in neither: no alteration
@@ -735,7 +745,8 @@ class _Checker:
         for name in maps:
             old_map = self.submap(old, name)
             new_map = self.submap(content, name)
-            if old_map == new_map and _int_values(new_map):
+            # (v10+: 9.2 has found the new values integers.)
+            if old_map == new_map and (n.pl_integers is not None or _int_values(new_map)):
                 continue  # the same integers: no entry changes
             for key in sorted(_changed_keys(old_map, new_map), key=str):
                 before, after = self.pair(old_map, new_map, key)
@@ -1420,16 +1431,16 @@ def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 def _plain_users(users: object) -> bool:
     """``users`` is a dict of integers under keys that pass the user ID check: the
-    common case, for which 9.3 (v1-v9: 9.1) has nothing to say. (Loops in C: power
-    levels can name hundreds of users, and every m.room.power_levels check reads them.)"""
-    if type(users) is not dict:
+    common case, for which 9.3 (v1-v9: 9.1) has nothing to say. (Power levels can
+    name hundreds of users, and every m.room.power_levels check reads them.)"""
+    if type(users) is not dict or not _int_values(users):
         return False
-    keys = users.keys()
-    return (
-        _int_values(users)
-        and all(map(_starts_with, keys, repeat("@")))
-        and all(map(_contains, keys, repeat(":")))
-    )
+    # _looks_like_user_id, inline: a plain loop is about twice as fast as mapping
+    # str.startswith and str.__contains__ over the keys (measured, 3 to 200 users).
+    for key in users:  # noqa: SIM110 (all() over a generator is slower)
+        if key[:1] != "@" or ":" not in key:
+            return False
+    return True
 
 
 def _int_values(mapping: Mapping[str, Any]) -> bool:
@@ -1438,11 +1449,14 @@ def _int_values(mapping: Mapping[str, Any]) -> bool:
 
 
 _JUST_INT = frozenset({int})
+#: The types of a named level read as ``content.get(name, _ABSENT)`` that 9.1 and
+#: 9.5 pass over: a JSON integer, or absent (``_ABSENT`` is a plain ``object``,
+#: which no JSON value is).
+_INT_OR_ABSENT = frozenset({int, object})
 
 
-_starts_with = str.startswith
-_contains = str.__contains__
 _ABSENT = object()
+_ABSENTS = (_ABSENT,) * len(_NAMED_LEVELS)
 _EVENT_MAPS = ("events",)
 _EVENT_MAPS_V6 = ("events", "notifications")
 

@@ -245,6 +245,26 @@ def test_plain_json_objects_parse_as_any_mapping_does(version: RoomVersion) -> N
                 assert fast == general, obj
                 continue
             for name in PDU.__dataclass_fields__:
-                if name != "raw":
+                if name == "auth_event_ids_memo":  # unset until first used
+                    assert fast.auth_event_ids() == general.auth_event_ids(), obj
+                elif name != "raw":
                     assert getattr(fast, name) == getattr(general, name), (name, obj)
             assert fast.raw is obj
+
+
+def test_auth_event_ids_add_the_create_event_in_v12_only() -> None:
+    """v12 (MSC4291): the create event the room ID names authorises every other event
+    implicitly, after the listed auth events, as Synapse's ``auth_event_ids()`` has it;
+    earlier versions list exactly ``auth_events``. Worked out once, then kept."""
+    v12, v11 = KNOWN_ROOM_VERSIONS["12"], KNOWN_ROOM_VERSIONS["11"]
+    member = {**pdu_json(v12), "room_id": "!abc", "auth_events": ["$pl"]}
+    event = parse_pdu(member, v12, event_id="$m")
+    assert event.auth_event_ids() == ("$pl", "$abc")
+    assert event.auth_event_ids() is event.auth_event_ids_memo
+    listed = parse_pdu({**member, "auth_events": ["$abc", "$pl"]}, v12, event_id="$m2")
+    assert listed.auth_event_ids() == ("$abc", "$pl")
+    create = {k: v for k, v in member.items() if k != "room_id"}
+    create.update(type="m.room.create", state_key="", auth_events=[])
+    assert parse_pdu(create, v12, event_id="$abc").auth_event_ids() == ()
+    old = parse_pdu({**pdu_json(v11), "auth_events": ["$c", "$pl"]}, v11, event_id="$o")
+    assert old.auth_event_ids() == ("$c", "$pl")

@@ -184,6 +184,25 @@ def test_auth_chains_survive_deep_graphs_and_cycles() -> None:
     assert set(index.ids_of(index.chain("C"))) == {"A", "B", "C"}
 
 
+def test_an_event_listing_itself_keeps_its_other_auth_events_chains() -> None:
+    # A hand-made v1 event may name itself among its auth events: that edge closes
+    # a cycle and is cut, and nothing else (its auth chain is still everything its
+    # other auth events reach).
+    events = auth_graph({"A": [], "B": ["A"]})
+    events["S"] = build_event(
+        room_version("1"),
+        type="x",
+        state_key="",
+        sender=ALICE,
+        content={},
+        event_id="S",
+        auth_events=["B", "S"],
+    )
+    index = index_of(events)
+    assert set(index.ids_of(index.chain("S"))) == {"A", "B", "S"}
+    assert index.index_of("B") < index.index_of("S")
+
+
 def test_chain_index_is_memoised_per_source_and_rebuilt_when_missing_events_appear() -> None:
     events = auth_graph({"A": [], "B": ["A"]})
     partial = {"B": events["B"]}

@@ -97,27 +97,14 @@ def as_event_source(events: EventSource | Mapping[str, PDU]) -> EventSource:
 
 
 def auth_event_ids(event: PDU) -> tuple[str, ...]:
-    """The IDs of the events that authorise ``event``.
+    """The IDs of the events that authorise ``event``: :meth:`PDU.auth_event_ids`.
 
     Its ``auth_events``, and in room versions whose room ID names the create
     event (v12, MSC4291) the create event as well, implicitly, after the listed
     ones: Synapse 1.163's ``EventBase.auth_event_ids()`` appends it the same way,
     so auth chains, power levels of senders and iterative auth checks all see it.
     """
-    listed = event.auth_events
-    if not event.room_version.room_id_from_create_event or event.type == CREATE:
-        return listed
-    create_id = _create_id(event.room_id)
-    if create_id and create_id not in listed:
-        return (*listed, create_id)
-    return listed
-
-
-def _create_id(room_id: str | None) -> str:
-    """v12: the ID of the create event a room ID names ("" when it names none)."""
-    if room_id is not None and room_id[:1] == "!":
-        return "$" + room_id[1:]
-    return ""
+    return event.auth_event_ids()
 
 
 class AuthChainIndex:
@@ -141,7 +128,6 @@ class AuthChainIndex:
         "_auth_types",
         "_chain",
         "_check_info",
-        "_create_ids",
         "_ids",
         "_index",
         "_mainlines",
@@ -199,8 +185,6 @@ class AuthChainIndex:
         self._auth_ids: dict[str, tuple[str, ...]] = {}
         #: Each event's auth types (keys of the auth events selection) per version.
         self._auth_types: dict[tuple[str, str], frozenset[StateKey]] = {}
-        #: v12: the create event's ID by room ID ("" when the room ID names none).
-        self._create_ids: dict[str | None, str] = {}
         #: Untraced v2 resolutions served (see :meth:`note_resolution`).
         self._resolutions = 0
 
@@ -301,6 +285,11 @@ class AuthChainIndex:
         """The event ID at each position (read-only: the index's own list)."""
         return self._ids
 
+    @property
+    def missing_ids(self) -> frozenset[str] | set[str]:
+        """The events the index found missing from its source (read-only)."""
+        return self._missing
+
     def was_missing(self, event_id: str) -> bool:
         """True when the index read ``event_id`` as missing (its chains lack it)."""
         return event_id in self._missing
@@ -369,7 +358,6 @@ class AuthChainIndex:
         chains = self._chain
         get = self._source.get
         auth_ids = self._auth_ids
-        creates = self._create_ids
         found = 0
         # Each event is looked at once, when first met: an indexed one ORs its chain,
         # another is walked on from (its auth events are read when it is popped).
@@ -398,13 +386,10 @@ class AuthChainIndex:
                     self._missing.add(event_id)
                     parents = ()
                 else:
-                    parents = event.auth_events  # auth_event_ids(event), inline
-                    if event.room_version.room_id_from_create_event and event.type != CREATE:
-                        create_id = creates.get(event.room_id)
-                        if create_id is None:
-                            create_id = creates[event.room_id] = _create_id(event.room_id)
-                        if create_id and create_id not in parents:
-                            parents = (*parents, create_id)
+                    try:  # the event's own memo, without a call once it is set
+                        parents = event.auth_event_ids_memo
+                    except AttributeError:
+                        parents = event.auth_event_ids()
                 auth_ids[event_id] = parents
 
     def chains_meeting(self, within: int, targets: int) -> list[str]:
@@ -473,11 +458,11 @@ class AuthChainIndex:
         """Index the events of ``stack`` and their unindexed ancestors, post-order,
         without recursion; ``stack`` is consumed, its last event first.
 
-        A node is expanded once (its unindexed auth events pushed above it, the
-        chains of the indexed ones ORed and kept) and indexed when it comes back
-        to the top, ORing only the chains of the auth events it waited for. An
-        auth event that is itself being expanded lies on the current path: that
-        edge closes a cycle and is cut.
+        A depth-first walk from each root: a node's auth events are visited last
+        first, each indexed one's chain ORed into the node's, each unindexed one
+        walked from (the node waits on the path, with its place in its auth
+        events), and the node is indexed once its auth events are done. An auth
+        event on the current path closes a cycle: that edge is cut.
         """
         index = self._index
         index_get = index.get
@@ -486,69 +471,53 @@ class AuthChainIndex:
         get = self._source.get
         auth_ids = self._auth_ids
         missing = self._missing
-        creates = self._create_ids
-        #: Nodes being expanded: the chains ORed so far and the auth events waited for.
-        expanding: dict[str, tuple[int, list[str]]] = {}
-        take = expanding.pop
-        push = stack.append
-        pop = stack.pop
         while stack:
-            event_id = stack[-1]
-            if event_id in index:
-                pop()
+            node = stack.pop()
+            if node in index:
                 continue
-            waited = take(event_id, None)
-            if waited is not None:
-                # Back on top: every auth event it waited for is indexed now, or
-                # closes a cycle (that edge is cut).
-                bits, blocked = waited
-                for parent in blocked:
+            #: The nodes waiting on the path: (ID, chains ORed so far, auth events left).
+            path: list[tuple[str, int, Iterator[str]]] = []
+            on_path = {node}
+            parents_left: Iterator[str] | None = None
+            bits = 0
+            while True:
+                if parents_left is None:
+                    parents = auth_ids.get(node)
+                    if parents is None:
+                        event = get(node)
+                        if event is None:
+                            missing.add(node)
+                            parents = ()
+                        else:
+                            try:  # the event's own memo, without a call once it is set
+                                parents = event.auth_event_ids_memo
+                            except AttributeError:
+                                parents = event.auth_event_ids()
+                        auth_ids[node] = parents
+                    bits = 0
+                    parents_left = reversed(parents)
+                for parent in parents_left:
                     found = index_get(parent)
                     if found is not None:
                         bits |= chains[found]
-            else:
-                parents = auth_ids.get(event_id)
-                if parents is None:
-                    event = get(event_id)
-                    if event is None:
-                        missing.add(event_id)
-                        parents = ()
-                    else:
-                        # auth_event_ids(event), inline (it runs once per event indexed).
-                        parents = event.auth_events
-                        if event.room_version.room_id_from_create_event and event.type != CREATE:
-                            create_id = creates.get(event.room_id)
-                            if create_id is None:
-                                create_id = creates[event.room_id] = _create_id(event.room_id)
-                            if create_id and create_id not in parents:
-                                parents = (*parents, create_id)
-                    auth_ids[event_id] = parents
-                bits = 0
-                blocked_or_none: list[str] | None = None
-                for parent in parents:
-                    found = index_get(parent)
-                    if found is None:
-                        if blocked_or_none is None:
-                            blocked_or_none = [parent]
-                        else:
-                            blocked_or_none.append(parent)
-                    else:
-                        bits |= chains[found]
-                if blocked_or_none is not None:
-                    pushed = False
-                    for parent in blocked_or_none:
-                        if parent not in expanding:
-                            push(parent)
-                            pushed = True
-                    if pushed:
-                        expanding[event_id] = (bits, blocked_or_none)
-                        continue
-                    # Every auth event it waits for closes a cycle: those edges are cut.
-            pop()
-            position = len(ids)
-            index[event_id] = position
-            ids.append(event_id)
-            chains.append(bits | 1 << position)
+                    elif parent not in on_path:
+                        # Walk from it first; this node waits.
+                        path.append((node, bits, parents_left))
+                        node = parent
+                        on_path.add(node)
+                        parents_left = None
+                        break
+                else:
+                    position = len(ids)
+                    index[node] = position
+                    ids.append(node)
+                    chain = bits | 1 << position
+                    chains.append(chain)
+                    if not path:
+                        break
+                    on_path.discard(node)
+                    node, bits, parents_left = path.pop()
+                    bits |= chain
 
 
 # Indexes memoised per event source other than a MappingSource (which holds its

@@ -34,11 +34,13 @@ from sys import intern
 from typing import Any
 
 from app.core.auth import AuthResult, auth_types_for_event, check_auth
+from app.core.auth_result import AUTHORISING_USER
 from app.core.auth_rules import auth_state_facts
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
     CREATE_KEY,
+    JOIN_RULES_KEY,
     MEMBER,
     POWER_KEY,
     POWER_LEVELS,
@@ -242,8 +244,10 @@ def _untraced_full_conflicted_set(
         within = ((union >> lowest) << lowest) & ~conflicted_bits
         if within:
             ids.update(index.chains_meeting(within, conflicted_bits))
-    get = index.source.get
-    return frozenset([eid for eid in ids if get(eid) is not None])
+    # Events the source does not know are left out: every event here has been
+    # looked up by the index's walks, which noted those it found missing.
+    missing = index.missing_ids
+    return frozenset(ids.difference(missing) if missing else ids)
 
 
 def _full_conflicted_positions(
@@ -601,6 +605,7 @@ def mainline_ordering(
     position_get = position.get
     no_memo: dict[str, str | None] = {}
     memo_get = (memo if memo is not None else no_memo).get
+    auth_ids_get = index.auth_ids_memo.get if index is not None else None
     get = source.get
     keys: dict[str, tuple[int, int, str]] = {}
     closest: dict[str, str | None] = {}
@@ -624,7 +629,26 @@ def mainline_ordering(
                 walked.add(current)
                 parent = memo_get(current, _UNSET)
                 if parent is _UNSET:
-                    parent = _power_levels_parent(current, source, memo, index)
+                    if memo is not None and auth_ids_get is not None:
+                        # _power_levels_parent, inline: the first power levels event
+                        # among the auth events (none for an unknown event, whose
+                        # auth event IDs are empty).
+                        parent = None
+                        parents = auth_ids_get(current)
+                        if parents is None:
+                            parents = index.auth_ids(current)  # type: ignore[union-attr]
+                        for auth_id in parents:
+                            auth_event = get(auth_id)
+                            if (
+                                auth_event is not None
+                                and auth_event.type == POWER_LEVELS
+                                and auth_event.state_key == ""
+                            ):
+                                parent = auth_id
+                                break
+                        memo[current] = parent
+                    else:
+                        parent = _power_levels_parent(current, source, memo, index)
                 current = parent
             for step in walked:
                 known[step] = answer
@@ -767,16 +791,17 @@ def _plain_checks(
     The same auth state and verdict per event, built in one pass: an event
     rejected on receipt is skipped before its auth state is built (only a trace
     shows that state), the own auth events come from ``index``'s auth event IDs,
-    and in v12 the create key Synapse's auth types keep is looked up after the
-    selected ones rather than added to a new set (each key is written
-    independently, so the order changes nothing).
+    the commonest events' auth types are tuples made in place (v12: with the
+    create key Synapse's auth types keep) rather than new sets, and a base that
+    is empty (v2.1) is not looked up.
     """
     get = source.get
     is_rejected = source.is_rejected
     changes_get = changes.get
     base_get = base.get
     auth_ids_get = index.auth_ids_memo.get
-    with_create = version.room_id_from_create_event
+    no_authoriser = not version.restricted_join_rule
+    no_base = not base
     for event_id in event_ids:
         event = get(event_id)
         if event is None:
@@ -792,24 +817,49 @@ def _plain_checks(
             auth_key = auth_event.state_key
             if auth_key is not None and not is_rejected(auth_id):
                 auth_state[(auth_event.type, auth_key)] = auth_event
-        for key in auth_types_for_event(version, event):
+        # auth_types_for_event, without a new frozenset for the commonest events
+        # (every type but m.room.create; memberships but third-party invites and
+        # joins naming an authorising user), with the create key Synapse 1.163's
+        # auth types keep in v12 too (see _auth_types): each key is written
+        # independently, so neither their order nor a repeated key (a user
+        # leaving) changes the auth state.
+        etype = event.type
+        types: Collection[StateKey]
+        if etype == MEMBER:
+            content = event.content
+            membership = content.get("membership")
+            if membership == "leave" or membership == "ban":
+                types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+            elif (
+                (membership == "join" and (no_authoriser or AUTHORISING_USER not in content))
+                or (membership == "invite" and "third_party_invite" not in content)
+                or membership == "knock"
+            ):
+                # The join rules too; nothing else for these (see auth_types_for_event).
+                types = (
+                    POWER_KEY,
+                    CREATE_KEY,
+                    (MEMBER, event.sender),
+                    JOIN_RULES_KEY,
+                    (MEMBER, state_key),
+                )
+            else:
+                types = _auth_types(version, event)
+        elif etype == CREATE:
+            types = ()
+        else:
+            types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender))
+        for key in types:
             current = changes_get(key)
             if current is None:
+                if no_base:  # v2.1 begins empty: the partial state is the changes
+                    continue
                 current = base_get(key)
                 if current is None:
                     continue
             current_event = get(current)
             if current_event is not None and not is_rejected(current):
                 auth_state[key] = current_event
-        if with_create and event.type != CREATE:
-            # Synapse 1.163's auth types keep the create key in v12 (see _auth_types).
-            current = changes_get(CREATE_KEY)
-            if current is None:
-                current = base_get(CREATE_KEY)
-            if current is not None:
-                current_event = get(current)
-                if current_event is not None and not is_rejected(current):
-                    auth_state[CREATE_KEY] = current_event
         if check_auth(event, auth_state).allowed:
             changes[(event.type, state_key)] = event_id
     return changes
