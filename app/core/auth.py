@@ -56,6 +56,7 @@ __all__ = [
     "is_creator",
     "room_creators",
     "rule_numbers",
+    "synapse_auth_types",
 ]
 
 
@@ -125,6 +126,49 @@ _NO_TYPES: frozenset[StateKey] = frozenset()
 _POWER_LEVELS_KEY: StateKey = (POWER_LEVELS, "")
 _CREATE_KEY: StateKey = (CREATE, "")
 _JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
+
+
+def synapse_auth_types(version: RoomVersion, event: PDU) -> tuple[StateKey, ...]:
+    """:func:`auth_types_for_event` as Synapse 1.163 answers it, which state
+    resolution must agree with: the create key is there in v12 too (its events add
+    the create event to ``auth_event_ids()`` implicitly).
+
+    A tuple, made without a set for the commonest events (every type but
+    m.room.create; leaves, bans, knocks, invites without a third-party invite and
+    joins naming no authorising user): the iterative auth checks ask for every
+    event they check. A key may repeat (a user leaving is sender and target);
+    readers write each key independently.
+    """
+    etype = event.type
+    if etype != MEMBER:
+        if etype == CREATE:
+            return ()
+        return (_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender))
+    state_key = event.state_key
+    if state_key is not None:
+        content = event.content
+        membership = content.get("membership")
+        if membership == "leave" or membership == "ban":
+            return (_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+        if (
+            membership == "knock"
+            or (membership == "invite" and "third_party_invite" not in content)
+            or (
+                membership == "join"
+                and not (version.restricted_join_rule and AUTHORISING_USER in content)
+            )
+        ):
+            return (
+                _POWER_LEVELS_KEY,
+                _CREATE_KEY,
+                (MEMBER, event.sender),
+                _JOIN_RULES_KEY,
+                (MEMBER, state_key),
+            )
+    types = auth_types_for_event(version, event)
+    if _CREATE_KEY in types:
+        return tuple(types)
+    return (*types, _CREATE_KEY)
 
 
 def _third_party_invite_token(content: Mapping[str, object]) -> str | None:

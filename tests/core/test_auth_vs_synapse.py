@@ -23,6 +23,7 @@ from collections import Counter
 import pytest
 
 from app.core.auth import auth_types_for_event, check_auth, check_auth_events
+from app.core.auth import synapse_auth_types as roomscope_synapse_auth_types
 from tests.generators.auth_events import AuthCase, generate_cases
 from tests.oracle.synapse_auth import (
     synapse_auth_types,
@@ -79,11 +80,15 @@ def run(seed: int, n: int) -> tuple[list[str], Counter[str]]:
                 )
         syn_types = synapse_auth_types(case.event)
         if syn_types is not None:
-            if case.version.room_id_from_create_event:
-                syn_types.discard(("m.room.create", ""))
             # Synapse selects (type, 5) for a token or authorising user that is not
             # a string; no state key can match it, roomscope selects nothing.
             syn_types = {k for k in syn_types if isinstance(k[1], str)}
+            # What state resolution uses: Synapse's own answer, create key and all.
+            as_synapse = set(roomscope_synapse_auth_types(case.version, case.event))
+            if as_synapse != syn_types:
+                problems.append(f"synapse_auth_types differ for {case.label}: {syn_types}")
+            if case.version.room_id_from_create_event:
+                syn_types.discard(("m.room.create", ""))
             if set(auth_types_for_event(case.version, case.event)) != syn_types:
                 problems.append(f"auth types differ for {case.label}: {syn_types}")
     return problems, stats

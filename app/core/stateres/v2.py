@@ -33,14 +33,11 @@ from itertools import compress
 from sys import intern
 from typing import Any
 
-from app.core.auth import AuthResult, auth_types_for_event, check_auth
-from app.core.auth_result import AUTHORISING_USER
+from app.core.auth import AuthResult, check_auth, synapse_auth_types
 from app.core.auth_rules import auth_state_facts
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
-    CREATE_KEY,
-    JOIN_RULES_KEY,
     MEMBER,
     POWER_KEY,
     POWER_LEVELS,
@@ -659,11 +656,8 @@ def mainline_ordering(
 
 
 def _auth_types(version: RoomVersion, event: PDU) -> frozenset[StateKey]:
-    types = auth_types_for_event(version, event)
-    if version.room_id_from_create_event and event.type != CREATE:
-        # Synapse 1.163's auth_types_for_event keeps the create key in v12.
-        types = types | {CREATE_KEY}
-    return types
+    """Synapse 1.163's auth types of ``event`` (:func:`~app.core.auth.synapse_auth_types`)."""
+    return frozenset(synapse_auth_types(version, event))
 
 
 def iterative_auth_checks(
@@ -791,16 +785,14 @@ def _plain_checks(
     The same auth state and verdict per event, built in one pass: an event
     rejected on receipt is skipped before its auth state is built (only a trace
     shows that state), the own auth events come from ``index``'s auth event IDs,
-    the commonest events' auth types are tuples made in place (v12: with the
-    create key Synapse's auth types keep) rather than new sets, and a base that
-    is empty (v2.1) is not looked up.
+    the auth types are :func:`~app.core.auth.synapse_auth_types`' tuples (no new
+    set per check), and a base that is empty (v2.1) is not looked up.
     """
     get = source.get
     is_rejected = source.is_rejected
     changes_get = changes.get
     base_get = base.get
     auth_ids_get = index.auth_ids_memo.get
-    no_authoriser = not version.restricted_join_rule
     no_base = not base
     for event_id in event_ids:
         event = get(event_id)
@@ -817,39 +809,7 @@ def _plain_checks(
             auth_key = auth_event.state_key
             if auth_key is not None and not is_rejected(auth_id):
                 auth_state[(auth_event.type, auth_key)] = auth_event
-        # auth_types_for_event, without a new frozenset for the commonest events
-        # (every type but m.room.create; memberships but third-party invites and
-        # joins naming an authorising user), with the create key Synapse 1.163's
-        # auth types keep in v12 too (see _auth_types): each key is written
-        # independently, so neither their order nor a repeated key (a user
-        # leaving) changes the auth state.
-        etype = event.type
-        types: Collection[StateKey]
-        if etype == MEMBER:
-            content = event.content
-            membership = content.get("membership")
-            if membership == "leave" or membership == "ban":
-                types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
-            elif (
-                (membership == "join" and (no_authoriser or AUTHORISING_USER not in content))
-                or (membership == "invite" and "third_party_invite" not in content)
-                or membership == "knock"
-            ):
-                # The join rules too; nothing else for these (see auth_types_for_event).
-                types = (
-                    POWER_KEY,
-                    CREATE_KEY,
-                    (MEMBER, event.sender),
-                    JOIN_RULES_KEY,
-                    (MEMBER, state_key),
-                )
-            else:
-                types = _auth_types(version, event)
-        elif etype == CREATE:
-            types = ()
-        else:
-            types = (POWER_KEY, CREATE_KEY, (MEMBER, event.sender))
-        for key in types:
+        for key in synapse_auth_types(version, event):
             current = changes_get(key)
             if current is None:
                 if no_base:  # v2.1 begins empty: the partial state is the changes
