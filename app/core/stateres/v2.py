@@ -602,7 +602,6 @@ def mainline_ordering(
     position_get = position.get
     no_memo: dict[str, str | None] = {}
     memo_get = (memo if memo is not None else no_memo).get
-    auth_ids_get = index.auth_ids_memo.get if index is not None else None
     get = source.get
     keys: dict[str, tuple[int, int, str]] = {}
     closest: dict[str, str | None] = {}
@@ -626,26 +625,7 @@ def mainline_ordering(
                 walked.add(current)
                 parent = memo_get(current, _UNSET)
                 if parent is _UNSET:
-                    if memo is not None and auth_ids_get is not None:
-                        # _power_levels_parent, inline: the first power levels event
-                        # among the auth events (none for an unknown event, whose
-                        # auth event IDs are empty).
-                        parent = None
-                        parents = auth_ids_get(current)
-                        if parents is None:
-                            parents = index.auth_ids(current)  # type: ignore[union-attr]
-                        for auth_id in parents:
-                            auth_event = get(auth_id)
-                            if (
-                                auth_event is not None
-                                and auth_event.type == POWER_LEVELS
-                                and auth_event.state_key == ""
-                            ):
-                                parent = auth_id
-                                break
-                        memo[current] = parent
-                    else:
-                        parent = _power_levels_parent(current, source, memo, index)
+                    parent = _power_levels_parent(current, source, memo, index)
                 current = parent
             for step in walked:
                 known[step] = answer
