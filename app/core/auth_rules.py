@@ -400,7 +400,6 @@ _MEMBERSHIP = "membership"
 _LEVEL_AND_MORE_POWER = {a: f"{a}: {a} level and target's power" for a in ("ban", "kick")}
 JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
 _NO_USERS: dict[str, Any] = {}
-_NO_CREATORS: list[str] = []
 _INVITE_DEFAULT = NAMED_LEVEL_DEFAULTS["invite"]
 _BAN_DEFAULT = NAMED_LEVEL_DEFAULTS["ban"]
 _KICK_DEFAULT = NAMED_LEVEL_DEFAULTS["kick"]
@@ -1089,18 +1088,8 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
             privileged = create.room_version.privileged_creators
             sender_creates = target_creates = False
             if privileged:
-                # is_creator for both users, reading the create event once: the
-                # sender, then content.additional_creators (v12 has an implicit creator).
-                if create.room_version.implicit_room_creator:
-                    extra = create.content.get("additional_creators")
-                    if not isinstance(extra, list):
-                        extra = _NO_CREATORS
-                    creator = create.sender
-                    sender_creates = sender == creator or sender in extra
-                    target_creates = target == creator or target in extra
-                else:
-                    sender_creates = is_creator(create, sender)
-                    target_creates = is_creator(create, target)
+                sender_creates = is_creator(create, sender)
+                target_creates = is_creator(create, target)
             if sender_creates:
                 sender_value: object = CREATOR_POWER_LEVEL
             else:

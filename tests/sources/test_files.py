@@ -128,12 +128,10 @@ def test_v3_plus_ids_are_computed_when_absent_and_given_ids_are_kept(tmp_path: P
     ]
 
 
-def test_ids_of_rooms_with_floats_are_hashed_as_synapse_writes_floats() -> None:
-    """A room whose JSON holds a float is hashed with the stdlib encoder: orjson, used
-    for float-free rooms, writes 1e-06 as 1e-6 and would give another ID. (The float
-    is where redaction keeps it, so it is hashed.)"""
-    events = make_room(V10)
-    floaty = build_event(
+def _float_power_levels(events: list[PDU]) -> PDU:
+    """A power levels event after ``events`` holding a float where redaction keeps
+    it (so it is hashed): orjson writes 1e-06 as 1e-6, Synapse's encoder does not."""
+    return build_event(
         V10,
         type="m.room.power_levels",
         state_key="",
@@ -143,6 +141,14 @@ def test_ids_of_rooms_with_floats_are_hashed_as_synapse_writes_floats() -> None:
         auth_events=[events[0].event_id],
         origin_server_ts=99,
     )
+
+
+def test_ids_of_rooms_with_floats_are_hashed_as_synapse_writes_floats() -> None:
+    """A room whose JSON holds a float is hashed with the stdlib encoder: orjson, used
+    for float-free rooms, writes 1e-06 as 1e-6 and would give another ID. (The float
+    is where redaction keeps it, so it is hashed.)"""
+    events = make_room(V10)
+    floaty = _float_power_levels(events)
     for fmt in ("array", "ndjson"):
         objs = [*raws(events), dict(floaty.raw)]
         text = json.dumps(objs) if fmt == "array" else "\n".join(map(json.dumps, objs))
@@ -479,16 +485,7 @@ def test_ids_checked_later_give_the_room_load_room_gives(
     served[3]["content"] = {"body": "edited"}
     served[4]["room_id"] = "!elsewhere:b.example"
     if with_float:  # where redaction keeps it: hashed, and orjson would write it otherwise
-        floaty = build_event(
-            V10,
-            type="m.room.power_levels",
-            state_key="",
-            sender=ALICE,
-            content={"users": {ALICE: 100}, "ban": 1e-06},
-            prev_events=[events[-1].event_id],
-            auth_events=[events[0].event_id],
-            origin_server_ts=99,
-        )
+        floaty = _float_power_levels(events)
         served.append({**floaty.raw, "event_id": floaty.event_id})
     path = tmp_path / "room.json"
     path.write_text(json.dumps({"room_id": "!other:a.example", "events": served}))

@@ -356,7 +356,6 @@ class AuthChainIndex:
         """
         index_get = self._index.get
         chains = self._chain
-        get = self._source.get
         auth_ids = self._auth_ids
         found = 0
         # Each event is looked at once, when first met: an indexed one ORs its chain,
@@ -381,16 +380,7 @@ class AuthChainIndex:
             event_id = pop()
             parents = auth_ids.get(event_id)  # type: ignore[assignment]
             if parents is None:
-                event = get(event_id)
-                if event is None:
-                    self._missing.add(event_id)
-                    parents = ()
-                else:
-                    try:  # the event's own memo, without a call once it is set
-                        parents = event.auth_event_ids_memo
-                    except AttributeError:
-                        parents = event.auth_event_ids()
-                auth_ids[event_id] = parents
+                parents = self._read_auth_ids(event_id)
 
     def chains_meeting(self, within: int, targets: int) -> list[str]:
         """The events of ``within`` (a bitset) whose auth chains hold an event of
@@ -450,6 +440,19 @@ class AuthChainIndex:
             self._auth_ids[event_id] = found
         return found
 
+    def _read_auth_ids(self, event_id: str) -> tuple[str, ...]:
+        """The index's walks meeting ``event_id`` for the first time: its auth event
+        IDs (:meth:`PDU.auth_event_ids`), memoised, or none for an event the source
+        does not have, which is noted as missing."""
+        event = self._source.get(event_id)
+        if event is None:
+            self._missing.add(event_id)
+            found: tuple[str, ...] = ()
+        else:
+            found = event.auth_event_ids()
+        self._auth_ids[event_id] = found
+        return found
+
     def _add(self, root: str) -> None:
         """Index ``root`` and its unindexed ancestors (see :meth:`_add_all`)."""
         self._add_all([root])
@@ -468,9 +471,7 @@ class AuthChainIndex:
         index_get = index.get
         chains = self._chain
         ids = self._ids
-        get = self._source.get
         auth_ids = self._auth_ids
-        missing = self._missing
         while stack:
             node = stack.pop()
             if node in index:
@@ -484,16 +485,7 @@ class AuthChainIndex:
                 if parents_left is None:
                     parents = auth_ids.get(node)
                     if parents is None:
-                        event = get(node)
-                        if event is None:
-                            missing.add(node)
-                            parents = ()
-                        else:
-                            try:  # the event's own memo, without a call once it is set
-                                parents = event.auth_event_ids_memo
-                            except AttributeError:
-                                parents = event.auth_event_ids()
-                        auth_ids[node] = parents
+                        parents = self._read_auth_ids(node)
                     bits = 0
                     parents_left = reversed(parents)
                 for parent in parents_left:
