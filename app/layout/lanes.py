@@ -62,10 +62,13 @@ import bisect
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from app.core.graph import EventGraph
 
 __all__ = ["EventLike", "Layout", "compute_layout", "events_of", "graph_of"]
 
@@ -413,7 +416,10 @@ def _csr(
 
 
 def compute_layout(
-    events: Mapping[str, EventLike], *, previous: Layout | None = None, graph: Any = None
+    events: Mapping[str, EventLike],
+    *,
+    previous: Layout | None = None,
+    graph: EventGraph | None = None,
 ) -> Layout:
     """Lay out ``events`` (event ID -> event); see the module docstring.
 
@@ -466,7 +472,7 @@ def compute_layout(
     return _build(ids, index, placeholder, prow, crow, route, lane_of, asrc, adst)
 
 
-def _layout_of_ordered_graph(events: Mapping[str, EventLike], graph: Any) -> Layout | None:
+def _layout_of_ordered_graph(events: Mapping[str, EventLike], graph: EventGraph) -> Layout | None:
     """:func:`compute_layout` from scratch, reading the order and edges ``graph`` found.
 
     The rows are then the graph's order: with no missing event and timestamps
@@ -475,10 +481,9 @@ def _layout_of_ordered_graph(events: Mapping[str, EventLike], graph: Any) -> Lay
     nothing when the first and last timestamps are inside it). None when ``graph``
     has no such edges, and the caller reads the events itself.
     """
-    position_edges = getattr(graph, "position_edges", None)
-    if position_edges is None or getattr(graph, "events", None) is not events:
+    if graph.events is not events:
         return None  # not the graph of these very events
-    edges = position_edges()
+    edges = graph.position_edges()
     if edges is None:
         return None
     ids: tuple[str, ...] = tuple(graph.order)
