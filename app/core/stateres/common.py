@@ -154,8 +154,9 @@ class AuthChainIndex:
         self._power: dict[str, int] = {}
         self._pl_parent: dict[str, str | None] = {}
         self._mainlines: dict[str | None, list[str]] = {}
-        #: Whether each (known) event is a power event (v2's is_power_event), by position.
-        self._power_event: dict[int, bool] = {}
+        #: Whether each (known) event is a power event (v2's is_power_event), by
+        #: position (None: not yet known; see :meth:`by_position`).
+        self._power_event: list[bool | None] = []
         #: Verdicts of iterative auth checks: (event, its auth state's events) ->
         #: result. The auth rules are a function of exactly those events (PDUs
         #: compare by identity, so the key is hashed without reading any ID).
@@ -165,8 +166,9 @@ class AuthChainIndex:
         #: not depend on the partial state. Read-only once stored.
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
         #: Per version identifier, each state event's check info for v2's memoised
-        #: iterative auth checks (key, its name, auth types, their names, verdicts).
-        self._check_info: dict[str, dict[int, Any]] = {}
+        #: iterative auth checks (key, its name, auth types, their names, verdicts),
+        #: by position.
+        self._check_info: dict[str, list[Any]] = {}
         #: What the auth rules read of each state event (auth_state_facts) by ID, for
         #: v2's memoised checks (None for a missing or rejected one, and for None),
         #: and the power levels facts they made, each kept once.
@@ -177,7 +179,7 @@ class AuthChainIndex:
         #: Each event's auth events and its key in the reverse topological power
         #: ordering's heap, (minus its sender's power level, origin_server_ts, ID,
         #: position), by position (v2._power_ordering).
-        self._sort_node: dict[int, tuple[tuple[int, ...], tuple[int, int, str, int]]] = {}
+        self._sort_node: list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None] = []
         #: Every event ID a stored part or verdict read (see :meth:`forget_parts_using`;
         #: None, from a verdict's key, is never looked up).
         self._auth_part_refs: set[str | None] = set()
@@ -205,9 +207,24 @@ class AuthChainIndex:
     def power_memo(self) -> dict[str, int]:
         return self._power
 
+    def by_position(self, memo: list[Any]) -> list[Any]:
+        """``memo``, one of this index's memos by position, with an entry (None until
+        stored) for every position indexed so far; returned for convenience.
+
+        The resolver's hot loops read these memos once per event of every full
+        conflicted set. A list's entry is one pointer away, where a dict keyed by
+        position hashes and probes a table as big as the room (measured: the
+        states of the generated 100k room).
+        """
+        missing = len(self._ids) - len(memo)
+        if missing > 0:
+            memo.extend([None] * missing)
+        return memo
+
     @property
-    def power_event_memo(self) -> dict[int, bool]:
-        return self._power_event
+    def power_event_memo(self) -> list[bool | None]:
+        """Whether each event is a power event, by position (see :meth:`by_position`)."""
+        return self.by_position(self._power_event)
 
     @property
     def power_levels_parent_memo(self) -> dict[str, str | None]:
@@ -225,12 +242,12 @@ class AuthChainIndex:
     def auth_part_memo(self) -> dict[str, dict[StateKey, PDU]]:
         return self._auth_part
 
-    def check_info_memo(self, version_id: str) -> dict[int, Any]:
+    def check_info_memo(self, version_id: str) -> list[Any]:
         """Each state event's check info for one version, by position (see v2's
-        _check_info)."""
+        _check_info); sized by :meth:`by_position` before it is read."""
         found = self._check_info.get(version_id)
         if found is None:
-            found = self._check_info[version_id] = {}
+            found = self._check_info[version_id] = []
         return found
 
     @property
@@ -246,8 +263,9 @@ class AuthChainIndex:
         return self._names_of_state_keys
 
     @property
-    def sort_node_memo(self) -> dict[int, tuple[tuple[int, ...], tuple[int, int, str, int]]]:
-        return self._sort_node
+    def sort_node_memo(self) -> list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None]:
+        """Each event's sort node (v2._power_ordering), by position (:meth:`by_position`)."""
+        return self.by_position(self._sort_node)
 
     @property
     def auth_part_refs(self) -> set[str | None]:

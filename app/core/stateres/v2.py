@@ -28,8 +28,10 @@ Where the spec leaves room, this module does what Synapse 1.163
 from __future__ import annotations
 
 import heapq
+from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from itertools import compress
+from operator import itemgetter
 from sys import intern
 from typing import Any
 
@@ -397,7 +399,9 @@ def _sort_keys(order: Sequence[int], index: AuthChainIndex) -> dict[str, tuple[i
     nodes = index.sort_node_memo
     keys: dict[str, tuple[int, int, str]] = {}
     for position in order:
-        minus_level, ts, event_id, _ = nodes[position][1]
+        node = nodes[position]
+        assert node is not None  # every sorted event has its node
+        minus_level, ts, event_id, _ = node[1]
         keys[event_id] = (-minus_level, ts, event_id)
     return keys
 
@@ -411,20 +415,16 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     ``index``: a sender's level is a function of the event's own auth events.
     """
     nodes = index.sort_node_memo
-    nodes_get = nodes.get
     ids = index.event_ids
     get = index.source.get
     levels = index.power_memo
     levels_get = levels.get
     auth_ids_get = index.auth_ids_memo.get
-    # One walk builds the graph and Kahn's algorithm's counts: ``remaining`` holds
-    # each node's number of auth events inside the full set not yet taken,
-    # ``dependents`` the reverse edges (as the dependents' heap keys, which hold
-    # their positions), ``ready`` the heap keys of the free nodes. Each node is
-    # pushed once (``seen``).
-    dependents: dict[int, list[tuple[int, int, str, int]]] = {}
-    dependents_get = dependents.get
-    remaining: dict[int, int] = {}
+    # One walk builds the graph and Kahn's algorithm's counts: each node with auth
+    # events inside the full set gets a cell [their number not yet taken, its heap
+    # key], listed in ``dependents`` under each of those auth events; the heap keys
+    # of the other nodes are ``ready``. Each node is pushed once (``seen``).
+    dependents: defaultdict[int, list[list[Any]]] = defaultdict(list)
     ready: list[tuple[int, int, str, int]] = []
     seen = set(starts)
     stack = list(seen)
@@ -432,7 +432,7 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     intersection = full.intersection
     while stack:
         position = pop()
-        node = nodes_get(position)
+        node = nodes[position]
         if node is None:
             # The event's auth events (positions) and its heap key: (minus its
             # sender's power level, origin_server_ts, event ID, position). A
@@ -450,20 +450,14 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
             )
         inside = intersection(node[0])
         if inside:
-            remaining[position] = len(inside)
-            heap_key = node[1]
+            cell: list[Any] = [len(inside), node[1]]
             for target in inside:
-                found = dependents_get(target)
-                if found is None:
-                    dependents[target] = [heap_key]
-                else:
-                    found.append(heap_key)
+                dependents[target].append(cell)
             inside -= seen
             if inside:
                 seen |= inside
                 extend(inside)
         else:
-            remaining[position] = 0
             ready.append(node[1])
 
     # Kahn's algorithm as lexicographical_topological_sort, inlined: each heap key
@@ -472,16 +466,17 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     order: list[int] = []
     append = order.append
     heappop, heappush = heapq.heappop, heapq.heappush
-    no_dependents: list[tuple[int, int, str, int]] = []
+    dependents_get = dependents.get
+    no_dependents: list[list[Any]] = []
     while ready:
         position = heappop(ready)[3]
         append(position)
-        for child_key in dependents_get(position, no_dependents):
-            child = child_key[3]
-            left = remaining[child] - 1
-            remaining[child] = left
-            if left == 0:
-                heappush(ready, child_key)
+        for cell in dependents_get(position, no_dependents):
+            left = cell[0] - 1
+            if left:
+                cell[0] = left
+            else:
+                heappush(ready, cell[1])
     return order
 
 
@@ -844,61 +839,50 @@ def _key_name(key: StateKey) -> str:
     return f"{len(key[0])}:{key[0]}{key[1]}"
 
 
-class _PartialState(dict[str, "str | None"]):
-    """The partial state read by the checks, by :func:`_key_name`: ``base`` overlaid
-    with ``changes``.
-
-    A dict that fills itself from them on first read of a key (None for a key
-    neither has), so every later read is a plain dict lookup.
-    """
-
-    __slots__ = ("_base_get", "_changes_get", "_keys")
-
-    def __init__(
-        self,
-        base: Mapping[StateKey, str],
-        changes: Mapping[StateKey, str],
-        keys: Mapping[str, StateKey],
-    ) -> None:
-        super().__init__()
-        self._base_get = base.get
-        self._changes_get = changes.get
-        self._keys = keys
-
-    def __missing__(self, name: str) -> str | None:
-        key = self._keys[name]
-        value = self._changes_get(key)
-        if value is None:
-            value = self._base_get(key)
-        self[name] = value
-        return value
-
-
 class _PartialFacts(dict[str, Hashable]):
     """The partial state as the facts verdicts are kept by (:meth:`fact_of`), by key
-    name, filled on first read of a key from the partial state's event IDs
-    (``ids``, a :class:`_PartialState` of ``base`` overlaid with ``changes``; it
-    holds nothing of this dict: no reference cycle outlives a resolution while
-    the collector is paused)."""
+    name (:func:`_key_name`): ``base`` overlaid with ``changes``, read on first use
+    of a key (None for a key neither has) and kept up to date by the checks.
 
-    __slots__ = ("_keys", "_part_refs", "_source", "_state_facts", "ids")
+    A dict that fills itself, so that every later read is a plain dict lookup.
+    It keeps the facts; the checks note what they change in :attr:`changed` (by
+    key name: a string caches its hash, a state key tuple is hashed again on
+    every write) and copy it into ``changes`` as they return
+    (:meth:`write_changes`). A check that finds no verdict reads the event IDs
+    (:meth:`event_at`).
+    """
+
+    __slots__ = ("_base_get", "_keys", "_part_refs", "_source", "_state_facts", "changed")
 
     def __init__(
         self,
         base: Mapping[StateKey, str],
-        changes: Mapping[StateKey, str],
         keys: Mapping[str, StateKey],
         index: AuthChainIndex,
     ) -> None:
         super().__init__()
-        self.ids = _PartialState(base, changes, keys)
+        self._base_get = base.get
         self._keys = keys
         self._source = index.source
         self._state_facts = index.state_facts_memo
         self._part_refs = index.auth_part_refs
+        #: The event IDs the checks put in the partial state, by key name.
+        self.changed: dict[str, str] = {}
+
+    def event_at(self, name: str) -> str | None:
+        """The partial state's event ID at the key named ``name``: ``changed`` over ``base``."""
+        value = self.changed.get(name)
+        return self._base_get(self._keys[name]) if value is None else value
+
+    def write_changes(self, changes: dict[StateKey, str]) -> None:
+        """Put what the checks changed into ``changes``, by state key."""
+        keys = self._keys
+        for name, event_id in self.changed.items():
+            changes[keys[name]] = event_id
 
     def __missing__(self, name: str) -> Hashable:
-        fact = self[name] = self.fact_of(self.ids[name], self._keys[name])
+        key = self._keys[name]
+        fact = self[name] = self.fact_of(self.event_at(name), key)
         return fact
 
     def fact_of(self, event_id: str | None, key: StateKey) -> Hashable:
@@ -955,25 +939,23 @@ def _memoised_checks(
     the event's rules read). Events rejected on receipt are never admitted
     (skipped before anything is read). :meth:`AuthChainIndex.forget_parts_using`
     drops the verdicts and facts when an event they read appears or is rejected.
-    ``partial`` (``base`` overlaid with ``changes``, kept up to date) may be
-    passed on from an earlier call over the same base and changes. The events
-    are given by their positions in ``index``.
+    ``partial`` (``base`` overlaid with what the checks changed) may be passed
+    on from an earlier call over the same base; what the checks change is
+    written into ``changes`` as they return. The events are given by their
+    positions in ``index``.
     """
-    infos = index.check_info_memo(version.identifier)
+    infos = index.by_position(index.check_info_memo(version.identifier))
     key_names = index.state_key_names
     names_of_keys = index.names_of_state_keys
     state_facts = index.state_facts_memo
     get = source.get
     is_rejected = source.is_rejected
     if partial is None:
-        partial = _PartialFacts(base, changes, key_names, index)
-    partial_ids = partial.ids
-    lookup = partial_ids.__getitem__
-    fact_lookup = partial.__getitem__
+        partial = _PartialFacts(base, key_names, index)
+    changed = partial.changed
     ids = index.event_ids
-    infos_get = infos.get
     for position in positions:
-        info = infos_get(position)
+        info = infos[position]
         if not info:
             if info is False:
                 continue  # not a state event
@@ -991,19 +973,19 @@ def _memoised_checks(
             )
         # An event with check info was not rejected then, and is not now: its own
         # facts noted its ID, so rejecting it would have dropped the check info.
-        key, name, types, names, verdicts, by_facts, power_at, own_fact, event_id = info
-        facts = tuple(map(fact_lookup, names))
+        facts_of, verdicts, name, own_fact, event_id, types, names, by_facts, power_at = info
+        facts = facts_of(partial)
         allowed = verdicts.get(facts)
         if allowed is None:
             event = get(event_id)
             assert event is not None
-            values = tuple(map(lookup, names))
-            full = facts
-            power_id = values[power_at] if power_at >= 0 and facts[power_at] is not None else None
+            values = tuple(map(partial.event_at, names))
+            full = tuple(map(partial.__getitem__, names))
+            power_id = values[power_at] if power_at >= 0 and full[power_at] is not None else None
             if power_id is not None:
                 power_levels = get(power_id)
                 assert power_levels is not None
-                reduced = list(facts)
+                reduced = list(full)
                 power_facts = auth_state_facts(event, POWER_KEY, power_levels)
                 # Kept once however many verdicts share them (they live as long).
                 reduced[power_at] = state_facts.setdefault(power_facts, power_facts)
@@ -1020,10 +1002,15 @@ def _memoised_checks(
                 allowed = by_facts[full] = check_auth(event, auth_state).allowed
             verdicts[facts] = allowed
         if allowed:
-            partial_ids[name] = event_id
             partial[name] = own_fact
-            changes[key] = event_id
+            changed[name] = event_id
+    partial.write_changes(changes)
     return changes
+
+
+def _no_facts(partial: object) -> tuple[()]:
+    """The facts of an event with no auth types (a create event): none."""
+    return ()
 
 
 _UNSET: Any = object()
@@ -1036,25 +1023,27 @@ def _check_info(
     names_of_keys: dict[StateKey, str],
     fact_of: Callable[[str, StateKey], Hashable],
 ) -> tuple[
-    StateKey,
+    Callable[[_PartialFacts], Hashable],
+    dict[Hashable, bool],
+    str,
+    Hashable,
     str,
     tuple[StateKey, ...],
     tuple[str, ...],
     dict[tuple[Hashable, ...], bool],
-    dict[tuple[Hashable, ...], bool],
     int,
-    Hashable,
-    str,
 ]:
-    """A state event's check info for :func:`_memoised_checks`: its key, the key's
-    :func:`_key_name`, its auth types, their names, its verdicts by the facts of
-    the state (the power levels by ID), its verdicts by facts, where the power
-    levels key is among its auth types (-1: not there), its own facts (what it
+    """A state event's check info for :func:`_memoised_checks`, the fields the hot
+    loop reads first: what reads the facts of the partial state at its auth types
+    (one C call: an ``itemgetter`` of their names), its verdicts by those facts
+    (the power levels by ID), its key's :func:`_key_name`, its own facts (what it
     puts in the partial state when it passes: ``fact_of`` it, as it is not
-    rejected), and its ID.
+    rejected) and its ID; then its auth types and their names, its verdicts by the
+    full facts and where the power levels key is among its auth types (-1: not
+    there).
 
-    Both verdict maps key the facts at the auth types in this order. Names are
-    made once per key and index (``names_of_keys``; ``key_names`` the reverse).
+    Names are made once per key and index (``names_of_keys``; ``key_names`` the
+    reverse).
     """
     assert event.state_key is not None
     key = (event.type, event.state_key)
@@ -1068,7 +1057,8 @@ def _check_info(
         names.append(name)
     power_at = types.index(POWER_KEY) if POWER_KEY in types else -1
     own_fact = fact_of(event.event_id, key)
-    return key, names[0], types, tuple(names[1:]), {}, {}, power_at, own_fact, event.event_id
+    facts_of: Callable[[_PartialFacts], Hashable] = itemgetter(*names[1:]) if types else _no_facts
+    return facts_of, {}, names[0], own_fact, event.event_id, types, tuple(names[1:]), {}, power_at
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -1140,7 +1130,7 @@ def resolve_conflicted(
     ids = index.event_ids
     power_memo = index.power_event_memo
     candidates = list(full)
-    flags = list(map(power_memo.get, candidates))
+    flags = list(map(power_memo.__getitem__, candidates))
     if None in flags:
         for i, position in enumerate(candidates):
             if flags[i] is None:
@@ -1171,7 +1161,7 @@ def resolve_conflicted(
     # Untraced, the checks are memoised in the index once it is reused; a trace
     # records every check (iterative_auth_checks with the index's part memos).
     memoised = steps is None and index.note_resolution()
-    partial = _PartialFacts(base, changes, index.state_key_names, index) if memoised else None
+    partial = _PartialFacts(base, index.state_key_names, index) if memoised else None
     checks_index = index if steps is not None else None
     if partial is not None:
         _memoised_checks(version, sorted_positions, base, source, changes, index, partial)
