@@ -55,7 +55,7 @@ from app.core.auth_result import (
 from app.core.events import PDU, StateKey
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
 
-__all__ = ["auth_state_facts", "check_auth"]
+__all__ = ["auth_state_facts", "check_auth", "power_levels_reader"]
 
 
 def _looks_like_user_id(key: str) -> bool:
@@ -270,6 +270,21 @@ def auth_state_facts(event: PDU, key: StateKey, state_event: PDU) -> Hashable:
         else:
             facts.append(None)
     return tuple(facts)
+
+
+def power_levels_reader(event: PDU) -> Hashable:
+    """What :func:`auth_state_facts` reads of ``event`` itself when it reduces a power
+    levels event (``key`` m.room.power_levels): two events with the same reader get
+    the same facts from the same power levels event, so a caller may keep those
+    facts per (power levels event, reader). None for an m.room.power_levels event,
+    whose rules read the whole previous one (the facts are the event itself).
+    """
+    etype = event.type
+    if etype == POWER_LEVELS:
+        return None
+    if etype == MEMBER:
+        return (etype, event.sender, event.state_key, event.content.get(AUTHORISING_USER))
+    return (etype, event.sender)
 
 
 #: The named levels :func:`auth_state_facts` reports: the ones the membership rules

@@ -30,7 +30,7 @@ from app.core.auth_power import (
     get_send_level,
     room_creators,
 )
-from app.core.auth_rules import auth_state_facts
+from app.core.auth_rules import auth_state_facts, power_levels_reader
 from app.core.builder import build_event, generate_signing_key, room_id_for, verify_key_b64
 from app.core.events import PDU, StateKey, parse_pdu
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -1367,3 +1367,76 @@ def test_auth_state_facts_missing_what_a_rule_reads_is_caught(blind_spot: str) -
     # The search above would fail if auth_state_facts left out this field.
     checked, found = _search(_blind(BLIND_SPOTS[blind_spot]), stop_at_first=True)
     assert found, f"no verdict changed behind facts blind to {blind_spot} ({checked} checked)"
+
+
+# -- power_levels_reader: what the power levels facts read of the event checked ------
+# v2._memoised_checks keeps a power levels event's facts per (power levels event,
+# reader): events with equal readers must get equal facts from every power levels
+# event, and a reader that leaves out any part of it is caught.
+
+
+def _reader_power_levels() -> list[PDU]:
+    """Power levels events that tell users and event types apart: the generated cases'
+    own, and variants of them giving every user and type of the cases its own level."""
+    cases = _cases()
+    key = ("m.room.power_levels", "")
+    originals = [state[key] for _, state in cases if key in state][:40]
+    users = sorted(
+        {u for event, _ in cases for u in (event.sender, event.state_key) if u}
+        | {u for event, _ in cases if isinstance(u := event.content.get(AUTHORISER), str)}
+    )
+    types = sorted({event.type for event, _ in cases})
+    out = list(originals)
+    for n, original in enumerate(originals[:10]):
+        content = {
+            **original.content,
+            "users": {u: 1 + i + n for i, u in enumerate(users)},
+            "events": {t: 200 + i + n for i, t in enumerate(types)},
+        }
+        out.append(_with(original, content, original.sender, n))
+    return out
+
+
+AUTHORISER = "join_authorised_via_users_server"
+
+
+def _reader_groups(reader: Any) -> list[list[PDU]]:
+    cases = _cases()
+    events = [event for event, _ in cases]
+    # A self-join without an authorising user for every restricted join's joiner.
+    restricted = Room("10", join_rule="restricted", members={CAROL: "join"})
+    events.append(restricted.member(BOB, "join"))
+    groups: dict[object, list[PDU]] = {}
+    for event in events:
+        groups.setdefault(reader(event), []).append(event)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _reader_mismatches(reader: Any) -> int:
+    """How many (power levels, group) pairs give events of one reader group unequal facts."""
+    key = ("m.room.power_levels", "")
+    mismatches = 0
+    for power_levels in _reader_power_levels():
+        for group in _reader_groups(reader):
+            facts = [auth_state_facts(event, key, power_levels) for event in group]
+            mismatches += any(f != facts[0] for f in facts)
+    return mismatches
+
+
+def test_power_levels_reader_equal_readers_get_equal_power_levels_facts() -> None:
+    assert _reader_mismatches(power_levels_reader) == 0
+    # Not vacuous: many events share a reader.
+    assert sum(len(g) for g in _reader_groups(power_levels_reader)) > 300
+
+
+READER_BLIND_SPOTS = {
+    "type": lambda e: (e.sender, e.state_key, e.content.get(AUTHORISER)),
+    "sender": lambda e: (e.type, e.state_key, e.content.get(AUTHORISER)),
+    "target": lambda e: (e.type, e.sender, e.content.get(AUTHORISER)),
+    "authorising user": lambda e: (e.type, e.sender, e.state_key),
+}
+
+
+@pytest.mark.parametrize("blind_spot", sorted(READER_BLIND_SPOTS))
+def test_power_levels_reader_missing_part_is_caught(blind_spot: str) -> None:
+    assert _reader_mismatches(READER_BLIND_SPOTS[blind_spot]) > 0

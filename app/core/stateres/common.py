@@ -136,6 +136,7 @@ class AuthChainIndex:
         "_pl_parent",
         "_power",
         "_power_event",
+        "_power_facts",
         "_resolutions",
         "_sort_node",
         "_source",
@@ -173,6 +174,9 @@ class AuthChainIndex:
         #: v2's memoised checks (None for a missing or rejected one, and for None),
         #: and the power levels facts they made, each kept once.
         self._state_facts: dict[Hashable, Any] = {}
+        #: What the auth rules read of a power levels event for an event with a given
+        #: reader (auth_rules.power_levels_reader), by (power levels ID, reader).
+        self._power_facts: dict[tuple[str, Hashable], Hashable] = {}
         #: State keys by the names v2's memoised checks give them, and the reverse.
         self._state_key_names: dict[str, StateKey] = {}
         self._names_of_state_keys: dict[StateKey, str] = {}
@@ -255,6 +259,10 @@ class AuthChainIndex:
         return self._state_facts
 
     @property
+    def power_facts_memo(self) -> dict[tuple[str, Hashable], Hashable]:
+        return self._power_facts
+
+    @property
     def state_key_names(self) -> dict[str, StateKey]:
         return self._state_key_names
 
@@ -281,6 +289,7 @@ class AuthChainIndex:
         if event_id in self._auth_part_refs:
             self._check_info.clear()
             self._state_facts.clear()
+            self._power_facts.clear()
             self._auth_part.clear()
             self._auth_part_refs.clear()
 

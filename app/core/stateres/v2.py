@@ -28,7 +28,6 @@ Where the spec leaves room, this module does what Synapse 1.163
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter
@@ -36,7 +35,7 @@ from sys import intern
 from typing import Any
 
 from app.core.auth import AuthResult, check_auth, synapse_auth_types
-from app.core.auth_rules import auth_state_facts
+from app.core.auth_rules import auth_state_facts, power_levels_reader
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
     CREATE,
@@ -423,12 +422,13 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     # One walk builds the graph and Kahn's algorithm's counts: each node with auth
     # events inside the full set gets a cell [their number not yet taken, its heap
     # key], listed in ``dependents`` under each of those auth events; the heap keys
-    # of the other nodes are ``ready``. Each node is pushed once (``seen``).
-    dependents: defaultdict[int, list[list[Any]]] = defaultdict(list)
+    # of the other nodes are ``ready``. A node is in ``dependents`` from when it is
+    # first met, so each is pushed once.
+    dependents: dict[int, list[list[Any]]] = {position: [] for position in starts}
+    dependents_get = dependents.get
     ready: list[tuple[int, int, str, int]] = []
-    seen = set(starts)
-    stack = list(seen)
-    pop, extend = stack.pop, stack.extend
+    stack = list(dependents)
+    pop, push = stack.pop, stack.append
     intersection = full.intersection
     while stack:
         position = pop()
@@ -452,11 +452,12 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
         if inside:
             cell: list[Any] = [len(inside), node[1]]
             for target in inside:
-                dependents[target].append(cell)
-            inside -= seen
-            if inside:
-                seen |= inside
-                extend(inside)
+                found = dependents_get(target)
+                if found is None:
+                    dependents[target] = [cell]
+                    push(target)
+                else:
+                    found.append(cell)
         else:
             ready.append(node[1])
 
@@ -466,12 +467,10 @@ def _power_ordering(starts: Sequence[int], full: set[int], index: AuthChainIndex
     order: list[int] = []
     append = order.append
     heappop, heappush = heapq.heappop, heapq.heappush
-    dependents_get = dependents.get
-    no_dependents: list[list[Any]] = []
     while ready:
         position = heappop(ready)[3]
         append(position)
-        for cell in dependents_get(position, no_dependents):
+        for cell in dependents[position]:
             left = cell[0] - 1
             if left:
                 cell[0] = left
@@ -948,6 +947,7 @@ def _memoised_checks(
     key_names = index.state_key_names
     names_of_keys = index.names_of_state_keys
     state_facts = index.state_facts_memo
+    power_facts_memo = index.power_facts_memo
     get = source.get
     is_rejected = source.is_rejected
     if partial is None:
@@ -983,12 +983,19 @@ def _memoised_checks(
             full = tuple(map(partial.__getitem__, names))
             power_id = values[power_at] if power_at >= 0 and full[power_at] is not None else None
             if power_id is not None:
-                power_levels = get(power_id)
-                assert power_levels is not None
+                # The same for every event with the same reader (most often the
+                # same sender's other events of the type, or memberships).
+                power_key = (power_id, power_levels_reader(event))
+                power_facts = power_facts_memo.get(power_key, _UNSET)
+                if power_facts is _UNSET:
+                    power_levels = get(power_id)
+                    assert power_levels is not None
+                    power_facts = auth_state_facts(event, POWER_KEY, power_levels)
+                    # Kept once however many verdicts share them (they live as long).
+                    power_facts = state_facts.setdefault(power_facts, power_facts)
+                    power_facts_memo[power_key] = power_facts
                 reduced = list(full)
-                power_facts = auth_state_facts(event, POWER_KEY, power_levels)
-                # Kept once however many verdicts share them (they live as long).
-                reduced[power_at] = state_facts.setdefault(power_facts, power_facts)
+                reduced[power_at] = power_facts
                 full = tuple(reduced)
             allowed = by_facts.get(full)
             if allowed is None:
