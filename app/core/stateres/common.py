@@ -357,6 +357,8 @@ class AuthChainIndex:
         index_get = self._index.get
         chains = self._chain
         auth_ids = self._auth_ids
+        auth_ids_get = auth_ids.get
+        get = self._source.get
         found = 0
         # Each event is looked at once, when first met: an indexed one ORs its chain,
         # another is walked on from (its auth events are read when it is popped).
@@ -378,30 +380,34 @@ class AuthChainIndex:
             if not stack:
                 return found & within
             event_id = pop()
-            parents = auth_ids.get(event_id)  # type: ignore[assignment]
+            parents = auth_ids_get(event_id)  # type: ignore[assignment]
             if parents is None:
-                parents = self._read_auth_ids(event_id)
+                event = get(event_id)
+                if event is None:
+                    parents = self._read_auth_ids(event_id)
+                else:
+                    parents = auth_ids[event_id] = event.auth_event_ids()
 
-    def chains_meeting(self, within: int, targets: int) -> list[str]:
+    def chains_meeting(self, within: int, targets: int) -> list[int]:
         """The events of ``within`` (a bitset) whose auth chains hold an event of
-        ``targets`` (a bitset), as IDs, oldest first. Both hold indexed events only."""
+        ``targets`` (a bitset), as positions, oldest first. Both hold indexed events
+        only. (Positions, not IDs: every caller goes on with the index's positions.)"""
         chains = self._chain
-        ids = self._ids
-        out: list[str] = []
+        out: list[int] = []
         if within.bit_count() < 64:
             while within:
                 low = within & -within
                 position = low.bit_length() - 1
                 if chains[position] & targets:
-                    out.append(ids[position])
+                    out.append(position)
                 within ^= low
             return out
-        text = bin(within)[:1:-1]  # least significant bit first (see ids_of)
+        text = bin(within)[:1:-1]  # least significant bit first (see positions_of)
         find = text.find
         position = find("1")
         while position >= 0:
             if chains[position] & targets:
-                out.append(ids[position])
+                out.append(position)
             position = find("1", position + 1)
         return out
 
@@ -472,6 +478,8 @@ class AuthChainIndex:
         chains = self._chain
         ids = self._ids
         auth_ids = self._auth_ids
+        auth_ids_get = auth_ids.get
+        get = self._source.get
         while stack:
             node = stack.pop()
             if node in index:
@@ -483,9 +491,13 @@ class AuthChainIndex:
             bits = 0
             while True:
                 if parents_left is None:
-                    parents = auth_ids.get(node)
+                    parents = auth_ids_get(node)
                     if parents is None:
-                        parents = self._read_auth_ids(node)
+                        event = get(node)
+                        if event is None:
+                            parents = self._read_auth_ids(node)
+                        else:
+                            parents = auth_ids[node] = event.auth_event_ids()
                     bits = 0
                     parents_left = reversed(parents)
                 for parent in parents_left:

@@ -123,8 +123,8 @@ def conflicted_state_subgraph(index: AuthChainIndex, conflicted_ids: Sequence[st
     # Only events indexed after the oldest conflicted event can have one in their chain.
     candidates = (backwards >> lowest) << lowest
     out = 0
-    for event_id in index.chains_meeting(candidates, conflicted_bits):
-        out |= 1 << index.index_of(event_id)
+    for position in index.chains_meeting(candidates, conflicted_bits):
+        out |= 1 << position
     return out
 
 
@@ -196,9 +196,10 @@ def _untraced_full_conflicted_set(
     unconflicted: Mapping[StateKey, str],
     conflicted: Mapping[StateKey, frozenset[str]],
     with_subgraph: bool,
-) -> frozenset[str]:
-    """The full conflicted set as :func:`full_conflicted_set` has it, unordered, for
-    a resolution without a trace (nor the state sets' chains at hand).
+) -> set[int]:
+    """The full conflicted set as :func:`full_conflicted_set` has it, as positions in
+    ``index``, unordered, for a resolution without a trace (nor the state sets'
+    chains at hand).
 
     The auth difference without the auth chains of the whole unconflicted state
     map: each state set's full auth chain is ``U | C_i``, ``U`` the chains of the
@@ -209,7 +210,7 @@ def _untraced_full_conflicted_set(
     (:meth:`AuthChainIndex.chains_meet`), which spares indexing the hundreds of
     unconflicted membership events a room has. ``union(C_i)`` is the union of
     the conflicted events' chains, where :func:`conflicted_state_subgraph` starts
-    (v2.1). The conflicted events join the auth difference as IDs, not bits:
+    (v2.1). The conflicted events join the auth difference as positions, not bits:
     ORing a bit into a 100k-event room's bitset copies the whole integer each time.
     """
     own = [index.chain_of_all([s[k] for k in conflicted if k in s]) for s in state_sets]
@@ -219,32 +220,35 @@ def _untraced_full_conflicted_set(
         union |= chain
         intersection &= chain
     candidates = union & ~intersection
-    ids: set[str] = set()
+    positions: set[int] = set()
     if candidates:
         diff_bits = candidates & ~index.chains_meet(unconflicted.values(), candidates)
         if diff_bits:
-            ids.update(index.ids_of(diff_bits))
+            positions.update(index.positions_of(diff_bits))
     conflicted_ids: set[str] = set()
     for values in conflicted.values():
         conflicted_ids.update(values)
-    ids.update(conflicted_ids)
-    if with_subgraph and conflicted_ids:
+    # Every conflicted event is indexed: each is some state set's value.
+    conflicted_positions = index.indexes_of(conflicted_ids)
+    positions.update(conflicted_positions)
+    if with_subgraph and conflicted_positions:
         # conflicted_state_subgraph: the events of the conflicted events' chains
         # (indexed after the oldest of them) whose own chains hold one of them.
-        position_of = index.index_of
-        positions = [position_of(event_id) for event_id in conflicted_ids]
         conflicted_bits = 0
-        for position in positions:
+        for position in conflicted_positions:
             conflicted_bits |= 1 << position
-        lowest = min(positions)
+        lowest = min(conflicted_positions)
         # The conflicted events are in it already: only the others are tested.
         within = ((union >> lowest) << lowest) & ~conflicted_bits
         if within:
-            ids.update(index.chains_meeting(within, conflicted_bits))
+            positions.update(index.chains_meeting(within, conflicted_bits))
     # Events the source does not know are left out: every event here has been
     # looked up by the index's walks, which noted those it found missing.
     missing = index.missing_ids
-    return frozenset(ids.difference(missing) if missing else ids)
+    if missing:
+        ids = index.event_ids
+        return {position for position in positions if ids[position] not in missing}
+    return positions
 
 
 def _full_conflicted_positions(
@@ -1105,12 +1109,8 @@ def resolve_conflicted(
     # lists it.
     full: set[int]
     if set_chains is None and steps is None:
-        full = set(
-            index.indexes_of(
-                _untraced_full_conflicted_set(
-                    index, state_sets, unconflicted, conflicted, with_subgraph
-                )
-            )
+        full = _untraced_full_conflicted_set(
+            index, state_sets, unconflicted, conflicted, with_subgraph
         )
     else:
         if set_chains is None:
