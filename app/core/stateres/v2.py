@@ -285,12 +285,22 @@ def is_power_event(event: PDU) -> bool:
     m.room.join_rules, or a state event with type m.room.member where the
     membership is leave or ban and the sender does not match the state_key."
     Synapse 1.163 (``_is_power_event``) also counts m.room.create; so do we.
+    (The membership, read from the content, is looked at last: most members in a
+    full conflicted set are the sender's own.)
     """
-    if event.state_key == "" and event.type in (POWER_LEVELS, "m.room.join_rules", CREATE):
-        return True
-    if event.type == MEMBER and event.state_key is not None:
-        return event.membership in ("leave", "ban") and event.sender != event.state_key
-    return False
+    event_type = event.type
+    state_key = event.state_key
+    if event_type == MEMBER:
+        return (
+            state_key is not None
+            and state_key != event.sender
+            and event.membership in _LEAVE_OR_BAN
+        )
+    return state_key == "" and event_type in _POWER_TYPES
+
+
+_POWER_TYPES = frozenset((POWER_LEVELS, "m.room.join_rules", CREATE))
+_LEAVE_OR_BAN = frozenset(("leave", "ban"))
 
 
 def _level(value: object) -> int | None:
@@ -585,6 +595,7 @@ def mainline_ordering(
     source: EventSource,
     *,
     index: AuthChainIndex | None = None,
+    with_keys: bool = True,
 ) -> tuple[list[str], dict[str, tuple[int, int, str]], dict[str, str | None]]:
     """Sort events by their mainline position, then origin_server_ts, then event ID.
 
@@ -594,7 +605,8 @@ def mainline_ordering(
     Synapse's ``_get_mainline_depth_for_event`` starts with e); its position
     counts from the oldest mainline event, 1; with none, 0.
 
-    Returns (the order, each event's key, each event's closest mainline event).
+    Returns (the order, each event's key, each event's closest mainline event);
+    the last two are empty unless ``with_keys``, which only a trace needs.
     """
     memo = index.power_levels_parent_memo if index is not None else None
     position = {eid: len(mainline_newest_first) - i for i, eid in enumerate(mainline_newest_first)}
@@ -607,7 +619,7 @@ def mainline_ordering(
     no_memo: dict[str, str | None] = {}
     memo_get = (memo if memo is not None else no_memo).get
     get = source.get
-    keys: dict[str, tuple[int, int, str]] = {}
+    keyed: list[tuple[int, int, str]] = []
     closest: dict[str, str | None] = {}
     for event_id in event_ids:
         event = get(event_id)
@@ -633,10 +645,13 @@ def mainline_ordering(
                 current = parent
             for step in walked:
                 known[step] = answer
-        keys[event_id] = (answer[0], event.origin_server_ts, event_id)
-        closest[event_id] = answer[1]
-    order = sorted(event_ids, key=keys.__getitem__)
-    return order, keys, closest
+        keyed.append((answer[0], event.origin_server_ts, event_id))
+        if with_keys:
+            closest[event_id] = answer[1]
+    # Each key ends with the event's own ID: sorting the keys sorts the events.
+    keyed.sort()
+    order = [key[2] for key in keyed]
+    return order, {key[2]: key for key in keyed} if with_keys else {}, closest
 
 
 def _auth_types(version: RoomVersion, event: PDU) -> frozenset[StateKey]:
@@ -1194,7 +1209,9 @@ def resolve_conflicted(
     others = [ids[p] for p in full.difference(sorted_positions)]
     resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
     line = mainline(resolved_power, source, index=index) if others else []
-    other_order, other_keys, closest = mainline_ordering(others, line, source, index=index)
+    other_order, other_keys, closest = mainline_ordering(
+        others, line, source, index=index, with_keys=steps is not None
+    )
     if steps is not None:
         steps.append(MainlineStep(resolved_power, tuple(line)))
         steps.append(
