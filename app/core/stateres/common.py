@@ -384,9 +384,14 @@ class AuthChainIndex:
             if parents is None:
                 event = get(event_id)
                 if event is None:
-                    parents = self._read_auth_ids(event_id)
+                    parents = self._missing_auth_ids(event_id)
                 else:
-                    parents = auth_ids[event_id] = event.auth_event_ids()
+                    # PDU.auth_event_ids(), without a call once memoised.
+                    try:
+                        parents = event.auth_event_ids_memo
+                    except AttributeError:
+                        parents = event.auth_event_ids()
+                    auth_ids[event_id] = parents
 
     def chains_meeting(self, within: int, targets: int) -> list[int]:
         """The events of ``within`` (a bitset) whose auth chains hold an event of
@@ -446,18 +451,17 @@ class AuthChainIndex:
             self._auth_ids[event_id] = found
         return found
 
-    def _read_auth_ids(self, event_id: str) -> tuple[str, ...]:
-        """The index's walks meeting ``event_id`` for the first time: its auth event
-        IDs (:meth:`PDU.auth_event_ids`), memoised, or none for an event the source
-        does not have, which is noted as missing."""
-        event = self._source.get(event_id)
-        if event is None:
-            self._missing.add(event_id)
-            found: tuple[str, ...] = ()
-        else:
-            found = event.auth_event_ids()
-        self._auth_ids[event_id] = found
-        return found
+    def _missing_auth_ids(self, event_id: str) -> tuple[str, ...]:
+        """The index's walks meeting an event the source does not have: noted as
+        missing, with no auth events.
+
+        (A known event's auth event IDs are read inline by the walks, from
+        :attr:`PDU.auth_event_ids_memo` when set: a cold small resolution meets
+        ~85 events, and a method call for each was 2-3% of its time, measured.)
+        """
+        self._missing.add(event_id)
+        self._auth_ids[event_id] = ()
+        return ()
 
     def _add(self, root: str) -> None:
         """Index ``root`` and its unindexed ancestors (see :meth:`_add_all`)."""
@@ -495,9 +499,14 @@ class AuthChainIndex:
                     if parents is None:
                         event = get(node)
                         if event is None:
-                            parents = self._read_auth_ids(node)
+                            parents = self._missing_auth_ids(node)
                         else:
-                            parents = auth_ids[node] = event.auth_event_ids()
+                            # PDU.auth_event_ids(), without a call once memoised.
+                            try:
+                                parents = event.auth_event_ids_memo
+                            except AttributeError:
+                                parents = event.auth_event_ids()
+                            auth_ids[node] = parents
                     bits = 0
                     parents_left = reversed(parents)
                 for parent in parents_left:

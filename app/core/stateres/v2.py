@@ -543,22 +543,28 @@ def _power_levels_parent(
         known = memo.get(event_id, _UNSET)
         if known is not _UNSET:
             return known  # type: ignore[no-any-return]
-    found: str | None = None
     get = source.get
     event = get(event_id)
+    found = None
     if event is not None:
-        for auth_id in index.auth_ids(event_id) if index is not None else auth_event_ids(event):
-            auth_event = get(auth_id)
-            if (
-                auth_event is not None
-                and auth_event.type == POWER_LEVELS
-                and auth_event.state_key == ""
-            ):
-                found = auth_id
-                break
+        auth_ids = index.auth_ids(event_id) if index is not None else auth_event_ids(event)
+        found = _first_power_levels(auth_ids, get)
     if memo is not None:
         memo[event_id] = found
     return found
+
+
+def _first_power_levels(auth_ids: Sequence[str], get: Callable[[str], PDU | None]) -> str | None:
+    """The first of ``auth_ids`` that is a (known) m.room.power_levels event."""
+    for auth_id in auth_ids:
+        auth_event = get(auth_id)
+        if (
+            auth_event is not None
+            and auth_event.type == POWER_LEVELS
+            and auth_event.state_key == ""
+        ):
+            return auth_id
+    return None
 
 
 def mainline(
@@ -621,6 +627,8 @@ def mainline_ordering(
     get = source.get
     keyed: list[tuple[int, int, str]] = []
     closest: dict[str, str | None] = {}
+    no_auth_ids: dict[str, tuple[str, ...]] = {}
+    auth_ids_get = (index.auth_ids_memo if index is not None else no_auth_ids).get
     for event_id in event_ids:
         event = get(event_id)
         assert event is not None
@@ -641,7 +649,15 @@ def mainline_ordering(
                 walked.add(current)
                 parent = memo_get(current, _UNSET)
                 if parent is _UNSET:
-                    parent = _power_levels_parent(current, source, memo, index)
+                    # _power_levels_parent, with the memo already asked.
+                    current_event = event if current is event_id else get(current)
+                    if current_event is None:
+                        parent = None
+                    else:
+                        auth_ids = auth_ids_get(current) or auth_event_ids(current_event)
+                        parent = _first_power_levels(auth_ids, get)
+                    if memo is not None:
+                        memo[current] = parent
                 current = parent
             for step in walked:
                 known[step] = answer
