@@ -634,8 +634,11 @@ def split_conflicted_state_set(
     if len(rest) == 1:
         # Two state sets (the common case): each key of the first is looked up once
         # in the second, and the second's other keys once in the first.
+        # The second's keys are looked at only when it has some the first lacks:
+        # when every one of them held a value under one of the first's keys.
         second = rest[0]
         second_get = second.get
+        in_both = 0  # the first's keys with a value in the second, but unconflicted ones
         held: str | None
         for key, held in first.items():
             other = second_get(key)
@@ -643,13 +646,16 @@ def split_conflicted_state_set(
                 unconflicted[key] = held
             elif held is None:
                 conflicted[key] = frozenset(()) if other is None else frozenset((other,))
+                in_both += other is not None
             elif other is None:
                 conflicted[key] = frozenset((held,))
             else:
                 conflicted[key] = frozenset((held, other))
-        for key, other in second.items():
-            if key not in first:
-                conflicted[key] = frozenset(()) if other is None else frozenset((other,))
+                in_both += 1
+        if len(unconflicted) + in_both < len(second):
+            for key, other in second.items():
+                if key not in first:
+                    conflicted[key] = frozenset(()) if other is None else frozenset((other,))
         return unconflicted, conflicted
     keys: set[StateKey] = set(first)
     for state_set in rest:
