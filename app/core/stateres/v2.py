@@ -360,7 +360,8 @@ def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU 
         return 100 if creator == sender else 0
     content = power.content
     users = content.get("users")
-    level = users.get(sender) if isinstance(users, Mapping) else None
+    # (A JSON object is a dict: the ABC check, ~10x slower, only for anything else.)
+    level = users.get(sender) if type(users) is dict or isinstance(users, Mapping) else None
     if level is None:
         level = content.get("users_default", 0)
         if level is None:
