@@ -1104,7 +1104,8 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
             sender_creates = target_creates = False
             if privileged:
                 sender_creates = is_creator(create, sender)
-                target_creates = is_creator(create, target)
+                # A join or leaving oneself asks once.
+                target_creates = sender_creates if target == sender else is_creator(create, target)
             if sender_creates:
                 sender_value: object = CREATOR_POWER_LEVEL
             else:

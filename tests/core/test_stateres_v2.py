@@ -24,7 +24,11 @@ import pytest
 from app.core.builder import build_event, room_id_for
 from app.core.events import PDU
 from app.core.stateres import MappingSource, chain_index_for, resolve_state
-from app.core.stateres.common import AuthChainIndex, auth_event_ids
+from app.core.stateres.common import (
+    AuthChainIndex,
+    auth_event_ids,
+    split_conflicted_state_set,
+)
 from app.core.stateres.v2 import (
     CREATOR_POWER_LEVEL,
     auth_difference,
@@ -62,6 +66,43 @@ def auth_graph(graph: Mapping[str, Sequence[str]]) -> dict[str, PDU]:
 
 def index_of(events: Mapping[str, PDU]) -> AuthChainIndex:
     return AuthChainIndex(MappingSource(events))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "unconflicted", "conflicted"),
+    [
+        # The same value in both: unconflicted; different values: both conflicted.
+        ({"a": "1", "b": "2"}, {"a": "1", "b": "3"}, {"a": "1"}, {"b": {"2", "3"}}),
+        # A key missing from one set is conflicted, whichever set lacks it.
+        ({"a": "1", "b": "2"}, {"a": "1"}, {"a": "1"}, {"b": {"2"}}),
+        ({"a": "1"}, {"a": "1", "c": "4"}, {"a": "1"}, {"c": {"4"}}),
+        # As many keys in each, but not the same keys.
+        ({"a": "1", "b": "2"}, {"a": "1", "c": "4"}, {"a": "1"}, {"b": {"2"}, "c": {"4"}}),
+        ({"a": "1", "b": "2"}, {"b": "3", "c": "4"}, {}, {"a": {"1"}, "b": {"2", "3"}, "c": {"4"}}),
+        # Identical sets: nothing conflicted.
+        ({"a": "1", "b": "2"}, {"b": "2", "a": "1"}, {"a": "1", "b": "2"}, {}),
+    ],
+)
+def test_split_into_unconflicted_map_and_conflicted_set(
+    first: dict[str, str],
+    second: dict[str, str],
+    unconflicted: dict[str, str],
+    conflicted: dict[str, set[str]],
+) -> None:
+    """Spec (v2): "If a given key K is present in every Si with the same value V in
+    each state map, then the pair (K, V) belongs to the unconflicted state map.
+    Otherwise, V belongs to the conflicted state set." (A key missing from some set
+    is not present in every one, so its values are conflicted.)"""
+
+    def keyed(state: Mapping[str, str]) -> dict[tuple[str, str], str]:
+        return {("m.room.member", key): value for key, value in state.items()}
+
+    for sets in ([first, second], [second, first], [first, second, first]):
+        got_unconflicted, got_conflicted = split_conflicted_state_set([keyed(s) for s in sets])
+        assert got_unconflicted == keyed(unconflicted)
+        assert got_conflicted == {
+            ("m.room.member", key): frozenset(values) for key, values in conflicted.items()
+        }
 
 
 @pytest.mark.parametrize(
