@@ -213,7 +213,13 @@ def auth_state_facts(event: PDU, key: StateKey, state_event: PDU) -> Hashable:
       (m.room.member: invite, ban and kick; others: state_default,
       events_default, invite for m.room.third_party_invite (6), redact for
       m.room.redaction (11)). A value that is not an integer is read by the general
-      readers (which may fail): the event itself is the fact then.
+      readers (which may fail): the event itself is the fact then. Every membership
+      change reads (and so needs readable) the sender's and the target's level and
+      the invite and ban levels (Synapse reads them before it looks at the
+      membership), but only its own membership's rules compare them: of a member
+      event only the levels those rules read are reported
+      (:data:`_MEMBER_LEVELS_READ`; a self-join or self-leave changes with none,
+      most often, as other users are promoted and demoted).
     * anything else (the create event, third-party invites, the power levels for
       a power levels event, a value the above cannot reduce): the event itself
       (events compare by identity).
@@ -238,7 +244,9 @@ def auth_state_facts(event: PDU, key: StateKey, state_event: PDU) -> Hashable:
     if type(users) is not dict:
         return state_event
     is_member = event.type == MEMBER
+    picks: tuple[int, ...] | None = None
     if is_member:
+        picks = _member_levels_read(event)
         user_ids: tuple[object, ...] = (
             event.sender,
             event.state_key,
@@ -269,7 +277,39 @@ def auth_state_facts(event: PDU, key: StateKey, state_event: PDU) -> Hashable:
             facts.append(value)
         else:
             facts.append(None)
+    if picks is not None:
+        return tuple([facts[i] for i in picks])
     return tuple(facts)
+
+
+#: Of a member event's power levels facts, [events[type] (None), users[sender],
+#: users[target], users[authorising user], users_default, invite, ban, kick], the
+#: ones its membership's rules compare, by (membership, sender is the target):
+#: a restricted join, the authorising user's level against invite (4.3.5.2); an
+#: invite, the sender's against invite (4.4.4); a kick or unban, the sender's and
+#: the target's, ban (4.5.3) and kick (4.5.4); a ban, the sender's and the
+#: target's and ban (4.6.2). Nothing for a join by someone else (4.3.2), a
+#: self-leave (4.5.1), a knock (4.7) or an unknown membership (4.8); nor for a
+#: third-party invite (4.4.1), whatever its membership.
+_MEMBER_LEVELS_READ: dict[tuple[object, bool], tuple[int, ...]] = {
+    ("join", True): (3, 4, 5),
+    ("invite", True): (1, 4, 5),
+    ("invite", False): (1, 4, 5),
+    ("leave", False): (1, 2, 4, 6, 7),
+    ("ban", True): (1, 2, 4, 6),
+    ("ban", False): (1, 2, 4, 6),
+}
+
+
+def _member_levels_read(event: PDU) -> tuple[int, ...]:
+    """The indexes of :data:`_MEMBER_LEVELS_READ` for a member ``event``."""
+    content = event.content
+    if "third_party_invite" in content:
+        return ()
+    membership = content.get(_MEMBERSHIP)
+    if type(membership) is not str:
+        return ()
+    return _MEMBER_LEVELS_READ.get((membership, event.sender == event.state_key), ())
 
 
 def power_levels_reader(event: PDU) -> Hashable:
@@ -283,7 +323,13 @@ def power_levels_reader(event: PDU) -> Hashable:
     if etype == POWER_LEVELS:
         return None
     if etype == MEMBER:
-        return (etype, event.sender, event.state_key, event.content.get(AUTHORISING_USER))
+        return (
+            etype,
+            event.sender,
+            event.state_key,
+            event.content.get(AUTHORISING_USER),
+            _member_levels_read(event),
+        )
     return (etype, event.sender)
 
 
