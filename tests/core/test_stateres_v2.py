@@ -479,6 +479,39 @@ def test_memoised_checks_forget_what_they_read_when_an_event_appears_or_is_rejec
     assert steps[-1].outcome == "rejected"
 
 
+def test_memoised_iterative_auth_checks_start_from_the_changes_given() -> None:
+    """The partial state is ``base`` overlaid with the ``changes`` passed in: the join
+    rules given as a change let Bob join, with or without the index's memos."""
+    from app.core.stateres.v2 import iterative_auth_checks
+
+    v = room_version("10")
+    create = _make("10", ALICE, "m.room.create", "", {"creator": ALICE, "room_version": "10"})
+    alice = _make("10", ALICE, "m.room.member", ALICE, {"membership": "join"}, [create])
+    pl = _make("10", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100}}, [create, alice])
+    rules = _make(
+        "10", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, [create, alice, pl]
+    )
+    bob = _make("10", BOB, "m.room.member", BOB, {"membership": "join"}, [create, pl])
+    source = MappingSource({e.event_id: e for e in (create, alice, pl, rules, bob)})
+    base = {
+        ("m.room.create", ""): create.event_id,
+        ("m.room.member", ALICE): alice.event_id,
+        ("m.room.power_levels", ""): pl.event_id,
+    }
+    bob_key = ("m.room.member", BOB)
+    for index in (None, AuthChainIndex(source)):
+        without = iterative_auth_checks(
+            v, [bob.event_id], base, source, phase="t", steps=None, index=index
+        )
+        assert bob_key not in without  # no join rules: invite only
+        given = {("m.room.join_rules", ""): rules.event_id}
+        changes = iterative_auth_checks(
+            v, [bob.event_id], base, source, phase="t", steps=None, changes=given, index=index
+        )
+        assert changes[bob_key] == bob.event_id
+        assert changes[("m.room.join_rules", "")] == rules.event_id
+
+
 @pytest.mark.synapse
 def test_a_one_off_resolution_builds_no_check_memos_and_a_reused_index_does() -> None:
     """The memoised iterative auth checks pay only when an index is reused: the first

@@ -703,7 +703,10 @@ def iterative_auth_checks(
     if index is not None and steps is None:
         index_of = index.index_of
         positions = [index_of(e) for e in event_ids]
-        return _memoised_checks(version, positions, base, source, changes, index)
+        partial = _PartialFacts(base, index, changes)
+        _memoised_checks(version, positions, source, index, partial)
+        partial.write_changes(changes)
+        return changes
     memo = index.auth_memo if index is not None else None
     types_memo = index.auth_types_memo if index is not None else None
     get = source.get
@@ -876,15 +879,16 @@ def _key_name(key: StateKey) -> str:
 
 class _PartialFacts(dict[str, Hashable]):
     """The partial state as the facts verdicts are kept by (:meth:`fact_of`), by key
-    name (:func:`_key_name`): ``base`` overlaid with ``changes``, read on first use
-    of a key (None for a key neither has) and kept up to date by the checks.
+    name (:func:`_key_name`): ``base`` overlaid with the checks' changes, read on
+    first use of a key (None for a key neither has) and kept up to date by the
+    checks.
 
     A dict that fills itself, so that every later read is a plain dict lookup.
     It keeps the facts; the checks note what they change in :attr:`changed` (by
     key name: a string caches its hash, a state key tuple is hashed again on
-    every write) and copy it into ``changes`` as they return
-    (:meth:`write_changes`). A check that finds no verdict reads the event IDs
-    (:meth:`event_at`).
+    every write), which :meth:`write_changes` turns into state keys once the
+    checks are done. A check that finds no verdict reads the event IDs
+    (:meth:`event_at`). ``changes`` (state keys) are changes made before.
     """
 
     __slots__ = ("_base_get", "_keys", "_part_refs", "_source", "_state_facts", "changed")
@@ -892,17 +896,21 @@ class _PartialFacts(dict[str, Hashable]):
     def __init__(
         self,
         base: Mapping[StateKey, str],
-        keys: Mapping[str, StateKey],
         index: AuthChainIndex,
+        changes: Mapping[StateKey, str] | None = None,
     ) -> None:
         super().__init__()
         self._base_get = base.get
-        self._keys = keys
+        self._keys = index.state_key_names
         self._source = index.source
         self._state_facts = index.state_facts_memo
         self._part_refs = index.auth_part_refs
         #: The event IDs the checks put in the partial state, by key name.
         self.changed: dict[str, str] = {}
+        if changes:
+            names_of_keys = index.names_of_state_keys
+            for key, event_id in changes.items():
+                self.changed[_name_of(key, names_of_keys, index.state_key_names)] = event_id
 
     def event_at(self, name: str) -> str | None:
         """The partial state's event ID at the key named ``name``: ``changed`` over ``base``."""
@@ -910,7 +918,8 @@ class _PartialFacts(dict[str, Hashable]):
         return self._base_get(self._keys[name]) if value is None else value
 
     def write_changes(self, changes: dict[StateKey, str]) -> None:
-        """Put what the checks changed into ``changes``, by state key."""
+        """Put what the checks changed into ``changes``, by state key (once they are
+        done: a resolution writes them once for its two phases)."""
         keys = self._keys
         for name, event_id in self.changed.items():
             changes[keys[name]] = event_id
@@ -954,12 +963,10 @@ class _PartialFacts(dict[str, Hashable]):
 def _memoised_checks(
     version: RoomVersion,
     positions: Sequence[int],
-    base: Mapping[StateKey, str],
     source: EventSource,
-    changes: dict[StateKey, str],
     index: AuthChainIndex,
-    partial: _PartialFacts | None = None,
-) -> dict[StateKey, str]:
+    partial: _PartialFacts,
+) -> None:
     """:func:`iterative_auth_checks` without a trace, memoised in ``index``.
 
     Without a trace only each verdict matters, and it is a function of the
@@ -974,10 +981,9 @@ def _memoised_checks(
     the event's rules read). Events rejected on receipt are never admitted
     (skipped before anything is read). :meth:`AuthChainIndex.forget_parts_using`
     drops the verdicts and facts when an event they read appears or is rejected.
-    ``partial`` (``base`` overlaid with what the checks changed) may be passed
-    on from an earlier call over the same base; what the checks change is
-    written into ``changes`` as they return. The events are given by their
-    positions in ``index``.
+    ``partial`` is the partial state (the base overlaid with what the checks
+    changed, kept up to date; :meth:`_PartialFacts.write_changes` gives the
+    changes). The events are given by their positions in ``index``.
     """
     infos = index.by_position(index.check_info_memo(version.identifier))
     key_names = index.state_key_names
@@ -986,8 +992,6 @@ def _memoised_checks(
     power_facts_memo = index.power_facts_memo
     get = source.get
     is_rejected = source.is_rejected
-    if partial is None:
-        partial = _PartialFacts(base, key_names, index)
     changed = partial.changed
     ids = index.event_ids
     for position in positions:
@@ -1009,7 +1013,9 @@ def _memoised_checks(
             )
         # An event with check info was not rejected then, and is not now: its own
         # facts noted its ID, so rejecting it would have dropped the check info.
-        facts_of, verdicts, name, own_fact, event_id, types, names, by_facts, power_at = info
+        facts_of, verdicts, name, own_fact, event_id, types, names, by_facts, power_at, reader = (
+            info
+        )
         facts = facts_of(partial)
         allowed = verdicts.get(facts)
         if allowed is None:
@@ -1021,7 +1027,7 @@ def _memoised_checks(
             if power_id is not None:
                 # The same for every event with the same reader (most often the
                 # same sender's other events of the type, or memberships).
-                power_key = (power_id, power_levels_reader(event))
+                power_key = (power_id, reader)
                 power_facts = power_facts_memo.get(power_key, _UNSET)
                 if power_facts is _UNSET:
                     power_levels = get(power_id)
@@ -1047,8 +1053,6 @@ def _memoised_checks(
         if allowed:
             partial[name] = own_fact
             changed[name] = event_id
-    partial.write_changes(changes)
-    return changes
 
 
 def _no_facts(partial: object) -> tuple[()]:
@@ -1075,6 +1079,7 @@ def _check_info(
     tuple[str, ...],
     dict[tuple[Hashable, ...], bool],
     int,
+    Hashable,
 ]:
     """A state event's check info for :func:`_memoised_checks`, the fields the hot
     loop reads first: what reads the facts of the partial state at its auth types
@@ -1082,8 +1087,8 @@ def _check_info(
     (the power levels by ID), its key's :func:`_key_name`, its own facts (what it
     puts in the partial state when it passes: ``fact_of`` it, as it is not
     rejected) and its ID; then its auth types and their names, its verdicts by the
-    full facts and where the power levels key is among its auth types (-1: not
-    there).
+    full facts, where the power levels key is among its auth types (-1: not
+    there) and its :func:`~app.core.auth_rules.power_levels_reader`.
 
     Names are made once per key and index (``names_of_keys``; ``key_names`` the
     reverse).
@@ -1091,17 +1096,35 @@ def _check_info(
     assert event.state_key is not None
     key = (event.type, event.state_key)
     types = tuple(_auth_types(version, event))
-    names = []
-    for type_key in (key, *types):
-        name = names_of_keys.get(type_key)
-        if name is None:
-            name = names_of_keys[type_key] = _key_name(type_key)
-            key_names[name] = type_key
-        names.append(name)
+    names = [_name_of(type_key, names_of_keys, key_names) for type_key in (key, *types)]
     power_at = types.index(POWER_KEY) if POWER_KEY in types else -1
     own_fact = fact_of(event.event_id, key)
     facts_of: Callable[[_PartialFacts], Hashable] = itemgetter(*names[1:]) if types else _no_facts
-    return facts_of, {}, names[0], own_fact, event.event_id, types, tuple(names[1:]), {}, power_at
+    reader = power_levels_reader(event) if power_at >= 0 else None
+    return (
+        facts_of,
+        {},
+        names[0],
+        own_fact,
+        event.event_id,
+        types,
+        tuple(names[1:]),
+        {},
+        power_at,
+        reader,
+    )
+
+
+def _name_of(
+    key: StateKey, names_of_keys: dict[StateKey, str], key_names: dict[str, StateKey]
+) -> str:
+    """The :func:`_key_name` of ``key``, made once per index (``names_of_keys``;
+    ``key_names`` the reverse)."""
+    name = names_of_keys.get(key)
+    if name is None:
+        name = names_of_keys[key] = _key_name(key)
+        key_names[name] = key
+    return name
 
 
 def _opt_str(result: Any, name: str) -> str | None:
@@ -1200,10 +1223,10 @@ def resolve_conflicted(
     # Untraced, the checks are memoised in the index once it is reused; a trace
     # records every check (iterative_auth_checks with the index's part memos).
     memoised = steps is None and index.note_resolution()
-    partial = _PartialFacts(base, index.state_key_names, index) if memoised else None
+    partial = _PartialFacts(base, index) if memoised else None
     checks_index = index if steps is not None else None
     if partial is not None:
-        _memoised_checks(version, sorted_positions, base, source, changes, index, partial)
+        _memoised_checks(version, sorted_positions, source, index, partial)
     elif steps is None:
         _plain_checks(version, [ids[p] for p in sorted_positions], base, source, changes, index)
     else:
@@ -1221,7 +1244,12 @@ def resolve_conflicted(
         steps.append(PartialStateStep("the power events", state_tuple({**base, **changes})))
 
     others = [ids[p] for p in full.difference(sorted_positions)]
-    resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
+    if partial is not None:
+        resolved_power = partial.event_at(
+            _name_of(POWER_KEY, index.names_of_state_keys, index.state_key_names)
+        )
+    else:
+        resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
     line = mainline(resolved_power, source, index=index) if others else []
     other_order, other_keys, closest = mainline_ordering(
         others, line, source, index=index, with_keys=steps is not None
@@ -1240,7 +1268,8 @@ def resolve_conflicted(
         )
     if partial is not None:
         other_positions = index.indexes_of(other_order)
-        _memoised_checks(version, other_positions, base, source, changes, index, partial)
+        _memoised_checks(version, other_positions, source, index, partial)
+        partial.write_changes(changes)
     elif steps is None:
         _plain_checks(version, other_order, base, source, changes, index)
     else:
