@@ -360,15 +360,22 @@ class AuthChainIndex:
         """The union of the auth chains of ``event_ids`` (each included)."""
         index = self._index
         roots = event_ids if isinstance(event_ids, list | tuple) else list(event_ids)
-        unindexed = [event_id for event_id in roots if event_id not in index]
-        if unindexed:
+        try:
+            # Each ID looked up once when all are indexed (the common case: a whole
+            # state's chain in RoomStates reads hundreds of IDs, 2.3 million over
+            # the generated 100k room, where a first pass for unindexed ones took
+            # a second).
+            positions = list(map(index.__getitem__, roots))
+        except KeyError:
+            unindexed = [event_id for event_id in roots if event_id not in index]
             # One walk for all of them, the first root first (as one call each would).
             unindexed.reverse()
             self._add_all(unindexed)
+            positions = list(map(index.__getitem__, roots))
         out = 0
         chains = self._chain
-        for event_id in roots:
-            out |= chains[index[event_id]]
+        for position in positions:
+            out |= chains[position]
         return out
 
     def chains_meet(self, roots: Iterable[str], within: int) -> int:
