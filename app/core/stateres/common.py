@@ -308,6 +308,11 @@ class AuthChainIndex:
         return bool(self._missing)
 
     @property
+    def position_memo(self) -> Mapping[str, int]:
+        """Each indexed event's position, by ID (read-only: the index's own dict)."""
+        return self._index
+
+    @property
     def event_ids(self) -> list[str]:
         """The event ID at each position (read-only: the index's own list)."""
         return self._ids
