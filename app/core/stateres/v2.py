@@ -353,8 +353,13 @@ def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU 
                 break
     version = event.room_version
     sender = event.sender
-    if create is not None and version.privileged_creators and _is_creator(create, sender):
-        return CREATOR_POWER_LEVEL
+    if create is not None and version.privileged_creators:
+        # A creator: the create event's sender or one of its additional_creators.
+        if create.sender == sender:
+            return CREATOR_POWER_LEVEL
+        additional = create.content.get("additional_creators")
+        if isinstance(additional, list) and sender in additional:
+            return CREATOR_POWER_LEVEL
     if power is None:
         if create is None:
             return 0
@@ -371,13 +376,6 @@ def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU 
     if type(level) is int:
         return level
     return _level(level) or 0
-
-
-def _is_creator(create: PDU, user_id: str) -> bool:
-    if create.sender == user_id:
-        return True
-    additional = create.content.get("additional_creators")
-    return isinstance(additional, list) and user_id in additional
 
 
 def reverse_topological_power_ordering(
@@ -630,6 +628,27 @@ def mainline_ordering(
         event = get(event_id)
         assert event is not None
         answer = known_get(event_id)
+        if answer is None and position_get(event_id) is None:
+            # Most events' first power levels auth event is on the mainline: that
+            # one step without the walk's set (its first step, inline).
+            parent = memo_get(event_id, _UNSET)
+            if parent is _UNSET:
+                parent = None
+                for auth_id in auth_ids_get(event_id) or auth_event_ids(event):
+                    auth_event = get(auth_id)
+                    if (
+                        auth_event is not None
+                        and auth_event.type == POWER_LEVELS
+                        and auth_event.state_key == ""
+                    ):
+                        parent = auth_id
+                        break
+                if memo is not None:
+                    memo[event_id] = parent
+            if parent is not None:
+                at = position_get(parent)
+                if at is not None:
+                    answer = known[event_id] = (at, parent)
         if answer is None:
             walked: set[str] = set()
             current: str | None = event_id
