@@ -23,14 +23,19 @@ import ipaddress
 import re
 from collections.abc import Callable, Container, Mapping, Sequence
 
-from app.core.auth_power import get_named_level, get_power_level, is_creator, room_creators
+from app.core.auth_power import (
+    CREATE_KEY,
+    POWER_LEVELS_KEY,
+    get_named_level,
+    get_power_level,
+    is_creator,
+    room_creators,
+)
 from app.core.auth_result import (
     ALLOWED,
     AUTHORISING_USER,
     CREATE,
-    JOIN_RULES,
     MEMBER,
-    POWER_LEVELS,
     THIRD_PARTY_INVITE,
     AuthResult,
     RuleNumbers,
@@ -38,7 +43,7 @@ from app.core.auth_result import (
     rule_numbers,
     show_value,
 )
-from app.core.auth_rules import check_auth
+from app.core.auth_rules import JOIN_RULES_KEY, check_auth
 from app.core.events import PDU, StateKey
 from app.core.hashing import room_id_from_create_event_id
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -123,9 +128,11 @@ def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey
 
 
 _NO_TYPES: frozenset[StateKey] = frozenset()
-_POWER_LEVELS_KEY: StateKey = (POWER_LEVELS, "")
-_CREATE_KEY: StateKey = (CREATE, "")
-_JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
+# The rules' own key objects: a dict lookup of the very key stored ends at the
+# identity test, where an equal tuple compares its strings.
+_POWER_LEVELS_KEY: StateKey = POWER_LEVELS_KEY
+_CREATE_KEY: StateKey = CREATE_KEY
+_JOIN_RULES_KEY: StateKey = JOIN_RULES_KEY
 
 
 def synapse_auth_types(version: RoomVersion, event: PDU) -> tuple[StateKey, ...]:

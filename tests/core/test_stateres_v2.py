@@ -529,3 +529,98 @@ def test_a_one_off_resolution_builds_no_check_memos_and_a_reused_index_does() ->
     assert not any(index.check_info_memo(v12.identifier))
     assert dict(resolve_state(v12, sets, source).state) == expected
     assert any(index.check_info_memo(v12.identifier))
+
+
+def _own_auth_events_room(version_id: str) -> tuple[dict[str, PDU], set[str]]:
+    """Events whose verdicts depend on which own auth event the auth state keeps:
+    the last known, not rejected one at each key (Synapse 1.163's
+    ``_iterative_auth_checks`` adds them in order into a dict)."""
+    v = room_version(version_id)
+    create = build_event(
+        v,
+        type="m.room.create",
+        state_key="",
+        sender=ALICE,
+        content={"room_version": version_id} if version_id == "12" else {"creator": ALICE},
+        room_id=None if version_id == "12" else "!own:example.com",
+    )
+    rid = room_id_for(create) if version_id == "12" else "!own:example.com"
+    n: dict[str, PDU] = {"create": create}
+    # v12 names the create event by the room ID: it is never listed.
+    listed_create = [] if version_id == "12" else ["create"]
+
+    def add(name: str, sender: str, etype: str, key: str, content: dict, auth: list[str]) -> None:
+        n[name] = build_event(
+            v,
+            type=etype,
+            state_key=key,
+            sender=sender,
+            content=content,
+            room_id=rid,
+            auth_events=[n[a].event_id for a in [*listed_create, *auth]],
+        )
+
+    add("ma", ALICE, "m.room.member", ALICE, {"membership": "join"}, [])
+    pl_content = {"users": {ALICE: 100, BOB: 50}, "state_default": 50}
+    add("pl", ALICE, "m.room.power_levels", "", pl_content, ["ma"])
+    add("mb_join", BOB, "m.room.member", BOB, {"membership": "join"}, ["pl"])
+    add("mb_leave", BOB, "m.room.member", BOB, {"membership": "leave"}, ["pl", "mb_join"])
+    add("pl_x", ALICE, "m.room.power_levels", "x", {"users": {}}, ["pl", "ma"])
+    # Bob's membership twice among the own auth events: the later (join) counts.
+    add("topic_later", BOB, "m.room.topic", "", {"topic": "a"}, ["pl", "mb_leave", "mb_join"])
+    # ... and the earlier (leave) when the later is rejected.
+    add("topic_rejected", BOB, "m.room.topic", "", {"topic": "b"}, ["pl", "mb_join", "mb_leave"])
+    # A power levels event under another state_key reads the previous one there
+    # (from its own auth events), which forbids raising Bob above his level.
+    add(
+        "pl_x_new",
+        BOB,
+        "m.room.power_levels",
+        "x",
+        {"users": {BOB: 100}},
+        ["pl", "pl_x", "mb_join"],
+    )
+    add("pl_y_new", BOB, "m.room.power_levels", "y", {"users": {BOB: 100}}, ["pl", "mb_join"])
+    return n, set()
+
+
+@pytest.mark.parametrize("version_id", ["10", "12"])
+@pytest.mark.parametrize("base_keys", ["none", "some", "all"])
+def test_one_off_checks_keep_the_auth_state_a_trace_shows(version_id: str, base_keys: str) -> None:
+    """The untraced one-off checks build each auth state from the partial state at
+    the auth types and the own auth events only where it lacks a key; their
+    verdicts must be those of the traced checks (which keep every own auth event,
+    and which the Synapse comparisons check): the last of two own auth events at a
+    key wins, a rejected one is left out, and a power levels event with a
+    state_key other than "" reads the previous one under it."""
+    from app.core.stateres.v2 import _plain_checks, iterative_auth_checks
+
+    n, _ = _own_auth_events_room(version_id)
+    v = room_version(version_id)
+    events = {e.event_id: e for e in n.values()}
+    checked = ["topic_later", "topic_rejected", "pl_x_new", "pl_y_new"]
+    for rejected in (set(), {n["mb_join"].event_id}, {n["mb_leave"].event_id}):
+        source = MappingSource(events, rejected)
+        # "some": the base lacks Bob's membership (read from the own auth events);
+        # "all": it has every key the auth types name, so only the power levels
+        # rule's previous event under "x" can come from the own auth events.
+        base: dict[tuple[str, str], str] = {}
+        if base_keys != "none":
+            base = {
+                ("m.room.create", ""): n["create"].event_id,
+                ("m.room.power_levels", ""): n["pl"].event_id,
+                ("m.room.member", ALICE): n["ma"].event_id,
+            }
+        if base_keys == "all":
+            base[("m.room.member", BOB)] = n["mb_join"].event_id
+        ids = [n[k].event_id for k in checked]
+        steps: list[Any] = []
+        traced = iterative_auth_checks(v, ids, base, source, phase="t", steps=steps)
+        plain = _plain_checks(v, ids, base, source, {}, chain_index_for(source))
+        assert plain == traced
+        outcome = {s.event_id: s.outcome for s in steps}
+        if not rejected and base_keys != "all":
+            # Bob joined (the later of his two memberships) may set the topic once.
+            assert outcome[n["topic_later"].event_id] == "allowed"
+            assert outcome[n["pl_x_new"].event_id] == "rejected"  # raises Bob above 50
+            assert outcome[n["pl_y_new"].event_id] == "allowed"  # nothing under "y"

@@ -308,6 +308,11 @@ class AuthChainIndex:
         return bool(self._missing)
 
     @property
+    def position_memo(self) -> Mapping[str, int]:
+        """Each indexed event's position, by ID (read-only: the index's own dict)."""
+        return self._index
+
+    @property
     def event_ids(self) -> list[str]:
         """The event ID at each position (read-only: the index's own list)."""
         return self._ids
@@ -516,7 +521,6 @@ class AuthChainIndex:
         chains = self._chain
         ids = self._ids
         auth_ids = self._auth_ids
-        auth_ids_get = auth_ids.get
         get = self._source.get
         while stack:
             node = stack.pop()
@@ -529,18 +533,18 @@ class AuthChainIndex:
             bits = 0
             while True:
                 if parents_left is None:
-                    parents = auth_ids_get(node)
-                    if parents is None:
-                        event = get(node)
-                        if event is None:
-                            parents = self._missing_auth_ids(node)
-                        else:
-                            # PDU.auth_event_ids(), without a call once memoised.
-                            try:
-                                parents = event.auth_event_ids_memo
-                            except AttributeError:
-                                parents = event.auth_event_ids()
-                            auth_ids[node] = parents
+                    # (Read from the event, not from ``auth_ids``: an event not
+                    # indexed yet is seldom there, and never in a fresh index.)
+                    event = get(node)
+                    if event is None:
+                        parents = self._missing_auth_ids(node)
+                    else:
+                        # PDU.auth_event_ids(), without a call once memoised.
+                        try:
+                            parents = event.auth_event_ids_memo
+                        except AttributeError:
+                            parents = event.auth_event_ids()
+                        auth_ids[node] = parents
                     bits = 0
                     parents_left = reversed(parents)
                 for parent in parents_left:
