@@ -134,7 +134,6 @@ class AuthChainIndex:
         "_missing",
         "_names_of_state_keys",
         "_pl_parent",
-        "_power",
         "_power_event",
         "_power_facts",
         "_resolutions",
@@ -150,9 +149,8 @@ class AuthChainIndex:
         self._ids: list[str] = []
         self._chain: list[int] = []
         self._missing: set[str] = set()
-        #: Memos for v2 (see v2.py): the sender's power level per event, the first
-        #: power levels auth event per event, the mainline per power levels event.
-        self._power: dict[str, int] = {}
+        #: Memos for v2 (see v2.py): the first power levels auth event per event,
+        #: the mainline per power levels event.
         self._pl_parent: dict[str, str | None] = {}
         self._mainlines: dict[str | None, list[str]] = {}
         #: Whether each (known) event is a power event (v2's is_power_event), by
@@ -206,10 +204,6 @@ class AuthChainIndex:
     @property
     def source(self) -> EventSource:
         return self._source
-
-    @property
-    def power_memo(self) -> dict[str, int]:
-        return self._power
 
     def by_position(self, memo: list[Any]) -> list[Any]:
         """``memo``, one of this index's memos by position, with an entry (None until
