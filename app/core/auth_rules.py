@@ -1482,7 +1482,15 @@ def _same_int(before: object, after: object) -> bool:
 
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """The keys of ``old`` and ``new`` except those whose values are the same integer."""
+    """The keys of ``old`` and ``new`` except those whose values are the same integer.
+
+    When both are dicts of integers only (the common case: a power levels event's
+    users, hundreds of them, against the previous one's), the entries in one and
+    not the other, compared in C (``type() is int`` rules out ``true``, which
+    would compare equal to 1).
+    """
+    if type(old) is dict and type(new) is dict and _int_values(old) and _int_values(new):
+        return list({key for key, _ in old.items() ^ new.items()})
     old_get = old.get
     changed = [
         key
