@@ -633,16 +633,7 @@ def mainline_ordering(
             # one step without the walk's set (its first step, inline).
             parent = memo_get(event_id, _UNSET)
             if parent is _UNSET:
-                parent = None
-                for auth_id in auth_ids_get(event_id) or auth_event_ids(event):
-                    auth_event = get(auth_id)
-                    if (
-                        auth_event is not None
-                        and auth_event.type == POWER_LEVELS
-                        and auth_event.state_key == ""
-                    ):
-                        parent = auth_id
-                        break
+                parent = _first_power_levels(auth_ids_get(event_id) or auth_event_ids(event), get)
                 if memo is not None:
                     memo[event_id] = parent
             if parent is not None:
