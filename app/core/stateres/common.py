@@ -165,8 +165,8 @@ class AuthChainIndex:
         #: not depend on the partial state. Read-only once stored.
         self._auth_part: dict[str, dict[StateKey, PDU]] = {}
         #: Per version identifier, each state event's check info for v2's memoised
-        #: iterative auth checks (key, its name, auth types, their names, verdicts),
-        #: by position.
+        #: iterative auth checks (v2._check_info: how to read its facts, its
+        #: verdicts, its key's name, ...), by position.
         self._check_info: dict[str, list[Any]] = {}
         #: What the auth rules read of each state event (auth_state_facts) by ID, for
         #: v2's memoised checks (None for a missing or rejected one, and for None),
