@@ -1153,7 +1153,7 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
                     # is_creator, inline (asked for two users on every membership).
                     creator = create.sender
                     extra = create.content.get("additional_creators")
-                    if type(extra) is not list and not isinstance(extra, list):
+                    if not isinstance(extra, list):
                         extra = ()
                     sender_creates = sender == creator or sender in extra
                     # A join or leaving oneself asks once.

@@ -354,7 +354,8 @@ def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU 
     version = event.room_version
     sender = event.sender
     if create is not None and version.privileged_creators:
-        # A creator: the create event's sender or one of its additional_creators.
+        # A creator: the create event's sender or one of its additional_creators
+        # (auth_power.is_creator, inline: asked for every sort node).
         if create.sender == sender:
             return CREATOR_POWER_LEVEL
         additional = create.content.get("additional_creators")
