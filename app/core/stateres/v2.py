@@ -1067,19 +1067,20 @@ def _memoised_checks(
         facts = facts_of(partial)
         allowed = verdicts.get(facts)
         if allowed is None:
-            event = get(event_id)
-            assert event is not None
-            values = tuple(map(partial.event_at, names))
-            full = tuple(map(partial.__getitem__, names))
-            power_id = values[power_at] if power_at >= 0 and full[power_at] is not None else None
-            if power_id is not None:
+            # The facts as a tuple (one name's itemgetter gives the fact itself), the
+            # power levels reduced to what this event's rules read of them.
+            full = (facts,) if len(names) == 1 else facts
+            if power_at >= 0 and full[power_at] is not None:
+                power_id = partial.event_at(names[power_at])
+                assert power_id is not None  # its facts are not None
                 # The same for every event with the same reader (most often the
                 # same sender's other events of the type, or memberships).
                 power_key = (power_id, reader)
                 power_facts = power_facts_memo.get(power_key, _UNSET)
                 if power_facts is _UNSET:
+                    event = get(event_id)
                     power_levels = get(power_id)
-                    assert power_levels is not None
+                    assert event is not None and power_levels is not None
                     power_facts = auth_state_facts(event, POWER_KEY, power_levels)
                     # Kept once however many verdicts share them (they live as long).
                     power_facts = state_facts.setdefault(power_facts, power_facts)
@@ -1089,6 +1090,9 @@ def _memoised_checks(
                 full = tuple(reduced)
             allowed = by_facts.get(full)
             if allowed is None:
+                event = get(event_id)
+                assert event is not None
+                values = map(partial.event_at, names)
                 auth_state = _own_auth_state(event_id, event, source, index).copy()
                 for type_key, current in zip(types, values, strict=True):
                     if current is None:
