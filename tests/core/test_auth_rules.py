@@ -1375,6 +1375,9 @@ def test_auth_state_facts_missing_what_a_rule_reads_is_caught(blind_spot: str) -
 # event, and a reader that leaves out any part of it is caught.
 
 
+AUTHORISER = "join_authorised_via_users_server"
+
+
 def _reader_power_levels() -> list[PDU]:
     """Power levels events that tell users and event types apart: the generated cases'
     own, and variants of them giving every user and type of the cases its own level."""
@@ -1395,9 +1398,6 @@ def _reader_power_levels() -> list[PDU]:
         }
         out.append(_with(original, content, original.sender, n))
     return out
-
-
-AUTHORISER = "join_authorised_via_users_server"
 
 
 def _reader_groups(reader: Any) -> list[list[PDU]]:
