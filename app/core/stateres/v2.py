@@ -266,13 +266,11 @@ def _full_conflicted_positions(
     a bit into a 100k-event room's bitset copies the whole integer each time.
     """
     positions = set(index.positions_of(diff_bits))
-    index_of = index.index_of
-    for values in conflicted.values():
-        for event_id in values:
-            positions.add(index_of(event_id))
+    conflicted_ids = [eid for values in conflicted.values() for eid in values]
+    positions.update(index.indexes_of(conflicted_ids))
     if with_subgraph:
-        conflicted_ids = sorted({eid for values in conflicted.values() for eid in values})
-        positions.update(index.positions_of(conflicted_state_subgraph(index, conflicted_ids)))
+        subgraph = conflicted_state_subgraph(index, sorted(set(conflicted_ids)))
+        positions.update(index.positions_of(subgraph))
     if index.has_missing:
         ids = index.event_ids
         get = index.source.get
