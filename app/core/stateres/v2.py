@@ -35,6 +35,7 @@ from sys import intern
 from typing import Any
 
 from app.core.auth import AuthResult, check_auth, synapse_auth_types
+from app.core.auth_power import is_creator
 from app.core.auth_rules import auth_state_facts, power_levels_reader
 from app.core.events import PDU, StateKey
 from app.core.stateres.common import (
@@ -351,14 +352,8 @@ def _sender_level(event: PDU, auth_ids: Sequence[str], get: Callable[[str], PDU 
                 break
     version = event.room_version
     sender = event.sender
-    if create is not None and version.privileged_creators:
-        # A creator: the create event's sender or one of its additional_creators
-        # (auth_power.is_creator, inline: asked for every sort node).
-        if create.sender == sender:
-            return CREATOR_POWER_LEVEL
-        additional = create.content.get("additional_creators")
-        if isinstance(additional, list) and sender in additional:
-            return CREATOR_POWER_LEVEL
+    if create is not None and version.privileged_creators and is_creator(create, sender):
+        return CREATOR_POWER_LEVEL
     if power is None:
         if create is None:
             return 0
@@ -537,28 +532,22 @@ def _power_levels_parent(
         known = memo.get(event_id, _UNSET)
         if known is not _UNSET:
             return known  # type: ignore[no-any-return]
+    found: str | None = None
     get = source.get
     event = get(event_id)
-    found = None
     if event is not None:
-        auth_ids = index.auth_ids(event_id) if index is not None else auth_event_ids(event)
-        found = _first_power_levels(auth_ids, get)
+        for auth_id in index.auth_ids(event_id) if index is not None else auth_event_ids(event):
+            auth_event = get(auth_id)
+            if (
+                auth_event is not None
+                and auth_event.type == POWER_LEVELS
+                and auth_event.state_key == ""
+            ):
+                found = auth_id
+                break
     if memo is not None:
         memo[event_id] = found
     return found
-
-
-def _first_power_levels(auth_ids: Sequence[str], get: Callable[[str], PDU | None]) -> str | None:
-    """The first of ``auth_ids`` that is a (known) m.room.power_levels event."""
-    for auth_id in auth_ids:
-        auth_event = get(auth_id)
-        if (
-            auth_event is not None
-            and auth_event.type == POWER_LEVELS
-            and auth_event.state_key == ""
-        ):
-            return auth_id
-    return None
 
 
 def mainline(
@@ -621,8 +610,6 @@ def mainline_ordering(
     get = source.get
     keyed: list[tuple[int, int, str]] = []
     closest: dict[str, str | None] = {}
-    no_auth_ids: dict[str, tuple[str, ...]] = {}
-    auth_ids_get = (index.auth_ids_memo if index is not None else no_auth_ids).get
     for event_id in event_ids:
         event = get(event_id)
         assert event is not None
@@ -632,9 +619,7 @@ def mainline_ordering(
             # one step without the walk's set (its first step, inline).
             parent = memo_get(event_id, _UNSET)
             if parent is _UNSET:
-                parent = _first_power_levels(auth_ids_get(event_id) or auth_event_ids(event), get)
-                if memo is not None:
-                    memo[event_id] = parent
+                parent = _power_levels_parent(event_id, source, memo, index)
             if parent is not None:
                 at = position_get(parent)
                 if at is not None:
@@ -655,15 +640,7 @@ def mainline_ordering(
                 walked.add(current)
                 parent = memo_get(current, _UNSET)
                 if parent is _UNSET:
-                    # _power_levels_parent, with the memo already asked.
-                    current_event = event if current is event_id else get(current)
-                    if current_event is None:
-                        parent = None
-                    else:
-                        auth_ids = auth_ids_get(current) or auth_event_ids(current_event)
-                        parent = _first_power_levels(auth_ids, get)
-                    if memo is not None:
-                        memo[current] = parent
+                    parent = _power_levels_parent(current, source, memo, index)
                 current = parent
             for step in walked:
                 known[step] = answer
@@ -1248,14 +1225,7 @@ def resolve_conflicted(
             if flags[i] is None:
                 event = get(ids[position])
                 assert event is not None  # the full conflicted set holds known events
-                # is_power_event, its commonest answers inline (~50 events a small
-                # resolution): a member's own membership, and every other type.
-                state_key = event.state_key
-                if event.type == MEMBER:
-                    flag = state_key != event.sender and is_power_event(event)
-                else:
-                    flag = state_key == "" and event.type in _POWER_TYPES
-                flags[i] = power_memo[position] = flag
+                flags[i] = power_memo[position] = is_power_event(event)
     power_events = list(compress(candidates, flags))
     sorted_positions = _power_ordering(power_events, full, index)
     if steps is not None:
