@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -36,11 +36,25 @@ from app.core.stateres.v2 import (
     is_power_event,
     sender_power_level,
 )
-from app.core.versions import room_version
+from app.core.versions import RoomVersion, room_version
 
 ALICE = "@alice:example.com"
 BOB = "@bob:example.com"
 CHARLIE = "@charlie:example.com"
+
+
+def bare_event(event_id: str, auth_events: Sequence[str], etype: str = "x") -> PDU:
+    """A room v1 PDU with a readable ID that only carries ``auth_events`` (which may
+    name itself, or events not built yet: a cycle)."""
+    return build_event(
+        room_version("1"),
+        type=etype,
+        state_key="",
+        sender=ALICE,
+        content={},
+        event_id=event_id,
+        auth_events=list(auth_events),
+    )
 
 
 def auth_graph(graph: Mapping[str, Sequence[str]]) -> dict[str, PDU]:
@@ -52,15 +66,7 @@ def auth_graph(graph: Mapping[str, Sequence[str]]) -> dict[str, PDU]:
         if any(a not in out for a in graph[name]):
             pending.append(name)
             continue
-        out[name] = build_event(
-            room_version("1"),
-            type="m.room.member",
-            state_key="",
-            sender=ALICE,
-            content={},
-            event_id=name,
-            auth_events=list(graph[name]),
-        )
+        out[name] = bare_event(name, graph[name], "m.room.member")
     return out
 
 
@@ -188,39 +194,12 @@ def test_auth_chains_survive_deep_graphs_and_cycles() -> None:
     graph: dict[str, list[str]] = {"e0": []}
     for i in range(1, 5_000):
         graph[f"e{i}"] = [f"e{i - 1}"]
-    events = {
-        name: build_event(
-            room_version("1"),
-            type="m.room.member",
-            state_key="",
-            sender=ALICE,
-            content={},
-            event_id=name,
-            auth_events=auth,
-        )
-        for name, auth in graph.items()
-    }
+    events = {name: bare_event(name, auth, "m.room.member") for name, auth in graph.items()}
     index = index_of(events)
     assert index.chain("e4999").bit_count() == 5_000
     cyclic = auth_graph({"A": []})
-    cyclic["B"] = build_event(
-        room_version("1"),
-        type="x",
-        state_key="",
-        sender=ALICE,
-        content={},
-        event_id="B",
-        auth_events=["C"],
-    )
-    cyclic["C"] = build_event(
-        room_version("1"),
-        type="x",
-        state_key="",
-        sender=ALICE,
-        content={},
-        event_id="C",
-        auth_events=["B", "A"],
-    )
+    cyclic["B"] = bare_event("B", ["C"])
+    cyclic["C"] = bare_event("C", ["B", "A"])
     index = index_of(cyclic)
     assert set(index.ids_of(index.chain("C"))) == {"A", "B", "C"}
 
@@ -230,15 +209,7 @@ def test_an_event_listing_itself_keeps_its_other_auth_events_chains() -> None:
     # a cycle and is cut, and nothing else (its auth chain is still everything its
     # other auth events reach).
     events = auth_graph({"A": [], "B": ["A"]})
-    events["S"] = build_event(
-        room_version("1"),
-        type="x",
-        state_key="",
-        sender=ALICE,
-        content={},
-        event_id="S",
-        auth_events=["B", "S"],
-    )
+    events["S"] = bare_event("S", ["B", "S"])
     index = index_of(events)
     assert set(index.ids_of(index.chain("S"))) == {"A", "B", "S"}
     assert index.index_of("B") < index.index_of("S")
@@ -337,6 +308,36 @@ def test_create_event_is_a_power_event_as_in_synapse() -> None:
     assert not is_power_event(leave) and not is_power_event(topic)
 
 
+def _named_events(
+    n: dict[str, PDU], version: RoomVersion, room_id: str, listed: Sequence[str] = ()
+) -> Callable[..., None]:
+    """``add(name, sender, type, state_key, content, auth[, ts])``: build an event of
+    ``room_id`` into ``n`` under ``name``, its auth events ``listed`` and ``auth``
+    (names in ``n``)."""
+
+    def add(
+        name: str,
+        sender: str,
+        etype: str,
+        key: str,
+        content: dict[str, Any],
+        auth: list[str],
+        ts: int = 0,
+    ) -> None:
+        n[name] = build_event(
+            version,
+            type=etype,
+            state_key=key,
+            sender=sender,
+            content=content,
+            room_id=room_id,
+            auth_events=[n[a].event_id for a in [*listed, *auth]],
+            origin_server_ts=ts,
+        )
+
+    return add
+
+
 def _v12_room() -> tuple[dict[str, PDU], dict[str, PDU]]:
     v = room_version("12")
     create = build_event(
@@ -347,23 +348,8 @@ def _v12_room() -> tuple[dict[str, PDU], dict[str, PDU]]:
         content={"room_version": "12"},
         origin_server_ts=0,
     )
-    rid = room_id_for(create)
     n: dict[str, PDU] = {"create": create}
-
-    def add(
-        name: str, sender: str, etype: str, key: str, content: dict, auth: list[str], ts: int
-    ) -> None:
-        n[name] = build_event(
-            v,
-            type=etype,
-            state_key=key,
-            sender=sender,
-            content=content,
-            room_id=rid,
-            auth_events=[n[a].event_id for a in auth],
-            origin_server_ts=ts,
-        )
-
+    add = _named_events(n, v, room_id_for(create))
     add("ma", ALICE, "m.room.member", ALICE, {"membership": "join"}, [], 1)
     add("pl", ALICE, "m.room.power_levels", "", {"users": {BOB: 100}}, ["ma"], 2)
     add("jr", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, ["ma", "pl"], 3)
@@ -427,6 +413,27 @@ class _GrowingSource:
         return event_id in self.rejected
 
 
+def _bob_joins_a_public_room(
+    *, bob_cites_rules: bool
+) -> tuple[PDU, PDU, PDU, PDU, PDU, dict[tuple[str, str], str]]:
+    """A v10 room (create, Alice's join, power levels, public join rules) and Bob's
+    join, citing the join rules or not; and the state before the join rules."""
+    create = _make("10", ALICE, "m.room.create", "", {"creator": ALICE, "room_version": "10"})
+    alice = _make("10", ALICE, "m.room.member", ALICE, {"membership": "join"}, [create])
+    pl = _make("10", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100}}, [create, alice])
+    rules = _make(
+        "10", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, [create, alice, pl]
+    )
+    cited = [create, pl, rules] if bob_cites_rules else [create, pl]
+    bob = _make("10", BOB, "m.room.member", BOB, {"membership": "join"}, cited)
+    base = {
+        ("m.room.create", ""): create.event_id,
+        ("m.room.member", ALICE): alice.event_id,
+        ("m.room.power_levels", ""): pl.event_id,
+    }
+    return create, alice, pl, rules, bob, base
+
+
 def test_memoised_checks_forget_what_they_read_when_an_event_appears_or_is_rejected() -> None:
     """The iterative auth checks' memos (each event's own auth events, the verdicts
     without a trace) are dropped when an event they read appears or is rejected.
@@ -442,20 +449,9 @@ def test_memoised_checks_forget_what_they_read_when_an_event_appears_or_is_rejec
     from app.core.stateres.v2 import iterative_auth_checks
 
     v = room_version("10")
-    create = _make("10", ALICE, "m.room.create", "", {"creator": ALICE, "room_version": "10"})
-    alice = _make("10", ALICE, "m.room.member", ALICE, {"membership": "join"}, [create])
-    pl = _make("10", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100}}, [create, alice])
-    rules = _make(
-        "10", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, [create, alice, pl]
-    )
-    bob = _make("10", BOB, "m.room.member", BOB, {"membership": "join"}, [create, pl, rules])
+    create, alice, pl, rules, bob, base = _bob_joins_a_public_room(bob_cites_rules=True)
     source = _GrowingSource([create, alice, pl, bob])  # the join rules event: not yet
     index = AuthChainIndex(source)
-    base = {
-        ("m.room.create", ""): create.event_id,
-        ("m.room.member", ALICE): alice.event_id,
-        ("m.room.power_levels", ""): pl.event_id,
-    }
     bob_key = ("m.room.member", BOB)
 
     def joined() -> bool:
@@ -485,19 +481,8 @@ def test_memoised_iterative_auth_checks_start_from_the_changes_given() -> None:
     from app.core.stateres.v2 import iterative_auth_checks
 
     v = room_version("10")
-    create = _make("10", ALICE, "m.room.create", "", {"creator": ALICE, "room_version": "10"})
-    alice = _make("10", ALICE, "m.room.member", ALICE, {"membership": "join"}, [create])
-    pl = _make("10", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100}}, [create, alice])
-    rules = _make(
-        "10", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, [create, alice, pl]
-    )
-    bob = _make("10", BOB, "m.room.member", BOB, {"membership": "join"}, [create, pl])
+    create, alice, pl, rules, bob, base = _bob_joins_a_public_room(bob_cites_rules=False)
     source = MappingSource({e.event_id: e for e in (create, alice, pl, rules, bob)})
-    base = {
-        ("m.room.create", ""): create.event_id,
-        ("m.room.member", ALICE): alice.event_id,
-        ("m.room.power_levels", ""): pl.event_id,
-    }
     bob_key = ("m.room.member", BOB)
     for index in (None, AuthChainIndex(source)):
         without = iterative_auth_checks(
@@ -531,7 +516,7 @@ def test_a_one_off_resolution_builds_no_check_memos_and_a_reused_index_does() ->
     assert any(index.check_info_memo(v12.identifier))
 
 
-def _own_auth_events_room(version_id: str) -> tuple[dict[str, PDU], set[str]]:
+def _own_auth_events_room(version_id: str) -> dict[str, PDU]:
     """Events whose verdicts depend on which own auth event the auth state keeps:
     the last known, not rejected one at each key (Synapse 1.163's
     ``_iterative_auth_checks`` adds them in order into a dict)."""
@@ -547,18 +532,7 @@ def _own_auth_events_room(version_id: str) -> tuple[dict[str, PDU], set[str]]:
     rid = room_id_for(create) if version_id == "12" else "!own:example.com"
     n: dict[str, PDU] = {"create": create}
     # v12 names the create event by the room ID: it is never listed.
-    listed_create = [] if version_id == "12" else ["create"]
-
-    def add(name: str, sender: str, etype: str, key: str, content: dict, auth: list[str]) -> None:
-        n[name] = build_event(
-            v,
-            type=etype,
-            state_key=key,
-            sender=sender,
-            content=content,
-            room_id=rid,
-            auth_events=[n[a].event_id for a in [*listed_create, *auth]],
-        )
+    add = _named_events(n, v, rid, listed=() if version_id == "12" else ("create",))
 
     add("ma", ALICE, "m.room.member", ALICE, {"membership": "join"}, [])
     pl_content = {"users": {ALICE: 100, BOB: 50}, "state_default": 50}
@@ -581,7 +555,7 @@ def _own_auth_events_room(version_id: str) -> tuple[dict[str, PDU], set[str]]:
         ["pl", "pl_x", "mb_join"],
     )
     add("pl_y_new", BOB, "m.room.power_levels", "y", {"users": {BOB: 100}}, ["pl", "mb_join"])
-    return n, set()
+    return n
 
 
 @pytest.mark.parametrize("version_id", ["10", "12"])
@@ -595,7 +569,7 @@ def test_one_off_checks_keep_the_auth_state_a_trace_shows(version_id: str, base_
     state_key other than "" reads the previous one under it."""
     from app.core.stateres.v2 import _plain_checks, iterative_auth_checks
 
-    n, _ = _own_auth_events_room(version_id)
+    n = _own_auth_events_room(version_id)
     v = room_version(version_id)
     events = {e.event_id: e for e in n.values()}
     checked = ["topic_later", "topic_rejected", "pl_x_new", "pl_y_new"]
