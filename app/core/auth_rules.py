@@ -1149,22 +1149,9 @@ def _member(event: PDU, state: Mapping[StateKey, PDU], create: PDU, text: _RuleT
             privileged = create.room_version.privileged_creators
             sender_creates = target_creates = False
             if privileged:
-                if create.room_version.implicit_room_creator:
-                    # is_creator, inline (asked for two users on every membership).
-                    creator = create.sender
-                    extra = create.content.get("additional_creators")
-                    if not isinstance(extra, list):
-                        extra = ()
-                    sender_creates = sender == creator or sender in extra
-                    # A join or leaving oneself asks once.
-                    target_creates = (
-                        sender_creates if target == sender else target == creator or target in extra
-                    )
-                else:
-                    sender_creates = is_creator(create, sender)
-                    target_creates = (
-                        sender_creates if target == sender else is_creator(create, target)
-                    )
+                sender_creates = is_creator(create, sender)
+                # A join or leaving oneself asks once.
+                target_creates = sender_creates if target == sender else is_creator(create, target)
             if sender_creates:
                 sender_value: object = CREATOR_POWER_LEVEL
             else:
