@@ -67,17 +67,23 @@ PositionEdges = tuple["array[int]", "array[int]", "array[int]", "array[int]"]
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, settle: bool = True) -> Iterator[None]:
     """Pause the cyclic garbage collector while building large acyclic structures.
 
-    Building a 100k-event graph allocates millions of containers and no reference
-    cycles; each allocation burst would trigger full collections that walk every
-    live object (measured: ~40% of load time, benchmarks/bench_load.py). Reference
-    counting still frees everything; the collector resumes (if it was on) at exit.
-    What was made meanwhile goes straight to the oldest generation first
-    (``gc.freeze`` then ``gc.unfreeze``): left in the youngest, the first allocation
-    after resuming walked all of it (0.3-0.5 s after loading a 100k-event room, a
-    quarter of ``roomscope info``); it stays collectable by full collections.
+    Building a 100k-event graph, or the states at its every event, allocates
+    millions of containers and no reference cycles; each allocation burst would
+    trigger full collections that walk every live object (measured: ~40% of load
+    time, benchmarks/bench_load.py; 22% of the states of a 100k-event room).
+    Reference counting still frees everything; the collector resumes (if it was
+    on) at exit.
+
+    ``settle``: what was made meanwhile goes straight to the oldest generation
+    first (``gc.freeze`` then ``gc.unfreeze``, two list splices). Left in the
+    youngest, the first allocation after resuming walks all of it, and later
+    collections of the middle generation walk it again (0.3-0.5 s after loading a
+    100k-event room, a quarter of ``roomscope info``; 1.4 s after the states of
+    the generated 100k room). It stays collectable by full collections. Without
+    it (an event added to a room: a few objects), the collector is only paused.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -85,8 +91,9 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            gc.freeze()
-            gc.unfreeze()
+            if settle:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -50,14 +50,13 @@ from app.core.auth import (
 )
 from app.core.errors import RoomscopeError
 from app.core.events import PDU, StateKey
-from app.core.graph import EventGraph
+from app.core.graph import EventGraph, gc_paused
 from app.core.stateres import Resolution, resolve_state
 from app.core.stateres.common import (
     CREATE,
     CREATE_KEY,
     AuthChainIndex,
     auth_event_ids,
-    paused_gc,
 )
 from app.core.stateres.v2 import resolve_conflicted
 from app.core.versions import RoomVersion, StateResAlgorithm
@@ -262,7 +261,7 @@ class RoomStates:
         self.resolutions = 0
         if graph is not None:
             events = graph.events
-            with paused_gc():
+            with gc_paused():
                 for event_id in graph.order:
                     self._add(events[event_id])
 
@@ -512,7 +511,7 @@ class RoomStates:
             self._index.forget_parts_using(event.event_id)
         if self.create_event is None and event.type == CREATE and event.state_key == "":
             self.create_event = event
-        with paused_gc():
+        with gc_paused(settle=False):
             self._add(event)
         self._soft = None
         return self._verdicts.get(event.event_id)

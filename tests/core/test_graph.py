@@ -6,6 +6,7 @@ Expected values are worked out by hand from the small DAGs drawn in each test
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.core.events import PDU, parse_pdu
-from app.core.graph import EventGraph, Finding
+from app.core.graph import EventGraph, Finding, gc_paused
 from app.core.hashing import compute_event_id
 from app.core.versions import RoomVersion, room_version
 
@@ -480,3 +481,44 @@ def test_checking_event_ids_later_gives_what_build_gives() -> None:
     assert build([c, good]).with_event_ids_checked().findings == ()
     v1 = EventGraph.build([ev("$x:a", version=V1)], room_version=V1, check_event_ids=False)
     assert v1.with_event_ids_checked() is v1
+
+
+# -- gc_paused ------------------------------------------------------------------------
+
+
+def _generation_of(obj: object) -> int | None:
+    for generation in range(3):
+        if any(o is obj for o in gc.get_objects(generation=generation)):
+            return generation
+    return None
+
+
+@pytest.mark.parametrize(("settle", "expected"), [(True, 2), (False, 0)])
+def test_gc_paused_leaves_what_it_made_in_the_oldest_generation_when_settling(
+    settle: bool, expected: int
+) -> None:
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        gc.collect()
+        with gc_paused(settle=settle):
+            assert not gc.isenabled()
+            made: list[list[int]] = [[] for _ in range(3)]
+        assert gc.isenabled()
+        assert _generation_of(made[0]) == expected
+    finally:
+        if not was_enabled:
+            gc.disable()
+
+
+def test_gc_paused_leaves_a_disabled_collector_disabled() -> None:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            made: list[int] = []
+        assert not gc.isenabled()
+        assert _generation_of(made) == 0
+    finally:
+        if was_enabled:
+            gc.enable()

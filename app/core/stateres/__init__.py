@@ -89,7 +89,7 @@ def resolve_state(
     ``algorithm`` ("v1", "v2" or "v2.1") overrides the version's algorithm, to
     compare them on one room; the auth rules stay those of ``version``.
     """
-    # paused_gc(), without a generator's set-up on every call.
+    # graph.gc_paused(settle=False), without a generator's set-up on every call.
     if not gc.isenabled():
         return _resolve_state(version, state_sets, events, trace, algorithm)
     gc.disable()

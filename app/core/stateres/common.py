@@ -15,11 +15,9 @@ https://spec.matrix.org/v1.16/rooms/v2/#state-resolution (definitions).
 
 from __future__ import annotations
 
-import gc
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, Protocol, cast, runtime_checkable
 
 from app.core.events import PDU, StateKey
@@ -35,7 +33,6 @@ __all__ = [
     "as_event_source",
     "auth_event_ids",
     "chain_index_for",
-    "paused_gc",
     "split_conflicted_state_set",
 ]
 
@@ -623,25 +620,6 @@ def _strongly_held_index(source: EventSource, owner: object) -> AuthChainIndex:
     while len(_STRONG_INDEXES) > _STRONG_LIMIT:
         _STRONG_INDEXES.popitem(last=False)
     return index
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a resolution, then restore it.
-
-    The resolver allocates many small tuples, dicts and big integers but makes no
-    reference cycles, and a room's events are a large heap the collector would
-    otherwise rescan over and over (measured: 22% of the CPU time of the states
-    of a 100k-event room). Reference counting still frees everything at once.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def split_conflicted_state_set(
