@@ -323,11 +323,14 @@ def power_levels_reader(event: PDU) -> Hashable:
     if etype == POWER_LEVELS:
         return None
     if etype == MEMBER:
+        authoriser = event.content.get(AUTHORISING_USER)
         return (
             etype,
             event.sender,
             event.state_key,
-            event.content.get(AUTHORISING_USER),
+            # auth_state_facts reads no level for a value that is not a string
+            # (which need not be hashable: untrusted content).
+            authoriser if isinstance(authoriser, str) else None,
             _member_levels_read(event),
         )
     return (etype, event.sender)

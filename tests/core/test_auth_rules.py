@@ -1440,3 +1440,21 @@ READER_BLIND_SPOTS = {
 @pytest.mark.parametrize("blind_spot", sorted(READER_BLIND_SPOTS))
 def test_power_levels_reader_missing_part_is_caught(blind_spot: str) -> None:
     assert _reader_mismatches(READER_BLIND_SPOTS[blind_spot]) > 0
+
+
+@pytest.mark.parametrize("authoriser", [{"user": CAROL}, [CAROL], 5, None])
+def test_power_levels_reader_of_an_authorising_user_that_is_not_a_string(
+    authoriser: object,
+) -> None:
+    # Untrusted content: the reader is hashable (it keys a memo) and, as the facts
+    # read no level for such a value, the same as with no authorising user at all.
+    room = Room("10", join_rule="restricted", members={CAROL: "join"})
+    event = room.member(BOB, "join", content={AUTHORISER: authoriser})
+    plain = room.member(BOB, "join")
+    assert hash(power_levels_reader(event)) == hash(power_levels_reader(plain))
+    assert power_levels_reader(event) == power_levels_reader(plain)
+    key = ("m.room.power_levels", "")
+    for power_levels in _reader_power_levels():
+        assert auth_state_facts(event, key, power_levels) == auth_state_facts(
+            plain, key, power_levels
+        )
