@@ -34,6 +34,7 @@ from app.core.stateres.v2 import (
     auth_difference,
     conflicted_state_subgraph,
     is_power_event,
+    reverse_topological_power_ordering,
     sender_power_level,
 )
 from app.core.versions import RoomVersion, room_version
@@ -306,6 +307,61 @@ def test_create_event_is_a_power_event_as_in_synapse() -> None:
     topic = _make("10", ALICE, "m.room.topic", "", {})
     assert is_power_event(create) and is_power_event(kick)
     assert not is_power_event(leave) and not is_power_event(topic)
+
+
+def test_power_ordering_breaks_ties_by_timestamp_then_event_id_at_any_timestamp() -> None:
+    # Spec: among the events whose auth events are all taken, the greatest sender
+    # power level first, then the smallest origin_server_ts, then the smallest event
+    # ID. Siblings with equal levels and timestamps, and timestamps far beyond 64
+    # bits (JSON integers in rooms before v6 are unbounded), in both directions.
+    base = [_make("10", ALICE, "m.room.create", "", {"creator": ALICE})]
+    base.append(_make("10", ALICE, "m.room.member", ALICE, {"membership": "join"}, base))
+    base.append(
+        _make("10", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100, BOB: 50}}, base)
+    )
+    base.append(_make("10", BOB, "m.room.member", BOB, {"membership": "join"}, base[:1]))
+    level = {ALICE: 100, BOB: 50}
+    timestamps = [10, 10, 10, 2**70, 2**70, 2**70 + 1, -(2**70), -(2**70), 10, 2**65, 2**65]
+    siblings = [
+        build_event(
+            room_version("10"),
+            type="m.room.join_rules",
+            sender=ALICE if i % 3 else BOB,
+            state_key="",
+            content={"join_rule": "public" if i % 2 else "invite", "n": i},
+            room_id="!room:example.com",
+            auth_events=[e.event_id for e in base],
+            origin_server_ts=ts,
+        )
+        for i, ts in enumerate(timestamps)
+    ]
+    # One more that must wait for a sibling (its auth event) however small its key.
+    waiting = build_event(
+        room_version("10"),
+        type="m.room.join_rules",
+        sender=ALICE,
+        state_key="",
+        content={"join_rule": "public"},
+        room_id="!room:example.com",
+        auth_events=[*(e.event_id for e in base), siblings[0].event_id],
+        origin_server_ts=-(2**80),
+    )
+    events = {e.event_id: e for e in [*base, *siblings, waiting]}
+    index = AuthChainIndex(MappingSource(events))
+    ids = [e.event_id for e in [waiting, *reversed(siblings)]]
+    order, keys = reverse_topological_power_ordering(ids, frozenset(ids), index)
+
+    def spec_key(e: PDU) -> tuple[int, int, str]:
+        return (-level[e.sender], e.origin_server_ts, e.event_id)
+
+    free = sorted(siblings, key=spec_key)
+    expected = [e.event_id for e in free]
+    # ``waiting`` is the least of all once free, so it follows its auth event at once.
+    expected.insert(expected.index(siblings[0].event_id) + 1, waiting.event_id)
+    assert order == expected
+    assert len(set(timestamps)) < len(timestamps)  # ties do occur
+    for e in [*siblings, waiting]:
+        assert keys[e.event_id] == (level[e.sender], e.origin_server_ts, e.event_id)
 
 
 def _named_events(

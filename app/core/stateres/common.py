@@ -170,15 +170,15 @@ class AuthChainIndex:
         #: and the power levels facts they made, each kept once.
         self._state_facts: dict[Hashable, Any] = {}
         #: What the auth rules read of a power levels event for an event with a given
-        #: reader (auth_rules.power_levels_reader), by (power levels ID, reader).
-        self._power_facts: dict[tuple[str, Hashable], Hashable] = {}
+        #: reader (auth_rules.power_levels_reader): by reader, by power levels ID.
+        self._power_facts: dict[Hashable, dict[str, Hashable]] = {}
         #: State keys by the names v2's memoised checks give them, and the reverse.
         self._state_key_names: dict[str, StateKey] = {}
         self._names_of_state_keys: dict[StateKey, str] = {}
         #: Each event's auth events and its key in the reverse topological power
         #: ordering's heap, (minus its sender's power level, origin_server_ts, ID,
         #: position), by position (v2._power_ordering).
-        self._sort_node: list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None] = []
+        self._sort_node: list[tuple[tuple[int, ...], int] | None] = []
         #: Every event ID a stored part or verdict read (see :meth:`forget_parts_using`;
         #: None, from a verdict's key, is never looked up).
         self._auth_part_refs: set[str | None] = set()
@@ -250,7 +250,7 @@ class AuthChainIndex:
         return self._state_facts
 
     @property
-    def power_facts_memo(self) -> dict[tuple[str, Hashable], Hashable]:
+    def power_facts_memo(self) -> dict[Hashable, dict[str, Hashable]]:
         return self._power_facts
 
     @property
@@ -262,7 +262,7 @@ class AuthChainIndex:
         return self._names_of_state_keys
 
     @property
-    def sort_node_memo(self) -> list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None]:
+    def sort_node_memo(self) -> list[tuple[tuple[int, ...], int] | None]:
         """Each event's sort node (v2._power_ordering), by position (:meth:`by_position`)."""
         return self.by_position(self._sort_node)
 
