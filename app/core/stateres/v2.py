@@ -418,8 +418,9 @@ def _sort_keys(order: Sequence[int], index: AuthChainIndex) -> dict[str, tuple[i
 
 #: A power ordering heap key is one integer, ordered as (minus the sender's power
 #: level, origin_server_ts, position): ``(-level << 64 | ts field) << 32 | position``
-#: (:func:`_heap_key`). The heap compares integers rather than tuples (measured: a
-#: third of the sort's heap time on the generated 100k room). The ts field is
+#: (:func:`_heap_key`). The heap compares integers rather than tuples (measured:
+#: the sort took 3-12% less time over the first 30k events of the generated 100k
+#: room). The ts field is
 #: ``origin_server_ts + 2**63`` clamped into 64 bits; keys equal but for the
 #: position (equal level and ts field) are put in their exact order, (ts, event
 #: ID), as they leave the heap.
