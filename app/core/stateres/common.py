@@ -178,7 +178,7 @@ class AuthChainIndex:
         #: Each event's auth events and its key in the reverse topological power
         #: ordering's heap, (minus its sender's power level, origin_server_ts, ID,
         #: position), by position (v2._power_ordering).
-        self._sort_node: list[tuple[tuple[int, ...], int] | None] = []
+        self._sort_node: list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None] = []
         #: Every event ID a stored part or verdict read (see :meth:`forget_parts_using`;
         #: None, from a verdict's key, is never looked up).
         self._auth_part_refs: set[str | None] = set()
@@ -262,7 +262,7 @@ class AuthChainIndex:
         return self._names_of_state_keys
 
     @property
-    def sort_node_memo(self) -> list[tuple[tuple[int, ...], int] | None]:
+    def sort_node_memo(self) -> list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None]:
         """Each event's sort node (v2._power_ordering), by position (:meth:`by_position`)."""
         return self.by_position(self._sort_node)
 
