@@ -178,7 +178,7 @@ class AuthChainIndex:
         #: Each event's auth events and its key in the reverse topological power
         #: ordering's heap, (minus its sender's power level and its
         #: origin_server_ts in one integer, origin_server_ts, ID, position; see
-        #: v2._TS_OFFSET), by position (v2._power_ordering).
+        #: v2._TS_BOUND), by position (v2._power_ordering).
         self._sort_node: list[tuple[tuple[int, ...], tuple[int, int, str, int]] | None] = []
         #: Every event ID a stored part or verdict read (see :meth:`forget_parts_using`;
         #: None, from a verdict's key, is never looked up).
