@@ -81,7 +81,7 @@ def gc_paused(*, settle: bool = True) -> Iterator[None]:
     first (``gc.freeze`` then ``gc.unfreeze``, two list splices). Left in the
     youngest, the first allocation after resuming walks all of it, and later
     collections of the middle generation walk it again (0.3-0.5 s after loading a
-    100k-event room, a quarter of ``roomscope info``; 1.4 s after the states of
+    100k-event room, a quarter of ``roomscope info``; ~1.3 s after the states of
     the generated 100k room). It stays collectable by full collections. Without
     it (an event added to a room: a few objects), the collector is only paused.
     """
