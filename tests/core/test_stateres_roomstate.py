@@ -268,3 +268,29 @@ def test_incremental_states_agree_with_synapse_when_events_arrive_out_of_order(
         assert after == dict(oracle.states.state_after[pdu.event_id]), f"{where}: after"
     assert late > 0, "the order should deliver some auth events late"
     assert ours.resolutions > 0
+
+
+def test_a_join_with_an_object_for_its_authorising_user_is_resolved_like_any_other() -> None:
+    # Untrusted content the rules ignore: before room version 8 nothing reads
+    # join_authorised_via_users_server (v8+ rejects a join whose value is not a
+    # user ID, 4.2). Merged twice, so that the second resolution's checks are the
+    # memoised ones, which once put that value in a key and failed to hash it.
+    b = Builder()
+    b.version = room_version("7")
+    b.states = RoomStates(version=b.version)
+    b.add("create", ALICE, "m.room.create", "", {"creator": ALICE, "room_version": "7"}, [])
+    b.add("ma", ALICE, "m.room.member", ALICE, {"membership": "join"}, ["create"])
+    b.add("pl", ALICE, "m.room.power_levels", "", {"users": {ALICE: 100}}, ["ma"])
+    b.add("jr", ALICE, "m.room.join_rules", "", {"join_rule": "public"}, ["pl"])
+    authoriser = {"join_authorised_via_users_server": {"user": ALICE}}
+    b.add("mb", BOB, "m.room.member", BOB, {"membership": "join", **authoriser}, ["jr"])
+    b.add("t1", ALICE, "m.room.topic", "", {"topic": "one"}, ["jr"])
+    b.add("m1", ALICE, "m.room.message", None, {}, ["mb", "t1"])
+    b.add("t2", ALICE, "m.room.topic", "", {"topic": "two"}, ["t1"])
+    m2 = b.add("m2", ALICE, "m.room.message", None, {}, ["mb", "t2"])
+    assert b.states.resolutions == 2
+    assert not b.states.is_rejected(b.by_name["mb"].event_id)
+    # Each conflicted key has one candidate, which passes its checks.
+    state = b.states.state_before(m2.event_id)
+    assert state[("m.room.member", BOB)] == b.by_name["mb"].event_id
+    assert state[("m.room.topic", "")] == b.by_name["t2"].event_id
