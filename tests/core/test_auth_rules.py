@@ -1458,3 +1458,48 @@ def test_power_levels_reader_of_an_authorising_user_that_is_not_a_string(
         assert auth_state_facts(event, key, power_levels) == auth_state_facts(
             plain, key, power_levels
         )
+
+
+# -- the keys the rules read ------------------------------------------------------
+# State resolution's fast paths rely on it: the one-off checks build an auth state
+# from the partial state at the event's auth types only (v2._plain_checks), and
+# the memoised ones keep verdicts by what the rules read at those keys
+# (v2._memoised_checks). A rule reading any other key would make both wrong.
+
+
+class _ReadKeys(Mapping[StateKey, PDU]):
+    """An auth state that notes every key looked up in it (and whether it was
+    iterated, which would read them all)."""
+
+    def __init__(self, state: Mapping[StateKey, PDU]) -> None:
+        self._state = state
+        self.read: set[StateKey] = set()
+        self.iterated = False
+
+    def __getitem__(self, key: StateKey) -> PDU:
+        self.read.add(key)
+        return self._state[key]
+
+    def __iter__(self) -> Any:
+        self.iterated = True
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+
+def test_the_rules_read_only_the_auth_types_keys_and_a_power_levels_events_own() -> None:
+    outside = 0
+    for case in generate_cases(37, 1500):
+        event = case.event
+        allowed = set(auth_types_for_event(case.version, event)) | {("m.room.create", "")}
+        if event.type == "m.room.power_levels" and event.state_key is not None:
+            # The previous power levels, under the event's own state_key (Synapse's).
+            allowed.add(("m.room.power_levels", event.state_key))
+        outside += any(key not in allowed for key in case.state)
+        state = _ReadKeys(case.state)
+        check_auth(event, state, create_event=case.create)
+        assert not state.iterated, f"{case.label}: the rules iterated the auth state"
+        assert state.read <= allowed, f"{case.label}: read {sorted(state.read - allowed)}"
+    # Not vacuous: most states hold keys the event's rules must not read.
+    assert outside > 1000
