@@ -25,6 +25,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 
 from app.core.auth_power import (
     CREATE_KEY,
+    JOIN_RULES_KEY,
     POWER_LEVELS_KEY,
     get_named_level,
     get_power_level,
@@ -43,7 +44,7 @@ from app.core.auth_result import (
     rule_numbers,
     show_value,
 )
-from app.core.auth_rules import JOIN_RULES_KEY, check_auth
+from app.core.auth_rules import check_auth
 from app.core.events import PDU, StateKey
 from app.core.hashing import room_id_from_create_event_id
 from app.core.versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -97,8 +98,8 @@ def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey
             return _NO_TYPES
         # The common case, in one call.
         if with_create:
-            return frozenset((_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender)))
-        return frozenset((_POWER_LEVELS_KEY, (MEMBER, event.sender)))
+            return frozenset((POWER_LEVELS_KEY, CREATE_KEY, (MEMBER, event.sender)))
+        return frozenset((POWER_LEVELS_KEY, (MEMBER, event.sender)))
     content: Mapping[str, object] = event.content
     membership = content.get("membership")
     state_key = event.state_key
@@ -106,14 +107,14 @@ def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey
         # The most common membership changes, in one call.
         if with_create:
             return frozenset(
-                (_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+                (POWER_LEVELS_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
             )
-        return frozenset((_POWER_LEVELS_KEY, (MEMBER, event.sender), (MEMBER, state_key)))
-    types: list[StateKey] = [_POWER_LEVELS_KEY, (MEMBER, event.sender)]
+        return frozenset((POWER_LEVELS_KEY, (MEMBER, event.sender), (MEMBER, state_key)))
+    types: list[StateKey] = [POWER_LEVELS_KEY, (MEMBER, event.sender)]
     if with_create:
-        types.append(_CREATE_KEY)
+        types.append(CREATE_KEY)
     if membership == "join" or membership == "invite" or membership == "knock":
-        types.append(_JOIN_RULES_KEY)
+        types.append(JOIN_RULES_KEY)
     if state_key is not None:
         types.append((MEMBER, state_key))
     if membership == "invite":
@@ -128,11 +129,6 @@ def auth_types_for_event(version: RoomVersion, event: PDU) -> frozenset[StateKey
 
 
 _NO_TYPES: frozenset[StateKey] = frozenset()
-# The rules' own key objects: a dict lookup of the very key stored ends at the
-# identity test, where an equal tuple compares its strings.
-_POWER_LEVELS_KEY: StateKey = POWER_LEVELS_KEY
-_CREATE_KEY: StateKey = CREATE_KEY
-_JOIN_RULES_KEY: StateKey = JOIN_RULES_KEY
 
 
 def synapse_auth_types(version: RoomVersion, event: PDU) -> tuple[StateKey, ...]:
@@ -150,13 +146,13 @@ def synapse_auth_types(version: RoomVersion, event: PDU) -> tuple[StateKey, ...]
     if etype != MEMBER:
         if etype == CREATE:
             return ()
-        return (_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender))
+        return (POWER_LEVELS_KEY, CREATE_KEY, (MEMBER, event.sender))
     state_key = event.state_key
     if state_key is not None:
         content = event.content
         membership = content.get("membership")
         if membership == "leave" or membership == "ban":
-            return (_POWER_LEVELS_KEY, _CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
+            return (POWER_LEVELS_KEY, CREATE_KEY, (MEMBER, event.sender), (MEMBER, state_key))
         if (
             membership == "knock"
             or (membership == "invite" and "third_party_invite" not in content)
@@ -166,16 +162,16 @@ def synapse_auth_types(version: RoomVersion, event: PDU) -> tuple[StateKey, ...]
             )
         ):
             return (
-                _POWER_LEVELS_KEY,
-                _CREATE_KEY,
+                POWER_LEVELS_KEY,
+                CREATE_KEY,
                 (MEMBER, event.sender),
-                _JOIN_RULES_KEY,
+                JOIN_RULES_KEY,
                 (MEMBER, state_key),
             )
     types = auth_types_for_event(version, event)
-    if _CREATE_KEY in types:
+    if CREATE_KEY in types:
         return tuple(types)
-    return (*types, _CREATE_KEY)
+    return (*types, CREATE_KEY)
 
 
 def _third_party_invite_token(content: Mapping[str, object]) -> str | None:

@@ -41,8 +41,13 @@ __all__ = [
     "room_creators",
 ]
 
+#: The state keys the rules read of every room, one object each for the whole
+#: program (the auth rules, the auth types and state resolution): a dict lookup of
+#: the very key stored ends at the identity test, where an equal tuple compares its
+#: strings.
 CREATE_KEY: StateKey = ("m.room.create", "")
 POWER_LEVELS_KEY: StateKey = ("m.room.power_levels", "")
+JOIN_RULES_KEY: StateKey = ("m.room.join_rules", "")
 
 #: The power of a room creator in room version 12: "infinitely high" in the spec.
 #: 2**53 is above every integer canonical JSON may carry (v6+ allow at most

@@ -26,6 +26,7 @@ from unpaddedbase64 import decode_base64
 from app.core.auth_power import (
     CREATE_KEY,
     CREATOR_POWER_LEVEL,
+    JOIN_RULES_KEY,
     NAMED_LEVEL_DEFAULTS,
     POWER_LEVELS_KEY,
     UnreadablePowerLevels,
@@ -462,7 +463,6 @@ _TEXTS: dict[str, _RuleText] = {v.identifier: _RuleText(v) for v in KNOWN_ROOM_V
 
 _MEMBERSHIP = "membership"
 _LEVEL_AND_MORE_POWER = {a: f"{a}: {a} level and target's power" for a in ("ban", "kick")}
-JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
 _NO_USERS: dict[str, Any] = {}
 _INVITE_DEFAULT = NAMED_LEVEL_DEFAULTS["invite"]
 _BAN_DEFAULT = NAMED_LEVEL_DEFAULTS["ban"]

@@ -20,12 +20,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, cast, runtime_checkable
 
+from app.core.auth_power import CREATE_KEY, POWER_LEVELS_KEY
+from app.core.auth_result import CREATE, JOIN_RULES, MEMBER, POWER_LEVELS
 from app.core.events import PDU, StateKey
 
 __all__ = [
     "CREATE",
+    "CREATE_KEY",
     "JOIN_RULES",
     "MEMBER",
+    "POWER_KEY",
     "POWER_LEVELS",
     "AuthChainIndex",
     "EventSource",
@@ -36,13 +40,9 @@ __all__ = [
     "split_conflicted_state_set",
 ]
 
-CREATE = "m.room.create"
-MEMBER = "m.room.member"
-POWER_LEVELS = "m.room.power_levels"
-JOIN_RULES = "m.room.join_rules"
-CREATE_KEY: StateKey = (CREATE, "")
-POWER_KEY: StateKey = (POWER_LEVELS, "")
-JOIN_RULES_KEY: StateKey = (JOIN_RULES, "")
+# The event types and state keys are the auth rules' own (auth_result.CREATE,
+# auth_power.CREATE_KEY, ...), under the names the resolver has always used.
+POWER_KEY: StateKey = POWER_LEVELS_KEY
 
 
 @runtime_checkable
