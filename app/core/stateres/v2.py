@@ -943,9 +943,8 @@ class _PartialFacts(dict[str, Hashable]):
         #: The event IDs the checks put in the partial state, by key name.
         self.changed: dict[str, str] = {}
         if changes:
-            names_of_keys = index.names_of_state_keys
             for key, event_id in changes.items():
-                self.changed[_name_of(key, names_of_keys, index.state_key_names)] = event_id
+                self.changed[_name_of(key, index)] = event_id
 
     def event_at(self, name: str) -> str | None:
         """The partial state's event ID at the key named ``name``: ``changed`` over ``base``."""
@@ -1021,8 +1020,6 @@ def _memoised_checks(
     changes). The events are given by their positions in ``index``.
     """
     infos = index.by_position(index.check_info_memo(version.identifier))
-    key_names = index.state_key_names
-    names_of_keys = index.names_of_state_keys
     state_facts = index.state_facts_memo
     get = source.get
     is_rejected = source.is_rejected
@@ -1042,9 +1039,7 @@ def _memoised_checks(
                 continue
             if is_rejected(event_id):
                 continue
-            info = infos[position] = _check_info(
-                version, event, key_names, names_of_keys, partial.fact_of, index.power_facts_memo
-            )
+            info = infos[position] = _check_info(version, event, index, partial.fact_of)
         # An event with check info was not rejected then, and is not now: its own
         # facts noted its ID, so rejecting it would have dropped the check info.
         (
@@ -1112,10 +1107,8 @@ _UNSET: Any = object()
 def _check_info(
     version: RoomVersion,
     event: PDU,
-    key_names: dict[str, StateKey],
-    names_of_keys: dict[StateKey, str],
+    index: AuthChainIndex,
     fact_of: Callable[[str, StateKey], Hashable],
-    power_facts_memo: dict[Hashable, dict[str, Hashable]],
 ) -> tuple[
     Callable[[_PartialFacts], Hashable],
     dict[Hashable, bool],
@@ -1137,19 +1130,18 @@ def _check_info(
     full facts, where the power levels key is among its auth types (-1: not
     there) and the power levels facts of its
     :func:`~app.core.auth_rules.power_levels_reader` by power levels ID (one dict
-    per reader in ``power_facts_memo``, shared by the events with that reader).
-
-    Names are made once per key and index (``names_of_keys``; ``key_names`` the
-    reverse).
+    per reader in the index's ``power_facts_memo``, shared by the events with that
+    reader). Names are made once per key and index (:func:`_name_of`).
     """
     assert event.state_key is not None
     key = (event.type, event.state_key)
     types = tuple(_auth_types(version, event))
-    names = [_name_of(type_key, names_of_keys, key_names) for type_key in (key, *types)]
+    names = [_name_of(type_key, index) for type_key in (key, *types)]
     power_at = types.index(POWER_KEY) if POWER_KEY in types else -1
     own_fact = fact_of(event.event_id, key)
     facts_of: Callable[[_PartialFacts], Hashable] = itemgetter(*names[1:]) if types else _no_facts
     reader = power_levels_reader(event) if power_at >= 0 else None
+    power_facts_memo = index.power_facts_memo
     facts_by_power = power_facts_memo.get(reader)
     if facts_by_power is None:
         facts_by_power = power_facts_memo[reader] = {}
@@ -1167,15 +1159,14 @@ def _check_info(
     )
 
 
-def _name_of(
-    key: StateKey, names_of_keys: dict[StateKey, str], key_names: dict[str, StateKey]
-) -> str:
-    """The :func:`_key_name` of ``key``, made once per index (``names_of_keys``;
-    ``key_names`` the reverse)."""
+def _name_of(key: StateKey, index: AuthChainIndex) -> str:
+    """The :func:`_key_name` of ``key``, made once per index (its
+    ``names_of_state_keys``; ``state_key_names`` the reverse)."""
+    names_of_keys = index.names_of_state_keys
     name = names_of_keys.get(key)
     if name is None:
         name = names_of_keys[key] = _key_name(key)
-        key_names[name] = key
+        index.state_key_names[name] = key
     return name
 
 
@@ -1297,9 +1288,7 @@ def resolve_conflicted(
 
     others = [ids[p] for p in full.difference(sorted_positions)]
     if partial is not None:
-        resolved_power = partial.event_at(
-            _name_of(POWER_KEY, index.names_of_state_keys, index.state_key_names)
-        )
+        resolved_power = partial.event_at(_name_of(POWER_KEY, index))
     else:
         resolved_power = changes.get(POWER_KEY) or base.get(POWER_KEY)
     line = mainline(resolved_power, source, index=index) if others else []
